@@ -1,0 +1,50 @@
+"""The pluggy hook specifications of the ``payments`` project."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+
+import pluggy
+
+if TYPE_CHECKING:
+    from payments_core.payment import Payment, PaymentStatus
+    from payments_core.ports import PaymentRepository, VendorGateway
+    from payments_core.values import Settings
+
+PROJECT: Final = "payments"  # the marker name and the entry-point group
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def payments_vendor_gateways(settings: Settings) -> Sequence[VendorGateway]:
+    """Return the vendor gateways this plugin provides, configured from ``settings``.
+
+    Every plugin answers; the results are merged by gateway name, and two plugins
+    providing the same name is a configuration error. Return an empty sequence when
+    the plugin has nothing to offer. Raise ``ValueError`` naming the setting when the
+    configuration is unusable.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def payments_payment_repository(url: str, settings: Settings) -> PaymentRepository | None:
+    """Return a repository for the database ``url``, or None to let the next plugin answer.
+
+    The first non-None answer wins. The in-memory repository answers ``memory://``
+    and is asked last.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def payments_status_changed(payment: Payment, previous: PaymentStatus | None) -> None:
+    """Announce a status change after it was stored (``previous`` is None on creation).
+
+    Called at least once per change and per plugin; a plugin that raises is logged
+    and called again later for that change, while the others are not called twice.
+    Implementations should be idempotent and quick.
+    """
+    raise NotImplementedError

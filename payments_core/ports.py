@@ -1,0 +1,176 @@
+"""The ports: what the core needs from the world, as structural Protocols.
+
+Adapters do not inherit from these classes; mypy checks them where they are wired.
+Every method lists in ``Raises:`` the errors that are part of its contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from payments_core.payment import Payment, PaymentId
+from payments_core.values import (
+    Caller,
+    Checkout,
+    CheckoutRequest,
+    DueAttempt,
+    IdempotencyRecord,
+    Notification,
+    Order,
+    StatusChange,
+    TradeReport,
+)
+
+
+class Clock(Protocol):
+    """Tells the time."""
+
+    def now(self) -> datetime:
+        """The current time, aware, in UTC."""
+        ...
+
+
+class VendorGateway(Protocol):
+    """One payment vendor (Alipay, a fake, a third-party plugin)."""
+
+    @property
+    def name(self) -> str:
+        """The vendor's name in URLs and settings, e.g. ``alipay``."""
+        ...
+
+    def open_checkout(self, request: CheckoutRequest) -> Checkout:
+        """Issue the order string for one attempt; it may make no network call.
+
+        Raises:
+            VendorError: the request cannot be expressed for this vendor.
+        """
+        ...
+
+    def query(self, reference: str) -> TradeReport:
+        """Ask the vendor what it knows of the attempt ``reference``.
+
+        A trade the vendor has never seen is UNPAID, not an error.
+
+        Raises:
+            VendorUnavailable: the vendor could not be reached in time.
+            VendorError: the answer was a business error or could not be verified.
+        """
+        ...
+
+    def close(self, reference: str) -> None:
+        """Make the attempt unpayable at the vendor; closing an unknown trade succeeds.
+
+        Raises:
+            VendorUnavailable: the vendor could not be reached in time.
+            VendorError: the vendor refused, e.g. because the trade was paid meanwhile.
+        """
+        ...
+
+    def parse_notification(self, body: bytes, content_type: str) -> Notification:
+        """Parse and verify a notification exactly as the vendor sent it.
+
+        Raises:
+            SignatureInvalid: forged, tampered, or not addressed to this application.
+            VendorError: malformed beyond reading.
+        """
+        ...
+
+
+class Payments(Protocol):
+    """The payments themselves, with compare-and-set saves."""
+
+    def add(self, payment: Payment, *, idempotency: IdempotencyRecord | None = None) -> Payment:
+        """Store a new payment with version 1 and a creation StatusChange, atomically.
+
+        ``idempotency.payment_id`` is ignored and set to the new id.
+
+        Returns:
+            The payment with its id and version assigned.
+
+        Raises:
+            PaymentExists: the order already has a PENDING, TIMEOUT or CONFIRMED payment.
+            DuplicateReference: an attempt reference is already stored, or the
+                idempotency key of this payer was taken meanwhile.
+            StoreUnavailable: nothing was written.
+        """
+        ...
+
+    def get(self, payment_id: PaymentId) -> Payment:
+        """Raises: PaymentNotFound, StoreUnavailable."""
+        ...
+
+    def get_by_reference(self, reference: str) -> Payment:
+        """The payment owning the attempt ``reference``.
+
+        Raises: PaymentNotFound, StoreUnavailable.
+        """
+        ...
+
+    def find_for_order(self, order_id: str) -> Payment | None:
+        """The order's PENDING, TIMEOUT or CONFIRMED payment, if any. Raises: StoreUnavailable."""
+        ...
+
+    def save(self, payment: Payment, *, previous: Payment) -> Payment:
+        """Replace ``previous`` by ``payment`` if the stored version is still ``previous.version``.
+
+        When ``payment.status`` differs from ``previous.status`` a StatusChange is
+        recorded in the same transaction.
+
+        Returns:
+            The payment with version ``previous.version + 1``.
+
+        Raises:
+            ConcurrencyConflict: the stored version is not ``previous.version``.
+            DuplicateReference: a new attempt reference is already stored.
+            PaymentNotFound, StoreUnavailable.
+        """
+        ...
+
+
+class Sweepable(Protocol):
+    """Open attempts, claimed in batches so that several sweepers never share one."""
+
+    def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
+        """Claim up to ``limit`` OPEN attempts of PENDING payments not claimed at ``now``.
+
+        Claimed attempts are skipped by every claim until ``now + lease``; the
+        oldest expiry comes first. Raises: StoreUnavailable.
+        """
+        ...
+
+
+class IdempotencyStore(Protocol):
+    """The first answer to each Idempotency-Key."""
+
+    def find_idempotent(self, payer: str, key: str) -> IdempotencyRecord | None:
+        """Raises: StoreUnavailable."""
+        ...
+
+
+class Outbox(Protocol):
+    """Status changes waiting to be announced to the hooks."""
+
+    def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
+        """Undelivered changes, oldest first. Raises: StoreUnavailable."""
+        ...
+
+    def mark_delivered(self, change_id: int, *, to: frozenset[str], done: bool) -> None:
+        """Record who has seen a change; ``done`` removes it from the pending ones.
+
+        Raises: StoreUnavailable.
+        """
+        ...
+
+
+class PaymentRepository(Payments, Sweepable, IdempotencyStore, Outbox, Protocol):
+    """Everything the use cases store, as one adapter provides it."""
+
+
+class Orders(Protocol):
+    """Where the orders live (DESIGN §5)."""
+
+    def get(self, order_id: str, *, caller: Caller) -> Order:
+        """Raises: OrderNotFound, StoreUnavailable (orders service unreachable)."""
+        ...

@@ -1,0 +1,140 @@
+"""Plain values that cross the ports: what vendors report, orders, callers and events."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from attrs import field, frozen
+
+from payments_core.money import Money
+from payments_core.payment import PaymentId, PaymentStatus
+
+Settings = Mapping[str, str]
+"""Configuration as environment-style names (``PAYMENTS_*``, ``ALIPAY_*``) to string values."""
+
+
+@frozen(kw_only=True)
+class CheckoutRequest:
+    """What a vendor needs to open one checkout attempt."""
+
+    reference: str  # letters, digits and underscore, at most 64 characters, unique forever
+    amount: Money
+    subject: str
+    description: str | None
+    expires_at: datetime
+
+
+@frozen(kw_only=True)
+class Checkout:
+    """An opened checkout attempt: where the buyer goes to pay, and until when."""
+
+    order_string: str
+    expires_at: datetime
+
+
+class TradeStatus(enum.Enum):
+    """What a vendor says about one attempt."""
+
+    UNPAID = "UNPAID"  # not paid yet, or not even opened by the buyer
+    PAID = "PAID"
+    CLOSED = "CLOSED"  # closed unpaid; it can no longer be paid
+
+
+@frozen(kw_only=True)
+class TradeReport:
+    """Verified vendor evidence about one attempt.
+
+    Only a vendor adapter builds it, and only after checking the vendor's signature
+    and that the message is addressed to this merchant's application.
+    """
+
+    vendor: str
+    reference: str
+    status: TradeStatus
+    trade_id: str | None = None
+    amount: Money | None = None
+    merchant_matches: bool = True  # False when the paid account is not the configured seller
+
+
+@frozen(kw_only=True)
+class Reply:
+    """The exact HTTP answer a vendor expects to a notification."""
+
+    body: str
+    media_type: str = "text/plain"
+    status_code: int = 200
+
+
+@frozen(kw_only=True)
+class Notification:
+    """A parsed and verified vendor notification.
+
+    ``report`` is None for a genuine notification that reports nothing to act on
+    (for example a "waiting for the buyer" event).
+    """
+
+    report: TradeReport | None
+    processed: Reply
+    failed: Reply
+
+
+@frozen(kw_only=True)
+class Order:
+    """An order as the orders service knows it (DESIGN §5)."""
+
+    id: str
+    buyer: str
+    total: Decimal
+    status: str
+    currency: str = "CNY"
+
+    @property
+    def payable(self) -> bool:
+        """Only a CREATED order can be paid."""
+        return self.status == "CREATED"
+
+
+@frozen(kw_only=True)
+class Caller:
+    """Who asks: the authenticated user, their roles, and opaque credentials to forward."""
+
+    username: str
+    roles: frozenset[str] = field(factory=frozenset, converter=frozenset)
+    credentials: str | None = field(default=None, repr=False)
+
+    def has(self, role: str) -> bool:
+        """Whether the caller holds ``role``."""
+        return role in self.roles
+
+
+@frozen(kw_only=True)
+class StatusChange:
+    """A stored change of status, kept in the outbox until every hook has seen it."""
+
+    id: int
+    payment_id: PaymentId
+    previous: PaymentStatus | None  # None for the creation of the payment
+    current: PaymentStatus
+    at: datetime
+    delivered_to: frozenset[str] = field(factory=frozenset, converter=frozenset)
+
+
+@frozen(kw_only=True)
+class IdempotencyRecord:
+    """The first request made with one Idempotency-Key by one user."""
+
+    payer: str
+    key: str
+    fingerprint: str  # a digest of the request body
+    payment_id: PaymentId
+
+
+@frozen(kw_only=True)
+class DueAttempt:
+    """An open attempt claimed by one sweeper for a while."""
+
+    payment_id: PaymentId
+    reference: str
