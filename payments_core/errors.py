@@ -12,7 +12,8 @@ what a code means over HTTP is decided by ``payments_http``, never here::
     │   └── ValidationFailed
     ├── NotFound
     │   ├── PaymentNotFound
-    │   └── OrderNotFound
+    │   ├── OrderNotFound
+    │   └── VendorNotFound
     ├── NotAllowed
     ├── ConflictError
     │   ├── ConcurrencyConflict
@@ -60,7 +61,9 @@ class InvalidTransition(DomainError):
 
     code = "invalid_transition"
 
-    def __init__(self, payment_id: int | None, current: PaymentStatus, target: PaymentStatus) -> None:
+    def __init__(
+        self, payment_id: int | None, current: PaymentStatus, target: PaymentStatus
+    ) -> None:
         self.payment_id = payment_id
         self.current = current
         self.target = target
@@ -133,6 +136,16 @@ class OrderNotFound(NotFound):
     def __init__(self, order_id: str) -> None:
         self.order_id = order_id
         super().__init__(f"order {order_id} not found")
+
+
+class VendorNotFound(NotFound):
+    """No vendor plugin of that name is configured."""
+
+    code = "vendor_not_found"
+
+    def __init__(self, vendor: str) -> None:
+        self.vendor = vendor
+        super().__init__(f"no vendor named {vendor!r} is configured")
 
 
 class NotAllowed(PaymentsError):

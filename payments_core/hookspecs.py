@@ -40,8 +40,13 @@ def payments_payment_repository(url: str, settings: Settings) -> PaymentReposito
 
 
 @hookspec
-def payments_status_changed(payment: Payment, previous: PaymentStatus | None) -> None:
-    """Announce a status change after it was stored (``previous`` is None on creation).
+def payments_status_changed(
+    payment: Payment, previous: PaymentStatus | None, current: PaymentStatus
+) -> None:
+    """Announce that a payment went from ``previous`` to ``current``, after it was stored.
+
+    ``previous`` is None when the payment was created. ``payment`` is the payment as
+    stored now, which may already have moved on from ``current``.
 
     Called at least once per change and per plugin; a plugin that raises is logged
     and called again later for that change, while the others are not called twice.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
@@ -25,7 +26,12 @@ class PaymentStatus(enum.Enum):
 
 _ALLOWED: Final[dict[PaymentStatus, frozenset[PaymentStatus]]] = {
     PaymentStatus.PENDING: frozenset(
-        {PaymentStatus.PENDING, PaymentStatus.CONFIRMED, PaymentStatus.TIMEOUT, PaymentStatus.INVALID}
+        {
+            PaymentStatus.PENDING,
+            PaymentStatus.CONFIRMED,
+            PaymentStatus.TIMEOUT,
+            PaymentStatus.INVALID,
+        }
     ),
     PaymentStatus.TIMEOUT: frozenset(
         {PaymentStatus.PENDING, PaymentStatus.CONFIRMED, PaymentStatus.INVALID}
@@ -70,6 +76,10 @@ class Attempt:
         return self.state is AttemptState.OPEN
 
 
+def _attempts(attempts: Iterable[Attempt]) -> tuple[Attempt, ...]:
+    return tuple(attempts)
+
+
 @frozen(kw_only=True)
 class Payment:
     """A payment for one order, made through one vendor in one or more attempts."""
@@ -84,7 +94,7 @@ class Payment:
     status: PaymentStatus
     created_at: datetime
     updated_at: datetime
-    attempts: tuple[Attempt, ...] = field(converter=tuple)
+    attempts: tuple[Attempt, ...] = field(converter=_attempts)
     confirmed_at: datetime | None = None
     vendor_trade_id: str | None = None
     valid: bool = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -14,6 +14,10 @@ from payments_core.payment import PaymentId, PaymentStatus
 
 Settings = Mapping[str, str]
 """Configuration as environment-style names (``PAYMENTS_*``, ``ALIPAY_*``) to string values."""
+
+
+def _names(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(names)
 
 
 @frozen(kw_only=True)
@@ -102,7 +106,7 @@ class Caller:
     """Who asks: the authenticated user, their roles, and opaque credentials to forward."""
 
     username: str
-    roles: frozenset[str] = field(factory=frozenset, converter=frozenset)
+    roles: frozenset[str] = field(factory=frozenset, converter=_names)
     credentials: str | None = field(default=None, repr=False)
 
     def has(self, role: str) -> bool:
@@ -119,7 +123,7 @@ class StatusChange:
     previous: PaymentStatus | None  # None for the creation of the payment
     current: PaymentStatus
     at: datetime
-    delivered_to: frozenset[str] = field(factory=frozenset, converter=frozenset)
+    delivered_to: frozenset[str] = field(factory=frozenset, converter=_names)
 
 
 @frozen(kw_only=True)

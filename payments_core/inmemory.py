@@ -1,0 +1,212 @@
+"""In-memory adapters that behave like the real ones: same errors, same compare-and-set.
+
+For tests, examples and embedding; nothing here survives the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from attrs import evolve
+
+from payments_core.errors import (
+    ConcurrencyConflict,
+    DuplicateReference,
+    OrderNotFound,
+    PaymentExists,
+    PaymentNotFound,
+)
+from payments_core.payment import Payment, PaymentId, PaymentStatus
+from payments_core.values import Caller, DueAttempt, IdempotencyRecord, Order, StatusChange
+
+_HOLDS_ORDER = frozenset({PaymentStatus.PENDING, PaymentStatus.TIMEOUT, PaymentStatus.CONFIRMED})
+
+
+class InMemoryPaymentRepository:
+    """A thread-safe PaymentRepository kept in dictionaries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._payments: dict[PaymentId, Payment] = {}
+        self._owner: dict[str, PaymentId] = {}  # attempt reference -> payment id
+        self._idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        self._changes: dict[int, StatusChange] = {}
+        self._done: set[int] = set()
+        self._claimed_until: dict[str, datetime] = {}
+
+    def add(self, payment: Payment, *, idempotency: IdempotencyRecord | None = None) -> Payment:
+        """Store a new payment (see ``payments_core.ports.Payments.add``)."""
+        with self._lock:
+            existing = self._holder(payment.order_id)
+            if existing is not None:
+                raise PaymentExists(existing)
+            self._check_references_free(a.reference for a in payment.attempts)
+            if idempotency and (idempotency.payer, idempotency.key) in self._idempotency:
+                raise DuplicateReference(f"idempotency key of {idempotency.payer}")
+            stored = evolve(payment, id=len(self._payments) + 1, version=1)
+            assert stored.id is not None  # noqa: S101 - set on the line above, for the type checker
+            self._payments[stored.id] = stored
+            self._own(stored)
+            if idempotency:
+                record = evolve(idempotency, payment_id=stored.id)
+                self._idempotency[(record.payer, record.key)] = record
+            self._record_change(stored, None)
+            return stored
+
+    def get(self, payment_id: PaymentId) -> Payment:
+        """The payment with this id. Raises: PaymentNotFound."""
+        with self._lock:
+            try:
+                return self._payments[payment_id]
+            except KeyError:
+                raise PaymentNotFound(payment_id) from None
+
+    def get_by_reference(self, reference: str) -> Payment:
+        """The payment owning an attempt. Raises: PaymentNotFound."""
+        with self._lock:
+            try:
+                return self._payments[self._owner[reference]]
+            except KeyError:
+                raise PaymentNotFound(reference) from None
+
+    def find_for_order(self, order_id: str) -> Payment | None:
+        """The order's live or confirmed payment, if any."""
+        with self._lock:
+            holder = self._holder(order_id)
+            return None if holder is None else self._payments[holder]
+
+    def save(self, payment: Payment, *, previous: Payment) -> Payment:
+        """Compare-and-set on the version (see ``payments_core.ports.Payments.save``)."""
+        with self._lock:
+            if payment.id is None or payment.id not in self._payments:
+                raise PaymentNotFound(payment.id if payment.id is not None else "(unsaved)")
+            if self._payments[payment.id].version != previous.version:
+                raise ConcurrencyConflict(payment.id, previous.version)
+            self._check_references_free(
+                a.reference for a in payment.attempts if previous.attempt(a.reference) is None
+            )
+            stored = evolve(payment, version=previous.version + 1)
+            self._payments[payment.id] = stored
+            self._own(stored)
+            if stored.status is not previous.status:
+                self._record_change(stored, previous.status)
+            return stored
+
+    def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
+        """Claim open attempts of PENDING payments, oldest expiry first."""
+        with self._lock:
+            due = sorted(
+                (attempt.expires_at, payment.id, attempt.reference)
+                for payment in self._payments.values()
+                if payment.status is PaymentStatus.PENDING and payment.id is not None
+                for attempt in payment.attempts
+                if attempt.is_open() and self._claimed_until.get(attempt.reference, now) <= now
+            )[:limit]
+            for _, _, reference in due:
+                self._claimed_until[reference] = now + lease
+            return [DueAttempt(payment_id=pid, reference=ref) for _, pid, ref in due]
+
+    def find_idempotent(self, payer: str, key: str) -> IdempotencyRecord | None:
+        """The record of this payer's key, if any."""
+        with self._lock:
+            return self._idempotency.get((payer, key))
+
+    def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
+        """Undelivered status changes, oldest first."""
+        with self._lock:
+            pending = (c for cid, c in sorted(self._changes.items()) if cid not in self._done)
+            return list(pending)[:limit]
+
+    def mark_delivered(self, change_id: int, *, to: frozenset[str], done: bool) -> None:
+        """Record who has seen a change, and retire it when ``done``."""
+        with self._lock:
+            change = self._changes[change_id]
+            self._changes[change_id] = evolve(change, delivered_to=change.delivered_to | to)
+            if done:
+                self._done.add(change_id)
+
+    def _holder(self, order_id: str) -> PaymentId | None:
+        return next(
+            (
+                pid
+                for pid, p in self._payments.items()
+                if p.order_id == order_id and p.status in _HOLDS_ORDER
+            ),
+            None,
+        )
+
+    def _check_references_free(self, references: Iterable[str]) -> None:
+        for reference in references:
+            if reference in self._owner:
+                raise DuplicateReference(reference)
+
+    def _own(self, payment: Payment) -> None:
+        for attempt in payment.attempts:
+            self._owner[attempt.reference] = payment.id  # type: ignore[assignment]  # stored payments have ids
+
+    def _record_change(self, payment: Payment, previous: PaymentStatus | None) -> None:
+        assert payment.id is not None  # noqa: S101 - only stored payments reach here
+        change_id = len(self._changes) + 1
+        self._changes[change_id] = StatusChange(
+            id=change_id,
+            payment_id=payment.id,
+            previous=previous,
+            current=payment.status,
+            at=payment.updated_at,
+        )
+
+
+class InMemoryOrders:
+    """An order book in a dictionary; only the buyer sees an order."""
+
+    def __init__(self, orders: Iterable[Order] = ()) -> None:
+        self._lock = threading.Lock()
+        self._orders: dict[str, Order] = {o.id: o for o in orders}
+
+    def put(self, order: Order) -> None:
+        """Add or replace an order."""
+        with self._lock:
+            self._orders[order.id] = order
+
+    def get(self, order_id: str, *, caller: Caller) -> Order:
+        """The order, if the caller is its buyer. Raises: OrderNotFound."""
+        with self._lock:
+            order = self._orders.get(order_id)
+        if order is None or order.buyer != caller.username:
+            raise OrderNotFound(order_id)
+        return order
+
+    def all(self) -> Mapping[str, Order]:
+        """A snapshot of every order."""
+        with self._lock:
+            return dict(self._orders)
+
+
+class FrozenClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._lock = threading.Lock()
+        self._now = start or datetime(2024, 5, 20, 5, 14, 15, tzinfo=UTC)
+        if self._now.utcoffset() != timedelta(0):
+            raise ValueError("FrozenClock needs an aware UTC time")
+
+    def now(self) -> datetime:
+        """The frozen time."""
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        """Move time forward by ``delta``."""
+        with self._lock:
+            self._now += delta
+
+
+class SystemClock:
+    """The real time, in UTC."""
+
+    def now(self) -> datetime:
+        """``datetime.now(UTC)``."""
+        return datetime.now(UTC)

@@ -1,0 +1,114 @@
+"""The plugin manager and the typed wrapper around its hooks; nothing else touches ``pm.hook``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from payments_core import _memory_plugin, hookspecs
+from payments_core.hookspecs import PROJECT
+
+if TYPE_CHECKING:
+    from payments_core.ports import Outbox, PaymentRepository, Payments, VendorGateway
+    from payments_core.values import Settings, StatusChange
+
+log = logging.getLogger(__name__)
+_BATCH = 100
+
+
+def make_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManager:
+    """A manager with the ``payments`` specs, the installed plugins and the in-memory fallback."""
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    if load_entrypoints:
+        pm.load_setuptools_entrypoints(PROJECT)
+    pm.register(_memory_plugin, name="payments_core.memory")
+    pm.check_pending()
+    return pm
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for error messages."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.partition(":")[0]
+    return f"{scheme}{sep}{user}:***@{host}"
+
+
+class PaymentHooks:
+    """Typed access to the ``payments`` hooks of one plugin manager."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self._pm = pm
+        self._delivering = threading.Lock()
+
+    def vendor_gateways(self, settings: Settings) -> Mapping[str, VendorGateway]:
+        """Every plugin's gateways by name.
+
+        Raises:
+            ValueError: two plugins provide the same vendor name, or a plugin's own
+                configuration error (its message names the setting).
+        """
+        gateways: dict[str, VendorGateway] = {}
+        for provided in self._pm.hook.payments_vendor_gateways(settings=settings):
+            for gateway in provided:
+                if gateway.name in gateways:
+                    raise ValueError(f"two plugins provide the vendor {gateway.name!r}")
+                gateways[gateway.name] = gateway
+        return gateways
+
+    def repository(self, url: str, settings: Settings) -> PaymentRepository:
+        """The repository of the first plugin that answers ``url``.
+
+        Raises:
+            ValueError: no plugin handles the URL (the message names PAYMENTS_DATABASE_URL).
+        """
+        repo: PaymentRepository | None = self._pm.hook.payments_payment_repository(
+            url=url, settings=settings
+        )
+        if repo is None:
+            raise ValueError(f"PAYMENTS_DATABASE_URL: no plugin handles {_safe_url(url)!r}")
+        return repo
+
+    def deliver_changes(self, store: Payments | PaymentRepository, outbox: Outbox) -> int:
+        """Announce stored status changes to every ``payments_status_changed`` plugin.
+
+        Each plugin is called on its own; one that raises is logged and called again
+        for that change on the next delivery, while those that succeeded are not.
+
+        Returns:
+            How many changes were fully delivered.
+        """
+        with self._delivering:  # in one process, a healthy hook sees each change once
+            delivered = 0
+            for change in outbox.pending_changes(limit=_BATCH):
+                if self._deliver(change, store, outbox):
+                    delivered += 1
+            return delivered
+
+    def _deliver(
+        self, change: StatusChange, store: Payments | PaymentRepository, outbox: Outbox
+    ) -> bool:
+        impls = self._pm.hook.payments_status_changed.get_hookimpls()
+        todo = [i for i in impls if i.plugin_name not in change.delivered_to]
+        payment = store.get(change.payment_id) if todo else None
+        done: set[str] = set()
+        for impl in todo:
+            kwargs = {"payment": payment, "previous": change.previous, "current": change.current}
+            try:
+                impl.function(*(kwargs[name] for name in impl.argnames))
+            except Exception:  # a plugin's failure must not stop the others or lose the change
+                log.exception(
+                    "status hook %s failed for change %s; will retry", impl.plugin_name, change.id
+                )
+            else:
+                done.add(impl.plugin_name)
+        complete = len(done) == len(todo)
+        outbox.mark_delivered(change.id, to=frozenset(done), done=complete)
+        return complete

@@ -1,0 +1,346 @@
+"""The use cases: create, get, retry, verify, handle a notification, reconcile."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Final
+
+from attrs import evolve, field, frozen
+
+from payments_core._references import new_reference
+from payments_core.errors import (
+    ConcurrencyConflict,
+    DuplicateReference,
+    IdempotencyKeyReused,
+    NotAllowed,
+    OrderAlreadyPaid,
+    OrderNotFound,
+    OrderNotPayable,
+    PaymentExists,
+    PaymentFinal,
+    PaymentNotFound,
+    PaymentsError,
+    ValidationFailed,
+    VendorError,
+    VendorNotFound,
+)
+from payments_core.evidence import apply_report
+from payments_core.money import Money
+from payments_core.payment import TERMINAL, Attempt, Payment, PaymentId, PaymentStatus
+from payments_core.values import (
+    Caller,
+    CheckoutRequest,
+    IdempotencyRecord,
+    Reply,
+    TradeReport,
+    TradeStatus,
+)
+
+if TYPE_CHECKING:
+    from payments_core.plugins import PaymentHooks
+    from payments_core.ports import Clock, Orders, PaymentRepository, VendorGateway
+
+log = logging.getLogger(__name__)
+
+CUSTOMER: Final = "CUSTOMER"
+ADMIN: Final = "ADMIN"
+SUBJECT_MAX: Final = 256
+DESCRIPTION_MAX: Final = 1024
+_CAS_TRIES: Final = 8
+FORGED_REPLY: Final = Reply(body="failure", status_code=400)
+"""The answer to a notification that fails verification: the vendor may resend it."""
+
+
+@frozen(kw_only=True)
+class PaymentService:
+    """The composed core: ports wired together, one method per use case.
+
+    Args:
+        repo: where payments, idempotency records and status changes live.
+        vendors: the available vendor gateways by name.
+        orders: where orders are looked up.
+        clock: the time.
+        hooks: the plugin hooks that hear of status changes; None announces nothing.
+        default_vendor: the vendor new payments use.
+        checkout_ttl: how long an order string stays payable.
+    """
+
+    repo: PaymentRepository
+    vendors: Mapping[str, VendorGateway]
+    orders: Orders
+    clock: Clock
+    hooks: PaymentHooks | None = None
+    default_vendor: str = "alipay"
+    checkout_ttl: timedelta = timedelta(minutes=15)
+    references: Callable[..., str] = field(default=new_reference)
+
+    def create(
+        self,
+        caller: Caller,
+        *,
+        order_id: str,
+        subject: str,
+        description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Payment:
+        """Create the payment of an order the caller owns, with its first attempt.
+
+        Raises:
+            NotAllowed, ValidationFailed, IdempotencyKeyReused, OrderNotFound,
+            OrderAlreadyPaid, OrderNotPayable, AmountNotSupported, PaymentExists,
+            VendorError, StoreUnavailable.
+        """
+        _require(caller, CUSTOMER)
+        _check_text("subject", subject, SUBJECT_MAX, required=True)
+        _check_text("description", description, DESCRIPTION_MAX, required=False)
+        fingerprint = _fingerprint(order_id, subject, description)
+        if idempotency_key is not None:
+            replay = self._replay(caller, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        payment = self._new_payment(caller, order_id, subject, description)
+        record = (
+            IdempotencyRecord(
+                payer=caller.username, key=idempotency_key, fingerprint=fingerprint, payment_id=0
+            )
+            if idempotency_key is not None
+            else None
+        )
+        try:
+            stored = self.repo.add(payment, idempotency=record)
+        except DuplicateReference:
+            if idempotency_key is None:
+                raise
+            replay = self._replay(caller, idempotency_key, fingerprint)  # a concurrent twin won
+            if replay is None:
+                raise
+            return replay
+        self._announce()
+        return stored
+
+    def get(self, caller: Caller, payment_id: PaymentId) -> Payment:
+        """The payment, if the caller is its payer or an ADMIN.
+
+        Raises: PaymentNotFound (also for another user's payment), StoreUnavailable.
+        """
+        payment = self.repo.get(payment_id)
+        if payment.payer != caller.username and not caller.has(ADMIN):
+            raise PaymentNotFound(payment_id)
+        return payment
+
+    def retry(self, caller: Caller, payment_id: PaymentId) -> Payment:
+        """Close the open attempt and issue a new order string with a new window.
+
+        A payment found paid on the way is confirmed and returned as it is.
+
+        Raises: PaymentNotFound, PaymentFinal, VendorError, StoreUnavailable.
+        """
+        payment = self._own(caller, payment_id, admin_ok=False)
+        _require_open(payment)
+        vendor = self._vendor(payment.vendor)
+        for attempt in [a for a in payment.attempts if a.is_open()]:
+            payment = self._apply(payment.id, vendor.query(attempt.reference))
+            if payment.status in TERMINAL:
+                return payment
+            vendor.close(attempt.reference)
+        fresh = self._open_attempt(vendor, payment.amount, payment.subject, payment.description)
+        return self._update(payment_id, lambda p: _reissue(p, fresh))
+
+    def verify(self, caller: Caller, payment_id: PaymentId) -> bool:
+        """Ask the vendor now and apply what it says; True when the payment is CONFIRMED.
+
+        Raises: PaymentNotFound, VendorUnavailable (not False: the vendor was not
+        asked), VendorError, StoreUnavailable.
+        """
+        payment = self._own(caller, payment_id, admin_ok=True)
+        if payment.status in TERMINAL:
+            return payment.status is PaymentStatus.CONFIRMED
+        vendor = self._vendor(payment.vendor)
+        candidates = [a for a in payment.attempts if a.is_open()] or [payment.attempts[-1]]
+        for attempt in candidates:
+            payment = self._apply(payment.id, vendor.query(attempt.reference))
+        return payment.status is PaymentStatus.CONFIRMED
+
+    def handle_notification(self, vendor_name: str, body: bytes, content_type: str) -> Reply:
+        """Verify a vendor notification and apply it; the reply is what the vendor expects.
+
+        Raises:
+            VendorNotFound: ``vendor_name`` is not a configured vendor.
+        """
+        vendor = self._vendor(vendor_name)
+        try:
+            notification = vendor.parse_notification(body, content_type)
+        except VendorError as exc:
+            log.warning("refused a %s notification: %s", vendor_name, exc.code)
+            return FORGED_REPLY
+        if notification.report is None:
+            return notification.processed
+        try:
+            payment = self.repo.get_by_reference(notification.report.reference)
+            self._apply(payment.id, notification.report)
+        except PaymentsError as exc:
+            log.warning("could not apply a %s notification: %s", vendor_name, exc.code)
+            return notification.failed
+        return notification.processed
+
+    def reconcile_one(self, payment_id: PaymentId, reference: str) -> PaymentStatus | None:
+        """Ask the vendor about one open attempt; close and time it out when expired and unpaid.
+
+        Returns:
+            The payment's new status when it changed, else None.
+
+        Raises: VendorError, StoreUnavailable (the attempt stays open for a later sweep).
+        """
+        payment = self.repo.get(payment_id)
+        attempt = payment.attempt(reference)
+        if attempt is None or not attempt.is_open() or payment.status is not PaymentStatus.PENDING:
+            return None
+        vendor = self._vendor(payment.vendor)
+        report = vendor.query(reference)
+        if report.status is TradeStatus.UNPAID and self.clock.now() >= attempt.expires_at:
+            vendor.close(reference)
+            report = evolve(report, status=TradeStatus.CLOSED)
+        after = self._apply(payment_id, report)
+        return after.status if after.status is not payment.status else None
+
+    def deliver_changes(self) -> int:
+        """Announce stored status changes to the plugins; see ``PaymentHooks.deliver_changes``."""
+        return self.hooks.deliver_changes(self.repo, self.repo) if self.hooks else 0
+
+    def _announce(self) -> None:
+        try:
+            self.deliver_changes()
+        except PaymentsError as exc:  # stays in the outbox; the next delivery sends it
+            log.warning("status changes not delivered now: %s", exc.code)
+
+    def _replay(self, caller: Caller, key: str, fingerprint: str) -> Payment | None:
+        record = self.repo.find_idempotent(caller.username, key)
+        if record is None:
+            return None
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        return self.repo.get(record.payment_id)
+
+    def _new_payment(
+        self, caller: Caller, order_id: str, subject: str, description: str | None
+    ) -> Payment:
+        order = self.orders.get(order_id, caller=caller)
+        if order.buyer != caller.username:
+            raise OrderNotFound(order_id)
+        if order.status == "PAID":
+            raise OrderAlreadyPaid(order_id)
+        if not order.payable:
+            raise OrderNotPayable(order_id, order.status)
+        amount = Money.parse(order.total, order.currency)
+        _check_no_payment(self.repo.find_for_order(order_id), order_id)
+        vendor = self._vendor(self.default_vendor)
+        attempt = self._open_attempt(vendor, amount, subject, description)
+        return Payment.start(
+            order_id=order_id,
+            payer=caller.username,
+            subject=subject,
+            description=description,
+            amount=amount,
+            vendor=vendor.name,
+            attempt=attempt,
+        )
+
+    def _open_attempt(
+        self, vendor: VendorGateway, amount: Money, subject: str, description: str | None
+    ) -> Attempt:
+        now = self.clock.now()
+        request = CheckoutRequest(
+            reference=self.references(now),
+            amount=amount,
+            subject=subject,
+            description=description,
+            expires_at=now + self.checkout_ttl,
+        )
+        checkout = vendor.open_checkout(request)
+        return Attempt(
+            reference=request.reference,
+            order_string=checkout.order_string,
+            opened_at=now,
+            expires_at=checkout.expires_at,
+        )
+
+    def _own(self, caller: Caller, payment_id: PaymentId, *, admin_ok: bool) -> Payment:
+        payment = self.repo.get(payment_id)
+        if payment.payer != caller.username and not (admin_ok and caller.has(ADMIN)):
+            raise PaymentNotFound(payment_id)
+        return payment
+
+    def _vendor(self, name: str) -> VendorGateway:
+        try:
+            return self.vendors[name]
+        except KeyError:
+            raise VendorNotFound(name) from None
+
+    def _apply(self, payment_id: PaymentId | None, report: TradeReport) -> Payment:
+        return self._update(payment_id, lambda p: apply_report(p, report, at=self.clock.now()))
+
+    def _update(
+        self, payment_id: PaymentId | None, decide: Callable[[Payment], Payment]
+    ) -> Payment:
+        """Load, decide, compare-and-set; on a conflict reload and decide again, never overwrite."""
+        if payment_id is None:
+            raise PaymentNotFound("(unsaved)")
+        for _ in range(_CAS_TRIES):
+            current = self.repo.get(payment_id)
+            changed = decide(current)
+            if changed is current:
+                return current
+            try:
+                saved = self.repo.save(changed, previous=current)
+            except ConcurrencyConflict:
+                continue
+            if saved.status is not current.status:
+                self._announce()
+            return saved
+        raise ConcurrencyConflict(payment_id, -1)
+
+
+def _reissue(payment: Payment, fresh: Attempt) -> Payment:
+    """Every open attempt closed, ``fresh`` added, and the payment PENDING again."""
+    _require_open(payment)
+    at = fresh.opened_at
+    for attempt in payment.attempts:
+        if attempt.is_open():
+            payment = payment.close_attempt(attempt.reference, at=at)
+    return payment.with_attempt(fresh, at=at).transition(PaymentStatus.PENDING, at=at)
+
+
+def _require(caller: Caller, role: str) -> None:
+    if not caller.has(role):
+        raise NotAllowed(role)
+
+
+def _require_open(payment: Payment) -> None:
+    if payment.status in TERMINAL:
+        raise PaymentFinal(payment.id, payment.status)
+
+
+def _check_no_payment(existing: Payment | None, order_id: str) -> None:
+    if existing is None:
+        return
+    if existing.status is PaymentStatus.CONFIRMED:
+        raise OrderAlreadyPaid(order_id)
+    raise PaymentExists(existing.id or 0)
+
+
+def _check_text(name: str, value: str | None, limit: int, *, required: bool) -> None:
+    if value is None or value == "":
+        if required:
+            raise ValidationFailed(name, "is required")
+        return
+    if len(value) > limit:
+        raise ValidationFailed(name, f"is longer than {limit} characters")
+
+
+def _fingerprint(order_id: str, subject: str, description: str | None) -> str:
+    canonical = json.dumps([order_id, subject, description], ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
