@@ -1,0 +1,132 @@
+"""Engines configured for payments: bounded waits everywhere, SQLite safe for writers.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on; Python's own
+transaction handling is switched off and write transactions start with
+``BEGIN IMMEDIATE``, so two writers queue on the lock instead of one of them
+failing with "database is locked" when it upgrades a read lock. Reads made through
+:func:`reader` run in autocommit mode (one statement, no BEGIN/COMMIT round trips).
+
+PostgreSQL goes through psycopg 3 with a bounded pool, a connect timeout, and
+statement and lock timeouts, so an unreachable or stuck database becomes
+``StoreUnavailable`` in bounded time instead of a hang.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.pool import StaticPool
+
+from payments_core.errors import StoreUnavailable
+
+DEFAULT_TIMEOUT: Final = 5.0
+DEFAULT_POOL_SIZE: Final = 5
+_READ_OPTION: Final = "payments_autocommit"
+
+
+def make_engine(
+    url: str | URL, *, timeout: float = DEFAULT_TIMEOUT, pool_size: int = DEFAULT_POOL_SIZE
+) -> Engine:
+    """An engine for a ``sqlite://`` or ``postgresql[+psycopg]://`` URL.
+
+    Args:
+        url: the SQLAlchemy URL; ``postgresql://`` means psycopg 3.
+        timeout: seconds any wait may take: connecting, a pool checkout, a lock, a statement.
+        pool_size: connections kept per process (PostgreSQL; as many again may overflow).
+
+    Raises:
+        ValueError: the URL names another database.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, timeout)
+    if backend == "postgresql":
+        return _postgres_engine(parsed, timeout, pool_size)
+    raise ValueError(f"PAYMENTS_DATABASE_URL: unsupported database {backend!r}")
+
+
+def is_sqlite(url: str | URL) -> bool:
+    """Whether ``url`` names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same pool, with connections that read in autocommit mode."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_READ_OPTION: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _sqlite_engine(url: URL, timeout: float) -> Engine:
+    memory = url.database in (None, "", ":memory:")
+    pooling: dict[str, Any] = {"poolclass": StaticPool} if memory else {"pool_timeout": timeout}
+    engine = create_engine(
+        url, connect_args={"timeout": timeout, "check_same_thread": False}, **pooling
+    )
+    busy_ms = int(timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        if not connection.get_execution_options().get(_READ_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgres_engine(url: URL, timeout: float, pool_size: int) -> Engine:
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    wait_ms = int(timeout * 1000)
+    options = (
+        f"-c statement_timeout={wait_ms} -c lock_timeout={wait_ms}"
+        f" -c idle_in_transaction_session_timeout={wait_ms * 6} -c timezone=UTC"
+    )
+    given = url.query.get("options")  # e.g. ?options=-csearch_path%3Dtenant: kept, ours after
+    if given:
+        options = f"{given if isinstance(given, str) else ' '.join(given)} {options}"
+        url = url.difference_update_query(["options"])
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=timeout,
+        pool_recycle=1800,
+        connect_args={
+            "connect_timeout": max(2, math.ceil(timeout)),
+            "options": options,
+            "application_name": "payments",
+            "keepalives": 1,
+            "keepalives_idle": 30,
+        },
+    )
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Turn an unreachable, locked or timed-out database into ``StoreUnavailable``."""
+    try:
+        yield
+    except (OperationalError, InterfaceError, PoolTimeout) as exc:
+        raise StoreUnavailable(f"the payment store is unavailable ({type(exc).__name__})") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreUnavailable("the payment store connection was lost") from exc
+        raise

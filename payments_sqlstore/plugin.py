@@ -1,0 +1,56 @@
+"""The ``sqlstore`` plugin: answers ``sqlite://`` and ``postgresql://`` database URLs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from payments_core.hookspecs import hookimpl
+from payments_sqlstore.engine import DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT, make_engine
+from payments_sqlstore.repository import SqlPaymentRepository
+from payments_sqlstore.schema import ensure_schema
+
+if TYPE_CHECKING:
+    from payments_core.values import Settings
+
+_SCHEMES: Final = ("sqlite", "postgresql")
+TIMEOUT_SETTING: Final = "PAYMENTS_DATABASE_TIMEOUT"
+POOL_SETTING: Final = "PAYMENTS_DATABASE_POOL_SIZE"
+
+
+@hookimpl
+def payments_payment_repository(url: str, settings: Settings) -> SqlPaymentRepository | None:
+    """A checked ``SqlPaymentRepository`` for SQL URLs; None for any other scheme.
+
+    An empty SQLite database is given the schema; any other database must be at the
+    code's revision already (``payments db upgrade``).
+
+    Raises:
+        SchemaMismatch: a ValueError whose one-line message says what to run.
+        ValueError: ``PAYMENTS_DATABASE_TIMEOUT`` or ``PAYMENTS_DATABASE_POOL_SIZE`` is unusable.
+        StoreUnavailable: the database could not be reached at start-up.
+    """
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme not in _SCHEMES:
+        return None
+    timeout = _number(settings, TIMEOUT_SETTING, DEFAULT_TIMEOUT)
+    pool_size = int(_number(settings, POOL_SETTING, DEFAULT_POOL_SIZE))
+    engine = make_engine(url, timeout=timeout, pool_size=pool_size)
+    try:
+        ensure_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return SqlPaymentRepository(engine)
+
+
+def _number(settings: Settings, name: str, default: float) -> float:
+    raw = settings.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds or connections") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than 0")
+    return value

@@ -1,0 +1,210 @@
+"""``SqlPaymentRepository``: the core's ``PaymentRepository`` port on SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from attrs import evolve
+from sqlalchemy import Connection, Engine, Executable, Row
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from payments_core.errors import (
+    ConcurrencyConflict,
+    DuplicateReference,
+    PaymentExists,
+    PaymentNotFound,
+)
+from payments_core.payment import Payment, PaymentId
+from payments_core.values import DueAttempt, IdempotencyRecord, StatusChange
+from payments_sqlstore import _statements as sql
+from payments_sqlstore.engine import make_engine, reader, store_errors
+from payments_sqlstore.rows import (
+    attempt_to_row,
+    change_from_row,
+    change_to_row,
+    names_to_text,
+    payment_from_rows,
+    payment_to_row,
+    record_from_row,
+    record_to_row,
+)
+from payments_sqlstore.tables import LIVE_ORDER_INDEX
+
+_ADD_TRIES = 3  # a live payment that turns INVALID while we look for it is retried
+
+
+class _LiveOrderTaken(Exception):
+    """Internal: the order already has a live payment (unique index violated)."""
+
+
+class SqlPaymentRepository:
+    """Payments, their attempts, idempotency records and the outbox in one SQL database.
+
+    Every method is one transaction (reads: one autocommit statement). Database
+    failures surface as ``StoreUnavailable`` and leave nothing half written.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        """Use ``engine``, best made by :func:`payments_sqlstore.make_engine`."""
+        self._engine = engine
+        self._reader = reader(engine)
+
+    @classmethod
+    def from_url(cls, url: str, **engine_options: Any) -> SqlPaymentRepository:
+        """A repository on a new engine for ``url`` (see ``make_engine`` for the options)."""
+        return cls(make_engine(url, **engine_options))
+
+    @property
+    def engine(self) -> Engine:
+        """The engine this repository writes through."""
+        return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def ping(self) -> None:
+        """Check that the database answers. Raises: StoreUnavailable."""
+        self._read(sql.EXISTS, {"id": 0})
+
+    def add(self, payment: Payment, *, idempotency: IdempotencyRecord | None = None) -> Payment:
+        """Store a new payment, its attempts, its idempotency record and creation event."""
+        for _ in range(_ADD_TRIES):
+            try:
+                return self._insert(evolve(payment, version=1), idempotency)
+            except _LiveOrderTaken:
+                live = self.find_for_order(payment.order_id)
+                if live is not None and live.id is not None:
+                    raise PaymentExists(live.id) from None
+        raise PaymentExists(-1)  # pragma: no cover - the live payment keeps vanishing
+
+    def get(self, payment_id: PaymentId) -> Payment:
+        """The payment ``payment_id``. Raises: PaymentNotFound, StoreUnavailable."""
+        rows = self._read(sql.GET, {"id": payment_id})
+        if not rows:
+            raise PaymentNotFound(payment_id)
+        return payment_from_rows(rows)
+
+    def get_by_reference(self, reference: str) -> Payment:
+        """The payment owning the attempt ``reference``."""
+        rows = self._read(sql.BY_REFERENCE, {"reference": reference})
+        if not rows:
+            raise PaymentNotFound(reference)
+        return payment_from_rows(rows)
+
+    def find_for_order(self, order_id: str) -> Payment | None:
+        """The order's live (not INVALID) payment, if any."""
+        rows = self._read(sql.FOR_ORDER, {"order_id": order_id})
+        return payment_from_rows(rows) if rows else None
+
+    def save(self, payment: Payment, *, previous: Payment) -> Payment:
+        """Compare-and-set ``payment`` over ``previous``; record a status change if any."""
+        if previous.id is None or payment.id not in (None, previous.id):
+            raise ValueError("save() needs the stored payment as previous, with the same id")
+        stored = evolve(payment, id=previous.id, version=previous.version + 1)
+        values = payment_to_row(stored) | {"b_id": previous.id, "b_version": previous.version}
+        with store_errors(), self._engine.begin() as conn:
+            if conn.execute(sql.UPDATE_PAYMENT, values).rowcount != 1:
+                raise self._stale(conn, previous)
+            _write_attempts(conn, stored, previous)
+            if stored.status is not previous.status:
+                conn.execute(sql.INSERT_CHANGE, change_to_row(stored, previous.status))
+        return stored
+
+    def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
+        """Lease up to ``limit`` open attempts of pending payments, oldest expiry first."""
+        if limit <= 0:
+            return []
+        params = {"now": now, "until": now + lease, "limit": limit}
+        with store_errors(), self._engine.begin() as conn:
+            rows = list(conn.execute(sql.CLAIM, params).all())
+        rows.sort(key=lambda row: (row.expires_at, row.reference))
+        return [DueAttempt(payment_id=row.payment_id, reference=row.reference) for row in rows]
+
+    def find_idempotent(self, payer: str, key: str) -> IdempotencyRecord | None:
+        """The record of ``key`` used by ``payer``, if any."""
+        rows = self._read(sql.FIND_RECORD, {"payer": payer, "key": key})
+        return record_from_row(rows[0]) if rows else None
+
+    def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
+        """Up to ``limit`` undelivered status changes, oldest first."""
+        return [change_from_row(row) for row in self._read(sql.PENDING_CHANGES, {"limit": limit})]
+
+    def mark_delivered(self, change_id: int, *, to: frozenset[str], done: bool) -> None:
+        """Record the subscribers that have seen ``change_id``; ``done`` retires it."""
+        values = {"b_id": change_id, "delivered_to": names_to_text(to), "done": done}
+        with store_errors(), self._engine.begin() as conn:
+            conn.execute(sql.MARK_DELIVERED, values)
+
+    def _insert(self, payment: Payment, idempotency: IdempotencyRecord | None) -> Payment:
+        with store_errors(), self._engine.begin() as conn:
+            try:
+                result = conn.execute(sql.INSERT_PAYMENT, payment_to_row(payment))
+            except IntegrityError as exc:
+                if _names_live_order(exc):
+                    raise _LiveOrderTaken from exc
+                raise
+            new_id: int = result.inserted_primary_key[0]  # type: ignore[index]
+            stored = evolve(payment, id=new_id)
+            for seq, attempt in enumerate(stored.attempts):
+                _insert_attempt(conn, stored, seq, attempt.reference)
+            if idempotency is not None:
+                _insert_record(conn, evolve(idempotency, payment_id=new_id))
+            conn.execute(sql.INSERT_CHANGE, change_to_row(stored, None))
+        return stored
+
+    def _read(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
+        with store_errors():
+            try:
+                return self._fetch(statement, params)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+            return self._fetch(statement, params)  # once more, on a fresh connection
+
+    def _fetch(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
+        with self._reader.connect() as conn:
+            return list(conn.execute(statement, params).all())
+
+    @staticmethod
+    def _stale(conn: Connection, previous: Payment) -> Exception:
+        if conn.execute(sql.EXISTS, {"id": previous.id}).first() is None:
+            return PaymentNotFound(previous.id or 0)
+        return ConcurrencyConflict(previous.id, previous.version)
+
+
+def _write_attempts(conn: Connection, payment: Payment, previous: Payment) -> None:
+    """Insert new attempts, update changed ones, delete vanished ones."""
+    before = {attempt.reference: attempt for attempt in previous.attempts}
+    for seq, attempt in enumerate(payment.attempts):
+        old = before.pop(attempt.reference, None)
+        if old is None:
+            _insert_attempt(conn, payment, seq, attempt.reference)
+        elif old != attempt or previous.attempts.index(old) != seq:
+            row = attempt_to_row(previous.id or 0, seq, attempt)
+            keys = {"b_reference": attempt.reference, "b_payment_id": previous.id}
+            conn.execute(sql.UPDATE_ATTEMPT, row | keys)
+    for reference in before:
+        conn.execute(sql.DELETE_ATTEMPT, {"b_reference": reference, "b_payment_id": previous.id})
+
+
+def _insert_attempt(conn: Connection, payment: Payment, seq: int, reference: str) -> None:
+    row = attempt_to_row(payment.id or 0, seq, payment.attempts[seq])
+    try:
+        conn.execute(sql.INSERT_ATTEMPT, row)
+    except IntegrityError as exc:
+        raise DuplicateReference(reference) from exc
+
+
+def _insert_record(conn: Connection, record: IdempotencyRecord) -> None:
+    try:
+        conn.execute(sql.INSERT_RECORD, record_to_row(record))
+    except IntegrityError as exc:
+        raise DuplicateReference(f"idempotency key {record.key!r}") from exc
+
+
+def _names_live_order(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return LIVE_ORDER_INDEX in text or "payments.order_id" in text

@@ -1,0 +1,164 @@
+"""The schema as SQLAlchemy Core tables: what the repository reads and writes.
+
+The Alembic revisions in ``migrations/versions`` create exactly these tables;
+``tests/sqlstore/test_migrations.py`` compares the two. The domain classes are
+never mapped: ``payments_sqlstore.rows`` converts between rows and entities.
+
+Money is stored as integer minor units plus a currency; every time as UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    false,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+NAMING: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime: ``timestamptz`` on PostgreSQL, naive UTC text on SQLite.
+
+    Naive datetimes are refused on the way in; values come back aware, in UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC; SQLite gets the naive UTC wall time."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements only INTEGER keys
+
+metadata: Final = MetaData(naming_convention=NAMING)
+
+payments: Final = Table(
+    "payments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", String, nullable=False),
+    Column("payer", String, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("description", Text),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("vendor", String, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("confirmed_at", UtcDateTime),
+    Column("vendor_trade_id", String),
+    Column("valid", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+# One live (non-INVALID) payment per order, enforced by the database so that
+# two app instances racing to create it cannot both succeed.
+LIVE_ORDER_INDEX: Final = "uq_payments_live_order"
+Index(
+    LIVE_ORDER_INDEX,
+    payments.c.order_id,
+    unique=True,
+    sqlite_where=payments.c.status != "INVALID",
+    postgresql_where=payments.c.status != "INVALID",
+)
+
+attempts: Final = Table(
+    "attempts",
+    metadata,
+    Column("reference", String, primary_key=True),
+    Column(
+        "payment_id",
+        Id,
+        ForeignKey("payments.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("order_string", Text, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("vendor_trade_id", String),
+    Column("claimed_until", UtcDateTime),  # sweeper lease; repository-internal
+)
+Index(
+    "ix_attempts_open_expiry",
+    attempts.c.expires_at,
+    sqlite_where=attempts.c.state == "OPEN",
+    postgresql_where=attempts.c.state == "OPEN",
+)
+
+idempotency_records: Final = Table(
+    "idempotency_records",
+    metadata,
+    Column("payer", String, nullable=False),
+    Column("key", String, nullable=False),
+    Column("fingerprint", String, nullable=False),
+    Column(
+        "payment_id",
+        Id,
+        ForeignKey("payments.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    PrimaryKeyConstraint("payer", "key"),
+)
+
+status_changes: Final = Table(
+    "status_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "payment_id",
+        Id,
+        ForeignKey("payments.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("previous_status", String(16)),
+    Column("current_status", String(16), nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("delivered_to", Text, nullable=False, server_default="[]"),  # JSON list of names
+    Column("done", Boolean, nullable=False, server_default=false()),
+)
+Index(
+    "ix_status_changes_pending",
+    status_changes.c.id,
+    sqlite_where=status_changes.c.done == false(),
+    postgresql_where=status_changes.c.done == false(),
+)
