@@ -80,7 +80,7 @@ _due: Final = (
             attempts.c.claimed_until <= bindparam("now", type_=UtcDateTime()),
         )
     )
-    .order_by(attempts.c.expires_at, attempts.c.reference)
+    .order_by(attempts.c.expires_at, attempts.c.payment_id, attempts.c.reference)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True, of=attempts)  # SQLite: BEGIN IMMEDIATE serializes
 )
@@ -100,5 +100,10 @@ PENDING_CHANGES: Final = (
     .where(status_changes.c.done == false())
     .order_by(status_changes.c.id)
     .limit(bindparam("limit"))
+)
+DELIVERY: Final = (
+    select(status_changes.c.delivered_to, status_changes.c.done)
+    .where(status_changes.c.id == bindparam("id"))
+    .with_for_update()
 )
 MARK_DELIVERED: Final = update(status_changes).where(status_changes.c.id == bindparam("b_id"))

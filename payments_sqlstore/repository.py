@@ -24,6 +24,7 @@ from payments_sqlstore.rows import (
     attempt_to_row,
     change_from_row,
     change_to_row,
+    names_from_text,
     names_to_text,
     payment_from_rows,
     payment_to_row,
@@ -101,8 +102,10 @@ class SqlPaymentRepository:
 
     def save(self, payment: Payment, *, previous: Payment) -> Payment:
         """Compare-and-set ``payment`` over ``previous``; record a status change if any."""
-        if previous.id is None or payment.id not in (None, previous.id):
-            raise ValueError("save() needs the stored payment as previous, with the same id")
+        if previous.id is None:
+            raise PaymentNotFound("(unsaved)")
+        if payment.id not in (None, previous.id):
+            raise ValueError(f"cannot save payment {payment.id} over payment {previous.id}")
         stored = evolve(payment, id=previous.id, version=previous.version + 1)
         values = payment_to_row(stored) | {"b_id": previous.id, "b_version": previous.version}
         with store_errors(), self._engine.begin() as conn:
@@ -120,7 +123,7 @@ class SqlPaymentRepository:
         params = {"now": now, "until": now + lease, "limit": limit}
         with store_errors(), self._engine.begin() as conn:
             rows = list(conn.execute(sql.CLAIM, params).all())
-        rows.sort(key=lambda row: (row.expires_at, row.reference))
+        rows.sort(key=lambda row: (row.expires_at, row.payment_id, row.reference))
         return [DueAttempt(payment_id=row.payment_id, reference=row.reference) for row in rows]
 
     def find_idempotent(self, payer: str, key: str) -> IdempotencyRecord | None:
@@ -133,9 +136,20 @@ class SqlPaymentRepository:
         return [change_from_row(row) for row in self._read(sql.PENDING_CHANGES, {"limit": limit})]
 
     def mark_delivered(self, change_id: int, *, to: frozenset[str], done: bool) -> None:
-        """Record the subscribers that have seen ``change_id``; ``done`` retires it."""
-        values = {"b_id": change_id, "delivered_to": names_to_text(to), "done": done}
+        """Add ``to`` to the subscribers that have seen ``change_id``; ``done`` retires it.
+
+        Unknown ids are ignored; a retired change stays retired.
+        """
         with store_errors(), self._engine.begin() as conn:
+            row = conn.execute(sql.DELIVERY, {"id": change_id}).first()
+            if row is None:
+                return
+            seen = names_from_text(row.delivered_to) | to
+            values = {
+                "b_id": change_id,
+                "delivered_to": names_to_text(seen),
+                "done": row.done or done,
+            }
             conn.execute(sql.MARK_DELIVERED, values)
 
     def _insert(self, payment: Payment, idempotency: IdempotencyRecord | None) -> Payment:

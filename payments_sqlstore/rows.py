@@ -100,7 +100,7 @@ def change_from_row(row: Row[Any]) -> StatusChange:
         previous=PaymentStatus(row.previous_status) if row.previous_status else None,
         current=PaymentStatus(row.current_status),
         at=row.changed_at,
-        delivered_to=frozenset(json.loads(row.delivered_to)),
+        delivered_to=names_from_text(row.delivered_to),
     )
 
 
@@ -124,3 +124,8 @@ def record_to_row(record: IdempotencyRecord) -> RowValues:
 def names_to_text(names: frozenset[str]) -> str:
     """Subscriber names as the JSON text stored in ``status_changes.delivered_to``."""
     return json.dumps(sorted(names))
+
+
+def names_from_text(text: str) -> frozenset[str]:
+    """The subscriber names stored in ``status_changes.delivered_to``."""
+    return frozenset(json.loads(text))
