@@ -7,6 +7,8 @@ attempts, verify calls, sweeps, retries, vendor outages and clock jumps.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 from datetime import timedelta
 from decimal import Decimal
@@ -131,10 +133,8 @@ class Payments(RuleBasedStateMachine):
     @precondition(lambda self: self.ids)
     @rule(data=st.data())
     def buyer_retries(self, data: st.DataObject) -> None:
-        try:
+        with contextlib.suppress(PaymentsError):
             self.service.retry(BUYER, data.draw(st.sampled_from(self.ids)))
-        except PaymentsError:
-            pass
 
     @rule(batch=st.integers(1, 3))
     def sweep(self, batch: int) -> None:
@@ -187,7 +187,7 @@ class Payments(RuleBasedStateMachine):
         for pid in self.ids:
             chain = [(prev, cur) for seen_id, prev, cur in self.hook.seen if seen_id == pid]
             assert chain[0] == (None, PaymentStatus.PENDING)
-            for (_, before), (after, _) in zip(chain, chain[1:], strict=False):
+            for (_, before), (after, _) in itertools.pairwise(chain):
                 assert before == after
             assert chain[-1][1] is self.repo.get(pid).status
 
