@@ -1,0 +1,143 @@
+"""payments_core: the pure domain of the payments library.
+
+The Payment state machine, the ports (vendor, repository, orders, clock), the use
+cases, the pluggy hooks and in-memory adapters for tests and embedding.
+"""
+
+from __future__ import annotations
+
+from payments_core.converters import (
+    PaymentView,
+    dumps,
+    loads,
+    make_converter,
+    payment_json,
+    read_payment,
+)
+from payments_core.errors import (
+    AmountNotSupported,
+    ConcurrencyConflict,
+    ConflictError,
+    CurrencyMismatch,
+    DomainError,
+    DuplicateReference,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    OrderAlreadyPaid,
+    OrderNotFound,
+    OrderNotPayable,
+    PaymentExists,
+    PaymentFinal,
+    PaymentNotFound,
+    PaymentsError,
+    SignatureInvalid,
+    StoreUnavailable,
+    ValidationFailed,
+    VendorDeclined,
+    VendorError,
+    VendorNotFound,
+    VendorUnavailable,
+)
+from payments_core.evidence import apply_report
+from payments_core.fakevendor import FakeMode, FakeVendor
+from payments_core.hookspecs import PROJECT, hookimpl, hookspec
+from payments_core.inmemory import (
+    FrozenClock,
+    InMemoryOrders,
+    InMemoryPaymentRepository,
+    SystemClock,
+)
+from payments_core.money import Money
+from payments_core.payment import Attempt, AttemptState, Payment, PaymentId, PaymentStatus
+from payments_core.plugins import PaymentHooks, make_plugin_manager
+from payments_core.ports import Clock, Orders, PaymentRepository, VendorGateway
+from payments_core.services import ADMIN, CUSTOMER, PaymentService
+from payments_core.sweep import SweepReport, reconcile
+from payments_core.values import (
+    Caller,
+    Checkout,
+    CheckoutRequest,
+    DueAttempt,
+    IdempotencyRecord,
+    Notification,
+    Order,
+    Reply,
+    Settings,
+    StatusChange,
+    TradeReport,
+    TradeStatus,
+)
+
+__all__ = [
+    "ADMIN",
+    "CUSTOMER",
+    "PROJECT",
+    "AmountNotSupported",
+    "Attempt",
+    "AttemptState",
+    "Caller",
+    "Checkout",
+    "CheckoutRequest",
+    "Clock",
+    "ConcurrencyConflict",
+    "ConflictError",
+    "CurrencyMismatch",
+    "DomainError",
+    "DueAttempt",
+    "DuplicateReference",
+    "FakeMode",
+    "FakeVendor",
+    "FrozenClock",
+    "IdempotencyKeyReused",
+    "IdempotencyRecord",
+    "InMemoryOrders",
+    "InMemoryPaymentRepository",
+    "InvalidTransition",
+    "Money",
+    "NotAllowed",
+    "NotFound",
+    "Notification",
+    "Order",
+    "OrderAlreadyPaid",
+    "OrderNotFound",
+    "OrderNotPayable",
+    "Orders",
+    "Payment",
+    "PaymentExists",
+    "PaymentFinal",
+    "PaymentHooks",
+    "PaymentId",
+    "PaymentNotFound",
+    "PaymentRepository",
+    "PaymentService",
+    "PaymentStatus",
+    "PaymentView",
+    "PaymentsError",
+    "Reply",
+    "Settings",
+    "SignatureInvalid",
+    "StatusChange",
+    "StoreUnavailable",
+    "SweepReport",
+    "SystemClock",
+    "TradeReport",
+    "TradeStatus",
+    "ValidationFailed",
+    "VendorDeclined",
+    "VendorError",
+    "VendorGateway",
+    "VendorNotFound",
+    "VendorUnavailable",
+    "apply_report",
+    "dumps",
+    "hookimpl",
+    "hookspec",
+    "loads",
+    "make_converter",
+    "make_plugin_manager",
+    "payment_json",
+    "read_payment",
+    "reconcile",
+]
