@@ -1,0 +1,67 @@
+"""Developer sessions: ``nox`` runs lint, mypy and tests; ``nox -s NAME`` runs one."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "mypy", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[test]")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff: lint and formatting."""
+    session.install("ruff")
+    session.run("ruff", "check", ".", *session.posargs)
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def mypy(session: nox.Session) -> None:
+    """mypy strict, payments_core first, then the adapters."""
+    _install(session)
+    session.run("mypy", "payments_core", *session.posargs)
+    session.run("mypy", "payments_alipay", "payments_sqlstore", "payments_http")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit and contract tests: fast, no services."""
+    _install(session)
+    session.run("pytest", "tests/unit", "tests/contracts", "tests/examples", *session.posargs)
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Tests that talk to SQLite files, PostgreSQL (PAYMENTS_TEST_POSTGRES_URL) and local servers."""
+    _install(session)
+    session.run("pytest", "-m", "integration", *session.posargs)
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """The real server as a subprocess, driven over HTTP (and headless Chromium when present)."""
+    _install(session)
+    session.run("pytest", "-m", "e2e", *session.posargs)
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Run every example script and the third-party vendor plugin's contract suite."""
+    _install(session)
+    session.install("./examples/vendor_plugin")
+    session.run("python", "examples/embed_core.py")
+    session.run("pytest", "tests/examples", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: each prints ratios against a lower bound measured in the same run."""
+    _install(session)
+    session.install("python-alipay-sdk")
+    for script in ("bench/alipay.py", "bench/store.py"):
+        session.run("python", script, *session.posargs)
