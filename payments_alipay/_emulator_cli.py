@@ -1,0 +1,83 @@
+"""``python -m payments_alipay.emulator``: run the emulator alone and print the settings."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from payments_alipay.emulator import DEFAULT_SELLER_ID, AlipayEmulator
+from payments_alipay.keys import load_private_key, load_public_key, private_pem, public_pem
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m payments_alipay.emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--app-id", default="2021000000000001")
+    parser.add_argument(
+        "--merchant-public-key", help="PEM, base64 or @path; generated when omitted"
+    )
+    parser.add_argument(
+        "--platform-private-key", help="PEM, base64 or @path; generated when omitted"
+    )
+    parser.add_argument("--seller-id", default=DEFAULT_SELLER_ID)
+    parser.add_argument(
+        "--resend-factor", type=float, default=1.0, help="scales Alipay's resend gaps"
+    )
+    return parser
+
+
+def _write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(text)
+    return path
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, print the ``ALIPAY_*`` settings for the merchant, and serve."""
+    args = _parser().parse_args(argv)
+    directory = Path(tempfile.mkdtemp(prefix="alipay-emulator-"))
+    lines = [f"ALIPAY_APP_ID={args.app_id}"]
+    if args.merchant_public_key:
+        merchant = load_public_key(args.merchant_public_key)
+    else:
+        app_key = rsa.generate_private_key(65537, 2048)
+        merchant = app_key.public_key()
+        lines.append(
+            f"ALIPAY_PRIVATE_KEY=@{_write(directory, 'app_private_key.pem', private_pem(app_key))}"
+        )
+    platform = load_private_key(args.platform_private_key) if args.platform_private_key else None
+    emulator = AlipayEmulator(
+        merchants={args.app_id: merchant},
+        platform_private_key=platform,
+        seller_id=args.seller_id,
+        resend_factor=args.resend_factor,
+    )
+    public_path = _write(
+        directory, "alipay_public_key.pem", public_pem(emulator.platform_public_key)
+    )
+    lines += [
+        f"ALIPAY_PUBLIC_KEY=@{public_path}",
+        f"ALIPAY_GATEWAY=http://{args.host}:{args.port}/gateway.do",
+        f"ALIPAY_SELLER_ID={args.seller_id}",
+    ]
+    sys.stdout.write("Alipay emulator settings for the merchant:\n")
+    sys.stdout.write("".join(f"export {line}\n" for line in lines))
+    sys.stdout.flush()
+    try:
+        uvicorn.run(emulator.app, host=args.host, port=args.port, log_level="info")
+    finally:
+        emulator.shutdown()
+    return 0

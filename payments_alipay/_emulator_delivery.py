@@ -1,0 +1,122 @@
+"""The emulator's notification sender: POST, and resend on Alipay's schedule until ``success``.
+
+Alipay delivers up to 8 times; the gaps between deliveries are 4 min, 10 min, 10 min,
+1 h, 2 h, 6 h and 15 h (alipay-protocol.md §8.5). ``factor`` scales them, so a test
+can use 0.001 and see the whole schedule in about 90 seconds, or less.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+import requests
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+RESEND_GAPS: Final = (240.0, 600.0, 600.0, 3600.0, 7200.0, 21600.0, 54000.0)
+log = logging.getLogger("payments_alipay.emulator")
+
+
+@dataclass(kw_only=True)
+class Delivery:
+    """One notification and the record of its delivery attempts."""
+
+    url: str
+    body: str
+    record: Callable[[dict[str, object]], None]
+    attempts: int = 0
+    done: bool = False
+    history: list[dict[str, object]] = field(default_factory=list)
+
+
+class Notifier:
+    """A background thread that sends deliveries when they are due."""
+
+    def __init__(self, *, factor: float = 1.0, timeout: float = 5.0) -> None:
+        self.factor = factor
+        self.timeout = timeout
+        self._queue: list[tuple[float, int, Delivery]] = []
+        self._seq = itertools.count()
+        self._wake = threading.Condition()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._session = requests.Session()
+
+    def send(self, delivery: Delivery) -> None:
+        """Deliver now (in the background), and again on the schedule until ``success``."""
+        self._schedule(delivery, 0.0)
+
+    def pending(self) -> int:
+        """How many deliveries are waiting for their next attempt."""
+        with self._wake:
+            return len(self._queue)
+
+    def stop(self) -> None:
+        """Stop the thread; pending resends are dropped."""
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=self.timeout + 1)
+        self._session.close()
+
+    def _schedule(self, delivery: Delivery, delay: float) -> None:
+        with self._wake:
+            if self._stopped:
+                return
+            heapq.heappush(self._queue, (time.monotonic() + delay, next(self._seq), delivery))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="alipay-emulator-notifier", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                delivery = self._next_due()
+                if delivery is None:
+                    return
+            self._attempt(delivery)
+
+    def _next_due(self) -> Delivery | None:
+        while not self._stopped:
+            if self._queue and self._queue[0][0] <= time.monotonic():
+                return heapq.heappop(self._queue)[2]
+            wait = self._queue[0][0] - time.monotonic() if self._queue else None
+            self._wake.wait(timeout=wait)
+        return None
+
+    def _attempt(self, delivery: Delivery) -> None:
+        delivery.attempts += 1
+        outcome = self._post(delivery)
+        delivery.done = outcome.get("answer") == "success" and outcome.get("status") == 200
+        entry = {"attempt": delivery.attempts, "at": round(time.monotonic(), 3), **outcome}
+        entry["delivered"] = delivery.done
+        delivery.history.append(entry)
+        delivery.record(entry)
+        if not delivery.done and delivery.attempts <= len(RESEND_GAPS):
+            self._schedule(delivery, RESEND_GAPS[delivery.attempts - 1] * self.factor)
+
+    def _post(self, delivery: Delivery) -> dict[str, object]:
+        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+        try:
+            response = self._session.post(
+                delivery.url,
+                data=delivery.body.encode("ascii"),
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            log.info("notification to %s failed: %s", delivery.url, type(exc).__name__)
+            return {"status": None, "answer": None, "error": type(exc).__name__}
+        return {"status": response.status_code, "answer": response.text[:64]}

@@ -1,0 +1,95 @@
+"""Asynchronous notifications: parse the raw form body once, verify it, and report evidence.
+
+The body is split on ``&`` and ``=`` and each name and value is percent-decoded exactly
+once (``+`` is a space) in the charset the body declares. A repeated name is refused,
+so no value is ever a list. The Content-Type header is not trusted (Alipay's has been
+seen non-standard); the body itself must be a form.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+from typing import TYPE_CHECKING, Final
+from urllib.parse import unquote_plus, unquote_to_bytes
+
+from payments_alipay.signing import NOTIFICATION_EXCLUDED, canonical_string, verify_rsa2
+from payments_alipay.trade import trade_report
+from payments_core.errors import SignatureInvalid, VendorError
+from payments_core.values import Notification, Reply
+
+if TYPE_CHECKING:
+    from payments_alipay.settings import AlipaySettings
+
+VENDOR: Final = "alipay"
+PROCESSED: Final = Reply(body="success")
+FAILED: Final = Reply(body="failure")
+MAX_BODY: Final = 64 * 1024
+log = logging.getLogger("payments_alipay")
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """The form fields of ``body``, decoded once in the charset the body names.
+
+    Raises:
+        VendorError: not a form, a repeated field, or bytes invalid in the charset.
+    """
+    if len(body) > MAX_BODY:
+        raise VendorError(VENDOR, "malformed_notification", "the body is too large")
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        raise VendorError(VENDOR, "malformed_notification", "the body is not URL-encoded") from None
+    raw: dict[str, str] = {}
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if name in raw:
+            raise VendorError(VENDOR, "malformed_notification", "a field is repeated")
+        raw[name] = value
+    charset = _charset(raw.get("charset", "utf-8"))
+    try:
+        return {
+            unquote_plus(k, charset, "strict"): unquote_plus(v, charset, "strict")
+            for k, v in raw.items()
+        }
+    except UnicodeDecodeError:
+        raise VendorError(VENDOR, "malformed_notification", f"bytes invalid in {charset}") from None
+
+
+def _charset(declared: str) -> str:
+    name = unquote_to_bytes(declared).decode("ascii", "replace").strip() or "utf-8"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise VendorError(VENDOR, "malformed_notification", "unknown charset") from None
+
+
+def read_notification(body: bytes, settings: AlipaySettings) -> Notification:
+    """Verified evidence from one notification body.
+
+    Raises:
+        SignatureInvalid: no or a wrong signature, a sign_type other than RSA2, or an
+            app_id other than ours (not addressed to us).
+        VendorError: malformed, or a field needed for the report is missing or wrong.
+    """
+    fields = parse_form(body)
+    _verify(fields, settings)
+    if fields.get("app_id") != settings.app_id:
+        log.warning("alipay notification for another app_id refused")
+        raise SignatureInvalid(VENDOR, "the notification is not addressed to this application")
+    report = trade_report(fields, settings, reference=None)
+    return Notification(report=report, processed=PROCESSED, failed=FAILED)
+
+
+def _verify(fields: dict[str, str], settings: AlipaySettings) -> None:
+    sign = fields.get("sign", "")
+    if not sign:
+        raise SignatureInvalid(VENDOR, "the notification is not signed")
+    if fields.get("sign_type", "RSA2") != "RSA2":
+        raise SignatureInvalid(VENDOR, "the notification is not signed with RSA2")
+    content = canonical_string(fields, NOTIFICATION_EXCLUDED)
+    if not verify_rsa2(settings.alipay_public_key, content, sign):
+        log.warning("alipay notification failed signature verification")
+        raise SignatureInvalid(VENDOR)
