@@ -14,6 +14,7 @@ from payments_core.converters import (
     payment_json,
     read_payment,
 )
+from payments_core.delivery import BackgroundDelivery
 from payments_core.errors import (
     AmountNotSupported,
     ConcurrencyConflict,
@@ -77,6 +78,7 @@ __all__ = [
     "AmountNotSupported",
     "Attempt",
     "AttemptState",
+    "BackgroundDelivery",
     "Caller",
     "Checkout",
     "CheckoutRequest",

@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from attrs import evolve, field, frozen
@@ -67,6 +67,9 @@ class PaymentService:
         hooks: the plugin hooks that hear of status changes; None announces nothing.
         default_vendor: the vendor new payments use.
         checkout_ttl: how long an order string stays payable.
+        announce: called after each stored status change instead of delivering to the
+            hooks inline, e.g. ``BackgroundDelivery.wake``.
+        references: makes a new attempt reference from the current time.
     """
 
     repo: PaymentRepository
@@ -76,7 +79,8 @@ class PaymentService:
     hooks: PaymentHooks | None = None
     default_vendor: str = "alipay"
     checkout_ttl: timedelta = timedelta(minutes=15)
-    references: Callable[..., str] = field(default=new_reference)
+    announce: Callable[[], None] | None = None
+    references: Callable[[datetime], str] = field(default=new_reference)
 
     def create(
         self,
@@ -212,6 +216,9 @@ class PaymentService:
         return self.hooks.deliver_changes(self.repo, self.repo) if self.hooks else 0
 
     def _announce(self) -> None:
+        if self.announce is not None:
+            self.announce()
+            return
         try:
             self.deliver_changes()
         except PaymentsError as exc:  # stays in the outbox; the next delivery sends it

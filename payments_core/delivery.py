@@ -1,0 +1,59 @@
+"""Deliver status changes from a background thread, so requests do not wait for hooks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from payments_core.errors import PaymentsError
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundDelivery:
+    """Runs ``deliver`` in one daemon thread whenever woken, and every ``interval`` seconds.
+
+    Woken many times while busy, it runs once more afterwards, so a change stored while
+    a delivery is running is never left waiting for the next interval.
+
+    Args:
+        deliver: delivers pending changes, e.g. ``PaymentService.deliver_changes``.
+        interval: seconds between deliveries when nobody wakes it (catches what failed).
+    """
+
+    def __init__(self, deliver: Callable[[], int], *, interval: float = 30.0) -> None:
+        self._deliver = deliver
+        self._interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="payments-delivery", daemon=True)
+
+    def start(self) -> BackgroundDelivery:
+        """Start the thread; returns self."""
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        """Ask for a delivery soon; cheap enough to call after every stored change."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Deliver what is pending one last time and stop the thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self._deliver()
+            except PaymentsError as exc:  # the outbox keeps them; the next round retries
+                log.warning("status changes not delivered: %s", exc.code)
+            except Exception:  # the thread must outlive any failure, or changes would pile up
+                log.exception("status change delivery failed")
+            if self._stop.is_set():
+                return
