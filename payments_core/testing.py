@@ -280,7 +280,9 @@ class RepositoryContract:
 
         stored = repo.add(new_payment(clock), idempotency=record)
 
-        assert repo.find_idempotent("alice", record.key) == evolve(record, payment_id=stored.id or 0)
+        assert repo.find_idempotent("alice", record.key) == evolve(
+            record, payment_id=stored.id or 0
+        )
         assert repo.find_idempotent("bob", record.key) is None
 
     def test_a_taken_idempotency_key_stores_nothing(
