@@ -1,0 +1,107 @@
+"""8 threads and 2 OS processes confirm one payment at once: one transition, one event."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from payments_core.payment import PaymentStatus
+from payments_sqlstore import SqlPaymentRepository
+from payments_sqlstore.tables import status_changes
+from tests.sqlstore._worker import confirm_once, new_payment
+
+pytestmark = pytest.mark.integration
+
+THREADS = 8
+PROCESSES = 2
+ROUNDS = 3
+
+
+@pytest.fixture
+def confirmers(db_url: str) -> Iterator[list[subprocess.Popen[str]]]:
+    """Two warmed-up worker processes waiting for payment ids."""
+    procs = [_spawn("confirm", db_url) for _ in range(PROCESSES)]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "ready"
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.communicate(timeout=30)
+
+
+def test_one_payment_confirmed_by_everyone_at_once_changes_once(
+    db_url: str, confirmers: list[subprocess.Popen[str]]
+) -> None:
+    repo = SqlPaymentRepository.from_url(db_url)
+    try:
+        for _ in range(ROUNDS):
+            payment_id = _add(repo)
+
+            wins = _race(repo, payment_id, confirmers)
+
+            assert wins == 1
+            assert repo.get(payment_id).status is PaymentStatus.CONFIRMED
+            assert _confirmations(repo, payment_id) == 1
+    finally:
+        repo.close()
+
+
+def _race(repo: SqlPaymentRepository, payment_id: int, procs: list[subprocess.Popen[str]]) -> int:
+    start = threading.Barrier(THREADS + 1)
+    results: list[bool] = []
+
+    def confirm() -> None:
+        start.wait()
+        results.append(confirm_once(repo, payment_id, trade_id="thread"))
+
+    threads = [threading.Thread(target=confirm) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(f"{payment_id}\n")
+        proc.stdin.flush()
+    start.wait()
+    for thread in threads:
+        thread.join(timeout=60)
+    answers = [proc.stdout.readline().strip() for proc in procs if proc.stdout]
+    assert len(results) == THREADS
+    assert sorted(set(answers)) <= ["lost", "won"]
+    return results.count(True) + answers.count("won")
+
+
+def _add(repo: SqlPaymentRepository) -> int:
+    token = secrets.token_hex(6)
+    stored = repo.add(new_payment(f"race-{token}", f"RACE{token}"))
+    assert stored.id is not None
+    return stored.id
+
+
+def _confirmations(repo: SqlPaymentRepository, payment_id: int) -> int:
+    query = (
+        select(func.count())
+        .select_from(status_changes)
+        .where(status_changes.c.payment_id == payment_id)
+        .where(status_changes.c.current_status == "CONFIRMED")
+    )
+    with repo.engine.connect() as conn:
+        count: int = conn.execute(query).scalar_one()
+    return count
+
+
+def _spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and test module
+        [sys.executable, "-m", "tests.sqlstore._worker", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
