@@ -1,0 +1,154 @@
+"""The HTTP adapter's app factory, ``create_app``.
+
+It takes an already composed ``PaymentService`` so that a team can build the service
+by hand (see ``examples/server.py``) and mount the app in its own Starlette
+application; ``payments_http.compose`` builds everything from DESIGN §6 settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from payments_core.errors import PaymentsError
+from payments_http import openapi
+from payments_http._requestlog import RequestLog
+from payments_http.auth import Unauthenticated
+from payments_http.errors import error_response, response_for
+from payments_http.routes import Endpoints
+from payments_http.wire import RequestProblem
+
+if TYPE_CHECKING:
+    from payments_core.services import PaymentService
+    from payments_http.auth import Authenticator
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+class Background(Protocol):
+    """Something the server starts with its lifespan and stops after it."""
+
+    def start(self) -> object:
+        """Start working (in a thread of its own); must not block."""
+        ...
+
+    def stop(self) -> None:
+        """Stop, finishing what is in progress."""
+        ...
+
+
+def create_app(
+    service: PaymentService,
+    *,
+    authenticator: Authenticator,
+    offload_create: bool | None = None,
+    background: Sequence[Background] = (),
+    extra_routes: Sequence[BaseRoute] = (),
+    debug: bool = False,
+) -> Starlette:
+    """The Starlette app serving DESIGN §4 for ``service``.
+
+    Args:
+        service: the composed core.
+        authenticator: turns ``Authorization`` into a ``Caller`` (see ``payments_http.auth``).
+        offload_create: run ``create`` in the thread pool; by default only when the
+            orders port declares ``network = True`` (a remote orders service).
+        background: started in this order with the app's lifespan, stopped in reverse
+            (the in-process sweeper, status-change delivery, resources to close).
+        extra_routes: mounted before the payments routes (the demo mounts the emulator).
+        debug: Starlette's debug mode; never in production.
+    """
+    if offload_create is None:
+        offload_create = bool(getattr(service.orders, "network", False))
+    endpoints = Endpoints(service, authenticator, offload_create=offload_create)
+    document = openapi.document()
+
+    async def openapi_json(request: Request) -> Response:
+        del request
+        return Response(openapi.dumps_document(document), media_type="application/json")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        del app
+        for part in background:
+            part.start()
+        try:
+            yield
+        finally:
+            for part in reversed(background):
+                part.stop()
+
+    return Starlette(
+        debug=debug,
+        routes=[
+            *extra_routes,
+            *endpoints.routes(),
+            Route("/openapi.json", openapi_json, methods=["GET"]),
+        ],
+        middleware=[Middleware(RequestLog)],
+        exception_handlers={
+            PaymentsError: _payments_error,
+            Unauthenticated: _unauthenticated,
+            RequestProblem: _request_problem,
+            HTTPException: _http_exception,
+            Exception: _unexpected,
+        },
+        lifespan=lifespan,
+    )
+
+
+async def _payments_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PaymentsError)  # noqa: S101 - registered for this type
+    response = response_for(exc)
+    if response.status_code >= 500:
+        log.warning("request_id=%s error=%s", _rid(request), exc.code)
+    return response
+
+
+async def _unauthenticated(request: Request, exc: Exception) -> Response:
+    del request
+    assert isinstance(exc, Unauthenticated)  # noqa: S101 - registered for this type
+    return error_response(
+        401,
+        "unauthenticated",
+        exc.reason,
+        headers={"WWW-Authenticate": 'Bearer realm="payments"'},
+    )
+
+
+async def _request_problem(request: Request, exc: Exception) -> Response:
+    del request
+    assert isinstance(exc, RequestProblem)  # noqa: S101 - registered for this type
+    return error_response(exc.status, exc.code, exc.message)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    del request
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for this type
+    code = _HTTP_CODES.get(exc.status_code, "invalid_request")
+    message = "no such resource" if exc.status_code == 404 else str(exc.detail)
+    headers: Mapping[str, str] = exc.headers or {}
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    rid = _rid(request)
+    log.error("request_id=%s unexpected %s", rid, type(exc).__name__, exc_info=exc)
+    return error_response(
+        500, "internal_error", f"the server failed; quote request id {rid} when reporting it"
+    )
+
+
+def _rid(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", "-"))

@@ -1,0 +1,138 @@
+"""Composition from DESIGN §6 settings: the plugins' repository and vendors, the orders
+adapter, the authenticator, status-change delivery and the in-process sweeper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from payments_core.delivery import BackgroundDelivery
+from payments_core.inmemory import InMemoryOrders, SystemClock
+from payments_core.plugins import PaymentHooks, make_plugin_manager
+from payments_core.services import PaymentService
+from payments_http import settings as config
+from payments_http.app import Background, create_app
+from payments_http.auth import JwtAuthenticator
+from payments_http.orders import HttpOrders
+from payments_http.sweeper import Sweeper
+
+if TYPE_CHECKING:
+    import pluggy
+    from starlette.applications import Starlette
+    from starlette.routing import BaseRoute
+
+    from payments_core.ports import Clock, Orders
+    from payments_http.auth import Authenticator
+
+
+def authenticator_from_settings(settings: Mapping[str, str]) -> JwtAuthenticator:
+    """The JWT authenticator of ``PAYMENTS_JWT_SECRET`` or ``PAYMENTS_JWT_PUBLIC_KEY``.
+
+    Raises:
+        ValueError: neither or both are set, or the one given is unusable.
+    """
+    secret = settings.get("PAYMENTS_JWT_SECRET", "").strip()
+    public_key = settings.get("PAYMENTS_JWT_PUBLIC_KEY", "").strip()
+    if secret and public_key:
+        raise ValueError("PAYMENTS_JWT_SECRET and PAYMENTS_JWT_PUBLIC_KEY: set only one of them")
+    if secret:
+        return JwtAuthenticator.from_secret(secret)
+    if public_key:
+        return JwtAuthenticator.from_public_key(public_key)
+    raise ValueError("PAYMENTS_JWT_SECRET or PAYMENTS_JWT_PUBLIC_KEY must be set")
+
+
+def orders_from_settings(settings: Mapping[str, str]) -> Orders:
+    """``HttpOrders`` at ``PAYMENTS_ORDERS_URL``, or an empty in-memory order book."""
+    base = config.url(settings, "PAYMENTS_ORDERS_URL")
+    return HttpOrders(base) if base else InMemoryOrders()
+
+
+def build_service(
+    settings: Mapping[str, str],
+    *,
+    plugin_manager: pluggy.PluginManager | None = None,
+    orders: Orders | None = None,
+    clock: Clock | None = None,
+    background_delivery: bool = False,
+) -> tuple[PaymentService, BackgroundDelivery | None]:
+    """The ``PaymentService`` the settings describe, with the installed plugins.
+
+    With ``background_delivery`` status changes are announced from a thread (returned,
+    not yet started) so that requests never wait for the plugins' hooks.
+
+    Raises:
+        ValueError: one line naming the setting at fault.
+        StoreUnavailable: the database could not be reached.
+    """
+    config.check(settings)
+    hooks = PaymentHooks(plugin_manager or make_plugin_manager())
+    vendors = hooks.vendor_gateways(settings)
+    default_vendor = settings.get("PAYMENTS_VENDOR", "alipay")
+    if default_vendor not in vendors:
+        have = ", ".join(sorted(vendors)) or "none (configure ALIPAY_* or install a plugin)"
+        raise ValueError(
+            f"PAYMENTS_VENDOR: no vendor {default_vendor!r} is configured; have {have}"
+        )
+    repo = hooks.repository(
+        settings.get("PAYMENTS_DATABASE_URL", "sqlite:///payments.db"), settings
+    )
+    delivery: BackgroundDelivery | None = None
+    if background_delivery:
+        delivery = BackgroundDelivery(lambda: service.deliver_changes())
+    service = PaymentService(
+        repo=repo,
+        vendors=vendors,
+        orders=orders or orders_from_settings(settings),
+        clock=clock or SystemClock(),
+        hooks=hooks,
+        default_vendor=default_vendor,
+        checkout_ttl=timedelta(seconds=config.integer(settings, "PAYMENTS_CHECKOUT_TTL", 1, 10**7)),
+        announce=delivery.wake if delivery else None,
+    )
+    return service, delivery
+
+
+class _Closer:
+    """Closes the repository and the orders adapter when the server stops."""
+
+    def __init__(self, *resources: object) -> None:
+        self._resources = resources
+
+    def start(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        for resource in self._resources:
+            close = getattr(resource, "close", None)
+            if callable(close):
+                close()
+
+
+def create_app_from_settings(
+    settings: Mapping[str, str],
+    *,
+    plugin_manager: pluggy.PluginManager | None = None,
+    orders: Orders | None = None,
+    authenticator: Authenticator | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The whole server of ``payments serve``: service, auth, delivery and sweeper.
+
+    Raises:
+        ValueError: one line naming the setting at fault.
+        StoreUnavailable: the database could not be reached.
+    """
+    auth = authenticator or authenticator_from_settings(settings)
+    service, delivery = build_service(
+        settings, plugin_manager=plugin_manager, orders=orders, background_delivery=True
+    )
+    interval = config.integer(settings, "PAYMENTS_RECONCILE_INTERVAL", 0, 86400)
+    background: list[Background] = [_Closer(service.repo, service.orders)]  # stopped last
+    if delivery is not None:
+        background.append(delivery)
+    if interval:
+        background.append(Sweeper(service, interval))
+    return create_app(service, authenticator=auth, background=background, extra_routes=extra_routes)

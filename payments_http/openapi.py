@@ -1,0 +1,353 @@
+"""The OpenAPI 3.1 document of DESIGN §4, written by hand from small helpers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+Schema = dict[str, Any]
+
+ERROR_CODES: Final = (
+    "invalid_request",
+    "unauthenticated",
+    "forbidden",
+    "payment_not_found",
+    "order_not_found",
+    "vendor_not_found",
+    "not_found",
+    "method_not_allowed",
+    "order_already_paid",
+    "order_not_payable",
+    "payment_exists",
+    "payment_final",
+    "payload_too_large",
+    "unsupported_media_type",
+    "validation_error",
+    "amount_not_supported",
+    "idempotency_key_reused",
+    "vendor_error",
+    "vendor_unavailable",
+    "store_unavailable",
+    "concurrency_conflict",
+    "internal_error",
+)
+
+_NULLABLE_STRING: Final[Schema] = {"type": ["string", "null"]}
+_TIME: Final[Schema] = {
+    "type": "string",
+    "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$",
+    "examples": ["2019-04-19T15:31:20.807+0000"],
+}
+
+PAYMENT: Final[Schema] = {
+    "type": "object",
+    "description": "A payment (DESIGN §2); fields in this order.",
+    "additionalProperties": False,
+    "required": [
+        "id",
+        "order",
+        "orderString",
+        "createdAt",
+        "updatedAt",
+        "payer",
+        "subject",
+        "description",
+        "totalAmount",
+        "status",
+        "vendorTradeId",
+        "confirmedAt",
+        "confirmed",
+        "valid",
+    ],
+    "properties": {
+        "id": {"type": "integer", "minimum": 1},
+        "order": {"type": "string", "description": "the parent order id"},
+        "orderString": {
+            **_NULLABLE_STRING,
+            "description": "the vendor URL the buyer opens to pay; expires with the checkout window",
+        },
+        "createdAt": _TIME,
+        "updatedAt": _TIME,
+        "payer": {"type": "string"},
+        "subject": {"type": "string"},
+        "description": _NULLABLE_STRING,
+        "totalAmount": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 100000000,
+            "description": "taken from the order; at most two decimals",
+        },
+        "status": {"type": "string", "enum": ["PENDING", "CONFIRMED", "TIMEOUT", "INVALID"]},
+        "vendorTradeId": _NULLABLE_STRING,
+        "confirmedAt": {"oneOf": [_TIME, {"type": "null"}]},
+        "confirmed": {"type": "boolean"},
+        "valid": {"type": "boolean"},
+    },
+}
+
+ERROR: Final[Schema] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": list(ERROR_CODES)},
+                "message": {"type": "string"},
+                "paymentId": {
+                    "type": "integer",
+                    "description": "with payment_exists: the order's live payment",
+                },
+                "field": {
+                    "type": "string",
+                    "description": "with validation_error: the field or header at fault",
+                },
+            },
+        }
+    },
+}
+
+CREATE: Final[Schema] = {
+    "type": "object",
+    "required": ["orderId", "subject"],
+    "properties": {
+        "orderId": {"type": "string", "minLength": 1, "maxLength": 64},
+        "subject": {"type": "string", "minLength": 1, "maxLength": 256},
+        "description": {"type": ["string", "null"], "maxLength": 1024},
+    },
+}
+
+_WHY: Final = {
+    400: "malformed JSON or a field of the wrong type (invalid_request)",
+    401: "no or bad bearer token (unauthenticated)",
+    403: "the caller lacks the role (forbidden)",
+    404: "unknown, or not the caller's (payment_not_found, order_not_found, vendor_not_found)",
+    405: "method not allowed",
+    409: "order_already_paid, payment_exists (with paymentId), payment_final, order_not_payable",
+    413: "body over 64 KiB (payload_too_large)",
+    415: "the body is not application/json (unsupported_media_type)",
+    422: "validation_error (with field), amount_not_supported, idempotency_key_reused",
+    500: "unexpected failure (internal_error); never a stack trace",
+    502: "the vendor answered something wrong or unverifiable (vendor_error)",
+    503: "vendor_unavailable, store_unavailable or concurrency_conflict; see Retry-After",
+}
+
+
+def _header(description: str, schema: Schema | None = None) -> Schema:
+    return {"description": description, "schema": schema or {"type": "string"}}
+
+
+def _error(status: int) -> Schema:
+    response: Schema = {
+        "description": _WHY[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": _header("Bearer challenge")}
+    if status == 503:
+        response["headers"] = {
+            "Retry-After": _header("seconds to wait", {"type": "string", "pattern": r"^\d+$"})
+        }
+    return response
+
+
+def _ok(schema: Schema, description: str, headers: Schema | None = None) -> Schema:
+    response: Schema = {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["data"],
+                    "properties": {"data": schema},
+                }
+            }
+        },
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _operation(
+    op_id: str, summary: str, ok: dict[int, Schema], errors: tuple[int, ...], **more: Any
+) -> Schema:
+    responses = {str(code): body for code, body in ok.items()}
+    responses.update({str(code): _error(code) for code in (*errors, 500)})
+    return {"operationId": op_id, "summary": summary, "responses": responses, **more}
+
+
+_PAYMENT_REF: Final[Schema] = {"$ref": "#/components/schemas/Payment"}
+_ID_PARAM: Final[Schema] = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "format": "int64"},
+}
+_USER_ERRORS: Final = (401, 404, 405)
+
+
+def _retry(op_id: str) -> Schema:
+    return _operation(
+        op_id,
+        "New attempt: a new orderString and a new checkout window (the payer only)",
+        {200: _ok(_PAYMENT_REF, "the payment with its new attempt")},
+        (*_USER_ERRORS, 409, 502, 503),
+        parameters=[_ID_PARAM],
+    )
+
+
+def _paths() -> Schema:
+    return {
+        "/api/v1/payments": {
+            "post": _operation(
+                "createPayment",
+                "Create the payment of an order the caller owns (role CUSTOMER)",
+                {
+                    201: _ok(
+                        _PAYMENT_REF,
+                        "created (or the first answer again, for a repeated Idempotency-Key)",
+                        {"Location": _header("the payment's URL")},
+                    )
+                },
+                (400, *_USER_ERRORS, 403, 409, 413, 415, 422, 502, 503),
+                parameters=[
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    }
+                ],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Create"}}
+                    },
+                },
+            )
+        },
+        "/api/v1/payments/{id}": {
+            "get": _operation(
+                "getPayment",
+                "The payment (its payer, or role ADMIN)",
+                {200: _ok(_PAYMENT_REF, "the payment")},
+                (*_USER_ERRORS, 503),
+                parameters=[_ID_PARAM],
+            )
+        },
+        "/api/v1/payments/retry/{id}": {
+            "get": _retry("retryPayment"),
+            "post": _retry("retryPaymentPost"),
+        },
+        "/api/v1/payments/verify/{id}": {
+            "get": _operation(
+                "verifyPayment",
+                "Ask the vendor now and apply its answer (the payer, or role ADMIN)",
+                {
+                    200: _ok(
+                        {"type": "boolean"},
+                        "true when CONFIRMED; false only when the vendor says not paid",
+                    )
+                },
+                (*_USER_ERRORS, 502, 503),
+                parameters=[_ID_PARAM],
+            )
+        },
+        "/api/v1/payments/notify/{vendor}": {"post": _notify()},
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+        "/health": {"get": _health()},
+    }
+
+
+def _notify() -> Schema:
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    return {
+        "operationId": "vendorNotification",
+        "summary": "A vendor's asynchronous notification, in the vendor's own format",
+        "description": "Alipay posts a signed form and gets the plain-text body `success` once "
+        "it is processed (duplicates included) and anything else when it must resend.",
+        "security": [],
+        "parameters": [
+            {"name": "vendor", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+                "*/*": {"schema": {}},
+            },
+        },
+        "responses": {
+            "200": {"description": "processed (`success`) or to be resent", "content": text},
+            "400": {"description": "refused: forged or unreadable; to be resent", "content": text},
+            "404": _error(404),
+            "413": _error(413),
+            "500": _error(500),
+            "503": _error(503),
+        },
+    }
+
+
+def _health() -> Schema:
+    status = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["status", "database"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok"]},
+            "database": {"type": "string", "enum": ["ok"]},
+        },
+    }
+    return {
+        "operationId": "health",
+        "summary": "Liveness plus database reachability",
+        "security": [],
+        "responses": {
+            "200": _ok(status, "alive and the database answers"),
+            "500": _error(500),
+            "503": _error(503),
+        },
+    }
+
+
+def document() -> Schema:
+    """The whole OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "payments",
+            "version": "1",
+            "description": "Take payment for orders through pluggable vendors. Success bodies "
+            'are `{"data": ...}`; errors are `{"error": {"code", "message"}}`.',
+        },
+        "paths": _paths(),
+        "components": {
+            "schemas": {"Payment": PAYMENT, "Error": ERROR, "Create": CREATE},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+def dumps_document(doc: Schema) -> bytes:
+    """The document as JSON bytes."""
+    return json.dumps(doc, ensure_ascii=False).encode()

@@ -1,0 +1,149 @@
+"""The endpoints of DESIGN §4, bound to one composed ``PaymentService``.
+
+Database and signing work runs inline on the event loop (measured faster than the
+thread pool for this workload); anything that waits on a vendor over the network
+(verify, retry, and create when the orders service is remote) runs in a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from payments_core.errors import NotAllowed, PaymentNotFound, PaymentsError, StoreUnavailable
+from payments_core.services import CUSTOMER
+from payments_http import wire
+from payments_http.errors import error_response
+
+if TYPE_CHECKING:
+    from payments_core.services import PaymentService
+    from payments_core.values import Caller
+    from payments_http.auth import Authenticator
+
+PAYMENTS: Final = "/api/v1/payments"
+_HEALTH_PROBE_ID: Final = 2**62  # an id no repository assigns: a cheap read
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class Endpoints:
+    """The request handlers; ``routes()`` lists them for a Starlette app."""
+
+    def __init__(
+        self,
+        service: PaymentService,
+        authenticator: Authenticator,
+        *,
+        offload_create: bool,
+    ) -> None:
+        self._service = service
+        self._authenticator = authenticator
+        self._offload_create = offload_create
+
+    def routes(self) -> list[Route]:
+        """The routes, most specific first."""
+        return [
+            Route(PAYMENTS, self.create, methods=["POST"]),
+            Route(PAYMENTS + "/retry/{id}", self.retry, methods=["GET", "POST"]),
+            Route(PAYMENTS + "/verify/{id}", self.verify, methods=["GET"]),
+            Route(PAYMENTS + "/notify/{vendor}", self.notify, methods=["POST"]),
+            Route(PAYMENTS + "/{id}", self.get, methods=["GET"]),
+            Route("/health", self.health, methods=["GET"]),
+        ]
+
+    def _caller(self, request: Request) -> Caller:
+        caller = self._authenticator.authenticate(request.headers.get("authorization"))
+        request.state.user = caller.username
+        return caller
+
+    async def create(self, request: Request) -> Response:
+        """``POST /api/v1/payments``: 201 with the new payment and its Location."""
+        caller = self._caller(request)
+        if not caller.has(CUSTOMER):
+            raise NotAllowed(CUSTOMER)
+        wire.require_json(request)
+        body = wire.parse_create(await wire.read_body(request))
+        key = wire.idempotency_key(request)
+        payment = await self._run(
+            self._offload_create,
+            self._service.create,
+            caller,
+            order_id=body.order_id,
+            subject=body.subject,
+            description=body.description,
+            idempotency_key=key,
+        )
+        location = f"{PAYMENTS}/{payment.id}"
+        return wire.payment_response(payment, 201, {"Location": location})
+
+    async def get(self, request: Request) -> Response:
+        """``GET /api/v1/payments/{id}``."""
+        caller = self._caller(request)
+        payment = self._service.get(caller, _path_id(request))
+        return wire.payment_response(payment)
+
+    async def retry(self, request: Request) -> Response:
+        """``GET|POST /api/v1/payments/retry/{id}``: a new attempt and order string."""
+        caller = self._caller(request)
+        pid = _path_id(request)
+        payment = await run_in_threadpool(self._service.retry, caller, pid)
+        return wire.payment_response(payment)
+
+    async def verify(self, request: Request) -> Response:
+        """``GET /api/v1/payments/verify/{id}``: ask the vendor now."""
+        caller = self._caller(request)
+        pid = _path_id(request)
+        confirmed = await run_in_threadpool(self._service.verify, caller, pid)
+        return wire.data(confirmed)
+
+    async def notify(self, request: Request) -> Response:
+        """``POST /api/v1/payments/notify/{vendor}``: the vendor's own format, both ways."""
+        body = await wire.read_body(request)
+        content_type = request.headers.get("content-type", "")
+        reply = self._service.handle_notification(request.path_params["vendor"], body, content_type)
+        return Response(reply.body, status_code=reply.status_code, media_type=reply.media_type)
+
+    async def health(self, request: Request) -> Response:
+        """``GET /health``: liveness and database reachability."""
+        del request
+        try:
+            _ping(self._service)
+        except StoreUnavailable:
+            return error_response(503, "store_unavailable", "the database cannot be reached")
+        return wire.data({"status": "ok", "database": "ok"})
+
+    @staticmethod
+    async def _run(
+        offload: bool, func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        if offload:
+            return await run_in_threadpool(func, *args, **kwargs)
+        return func(*args, **kwargs)
+
+
+def _path_id(request: Request) -> int:
+    text: str = request.path_params["id"]
+    pid = wire.payment_id(text)
+    if pid is None:
+        raise PaymentNotFound(text[:32])
+    return pid
+
+
+def _ping(service: PaymentService) -> None:
+    ping: Callable[[], object] | None = getattr(service.repo, "ping", None)
+    if ping is not None:
+        ping()
+        return
+    try:
+        service.repo.get(_HEALTH_PROBE_ID)
+    except PaymentNotFound:
+        return
+    except PaymentsError as exc:
+        if isinstance(exc, StoreUnavailable):
+            raise
+        return

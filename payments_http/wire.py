@@ -1,0 +1,161 @@
+"""JSON shapes on the wire: the success envelope, request bodies and their checks."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any, Final
+
+from attrs import frozen
+from starlette.requests import Request
+from starlette.responses import Response
+
+from payments_core.converters import dumps, payment_json
+from payments_core.errors import ValidationFailed
+from payments_core.payment import Payment
+
+MAX_BODY: Final = 64 * 1024
+ORDER_ID_MAX: Final = 64
+IDEMPOTENCY_KEY_MAX: Final = 255
+_JSON_TYPE: Final = re.compile(r"^application/(?:[\w.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
+_PRINTABLE: Final = re.compile(r"^[\x21-\x7e]+$")
+_ID: Final = re.compile(r"^[1-9][0-9]{0,17}$")
+
+
+class RequestProblem(Exception):
+    """The request cannot be read: 400, 413 or 415, with the DESIGN §4 code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+@frozen(kw_only=True)
+class CreatePayment:
+    """The body of ``POST /api/v1/payments``."""
+
+    order_id: str
+    subject: str
+    description: str | None
+
+
+def data(
+    document: object, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """``{"data": document}`` as JSON."""
+    return Response(
+        dumps({"data": document}),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def payment_response(
+    payment: Payment, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """``{"data": Payment}`` in the exact DESIGN §2 form."""
+    return data(payment_json(payment), status_code, headers)
+
+
+def payment_id(text: str) -> int | None:
+    """The payment id in a path, or None when it cannot name a payment."""
+    return int(text) if _ID.match(text) else None
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, refusing more than ``limit`` bytes while reading (413)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> RequestProblem:
+    return RequestProblem(413, "payload_too_large", f"the body is larger than {limit // 1024} KiB")
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is declared JSON."""
+    if not _JSON_TYPE.match(request.headers.get("content-type", "")):
+        raise RequestProblem(415, "unsupported_media_type", "the body must be application/json")
+
+
+def parse_create(body: bytes) -> CreatePayment:
+    """Read ``{"orderId": str, "subject": str, "description": str?}``.
+
+    Raises:
+        RequestProblem: 400 ``invalid_request`` for malformed JSON or a field of the wrong type.
+        ValidationFailed: 422 for a missing, empty or too long field.
+    """
+    document = _json_object(body)
+    order_id = _required(document, "orderId")
+    subject = _required(document, "subject")
+    description = _field(document, "description", required=False)
+    if len(order_id) > ORDER_ID_MAX or not order_id.strip():
+        raise ValidationFailed("orderId", f"must be 1 to {ORDER_ID_MAX} characters")
+    return CreatePayment(order_id=order_id, subject=subject, description=description)
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header, checked (422 naming it when unusable)."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not _PRINTABLE.match(key):
+        raise ValidationFailed(
+            "Idempotency-Key", f"must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters"
+        )
+    return key
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise RequestProblem(400, "invalid_request", "the body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise RequestProblem(400, "invalid_request", "the body must be a JSON object")
+    return document
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _required(document: dict[str, Any], name: str) -> str:
+    value = _field(document, name, required=True)
+    if value is None:  # _field raised already; this narrows the type
+        raise ValidationFailed(name, "is required")
+    return value
+
+
+def _field(document: dict[str, Any], name: str, *, required: bool) -> str | None:
+    value = document.get(name)
+    if value is None:
+        if required:
+            raise ValidationFailed(name, "is required")
+        return None
+    if not isinstance(value, str):
+        raise RequestProblem(400, "invalid_request", f"{name} must be a string")
+    if "\x00" in value or not _encodable(value):
+        raise ValidationFailed(name, "must be text without NUL characters or lone surrogates")
+    return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
