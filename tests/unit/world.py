@@ -12,7 +12,7 @@ from payments_core.fakevendor import FakeVendor
 from payments_core.hookspecs import hookimpl
 from payments_core.inmemory import FrozenClock, InMemoryOrders, InMemoryPaymentRepository
 from payments_core.money import Money
-from payments_core.payment import Attempt, Payment, PaymentStatus
+from payments_core.payment import Attempt, AttemptState, Payment, PaymentStatus
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.services import PaymentService
 from payments_core.values import Caller, CheckoutRequest, Order, Reply, StatusChange
@@ -83,6 +83,12 @@ class World:
         attempt = self.stored(payment).open_attempt()
         assert attempt is not None
         return attempt.reference
+
+    def state(self, payment: Payment, reference: str) -> AttemptState:
+        """The stored state of one attempt of the payment."""
+        attempt = self.stored(payment).attempt(reference)
+        assert attempt is not None
+        return attempt.state
 
     def pay(self, payment: Payment, *, amount: str | None = None) -> bytes:
         """The buyer pays the open attempt at the vendor; returns the vendor's notification."""
