@@ -145,8 +145,11 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     rid = _rid(request)
     log.error("request_id=%s unexpected %s", rid, type(exc).__name__, exc_info=exc)
-    return error_response(
-        500, "internal_error", f"the server failed; quote request id {rid} when reporting it"
+    return error_response(  # sent from outside the middleware: add the id here
+        500,
+        "internal_error",
+        f"the server failed; quote request id {rid} when reporting it",
+        headers={"X-Request-Id": rid},
     )
 
 

@@ -1,0 +1,101 @@
+"""GET /openapi.json is a valid document describing every endpoint; /health; request logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from openapi_spec_validator import validate
+from starlette.testclient import TestClient
+
+from payments_core.values import Order
+from payments_http.openapi import ERROR_CODES
+from tests.http.conftest import bearer, token
+from tests.http.test_payments_api import PAYMENTS, create
+
+
+def test_the_openapi_document_is_valid(client: TestClient) -> None:
+    response = client.get("/openapi.json")
+
+    assert response.status_code == 200
+    validate(response.json())
+
+
+def test_the_openapi_document_describes_every_endpoint(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+
+    assert {(p, m) for p, ops in paths.items() for m in ops} == {
+        ("/api/v1/payments", "post"),
+        ("/api/v1/payments/{id}", "get"),
+        ("/api/v1/payments/retry/{id}", "get"),
+        ("/api/v1/payments/retry/{id}", "post"),
+        ("/api/v1/payments/verify/{id}", "get"),
+        ("/api/v1/payments/notify/{vendor}", "post"),
+        ("/openapi.json", "get"),
+        ("/health", "get"),
+    }
+
+
+def test_the_documented_error_codes_include_every_design_code() -> None:
+    design = {
+        "invalid_request", "unauthenticated", "forbidden", "payment_not_found",
+        "order_not_found", "order_already_paid", "payment_exists", "payment_final",
+        "validation_error", "vendor_error", "vendor_unavailable", "store_unavailable",
+        "idempotency_key_reused", "amount_not_supported", "order_not_payable",
+    }  # fmt: skip
+
+    assert design <= set(ERROR_CODES)
+
+
+def test_a_payment_response_matches_the_documented_schema(client: TestClient, order: Order) -> None:
+    from jsonschema import Draft202012Validator
+
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["Payment"]
+    payment = create(client, order)
+
+    Draft202012Validator(schema).validate(payment)
+
+
+def test_health_reports_the_database(client: TestClient) -> None:
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"data": {"status": "ok", "database": "ok"}}
+
+
+def test_one_log_line_per_request_with_an_id_and_no_secrets(
+    client: TestClient, order: Order, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="payments_http.access")
+    payment = create(client, order)
+    secret_token = token()
+    caplog.clear()
+
+    response = client.get(
+        f"{PAYMENTS}/{payment['id']}?token={secret_token}",
+        headers={"Authorization": f"Bearer {secret_token}"},
+    )
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "payments_http.access"]
+    assert len(lines) == 1
+    assert f"request_id={response.headers['x-request-id']}" in lines[0]
+    assert "status=200" in lines[0]
+    assert "user=alice" in lines[0]
+    assert secret_token not in caplog.text
+    assert payment["orderString"] not in caplog.text
+
+
+def test_a_well_formed_incoming_request_id_is_kept(client: TestClient) -> None:
+    response = client.get("/health", headers={"X-Request-Id": "abcdef-123456"})
+
+    assert response.headers["x-request-id"] == "abcdef-123456"
+
+
+def test_a_malformed_incoming_request_id_is_replaced(client: TestClient) -> None:
+    response = client.get("/health", headers={"X-Request-Id": "bad id\tinjection"})
+
+    assert response.headers["x-request-id"] != "bad id\tinjection"
+
+
+def test_bearer_helper_is_valid(client: TestClient) -> None:
+    assert client.get(f"{PAYMENTS}/999", headers=bearer()).status_code == 404
