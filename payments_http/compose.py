@@ -118,8 +118,11 @@ def create_app_from_settings(
     orders: Orders | None = None,
     authenticator: Authenticator | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    background: Sequence[Background] = (),
 ) -> Starlette:
     """The whole server of ``payments serve``: service, auth, delivery and sweeper.
+
+    ``background`` parts start after the repository is opened and stop before it closes.
 
     Raises:
         ValueError: one line naming the setting at fault.
@@ -130,9 +133,9 @@ def create_app_from_settings(
         settings, plugin_manager=plugin_manager, orders=orders, background_delivery=True
     )
     interval = config.integer(settings, "PAYMENTS_RECONCILE_INTERVAL", 0, 86400)
-    background: list[Background] = [_Closer(service.repo, service.orders)]  # stopped last
+    parts: list[Background] = [_Closer(service.repo, service.orders), *background]
     if delivery is not None:
-        background.append(delivery)
+        parts.append(delivery)
     if interval:
-        background.append(Sweeper(service, interval))
-    return create_app(service, authenticator=auth, background=background, extra_routes=extra_routes)
+        parts.append(Sweeper(service, interval))
+    return create_app(service, authenticator=auth, background=parts, extra_routes=extra_routes)

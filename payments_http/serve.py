@@ -1,0 +1,74 @@
+"""``payments serve``: check the configuration once, then hand the app to uvicorn.
+
+With ``--workers N`` each worker builds its own app from the environment
+(``app_from_environment``), after the parent process has checked it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from payments_http import settings as config
+from payments_http.compose import (
+    authenticator_from_settings,
+    build_service,
+    create_app_from_settings,
+)
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+
+def app_from_environment() -> Starlette:
+    """The server's app from ``os.environ`` (the factory each uvicorn worker calls)."""
+    return create_app_from_settings(config.effective(os.environ, {}))
+
+
+def check(settings: Mapping[str, str]) -> None:
+    """Everything a worker will need, built once and released.
+
+    Raises:
+        ValueError: one line naming the setting at fault.
+        StoreUnavailable: the database could not be reached.
+    """
+    authenticator_from_settings(settings)
+    service, _ = build_service(settings)
+    for resource in (service.repo, service.orders):
+        close = getattr(resource, "close", None)
+        if callable(close):
+            close()
+
+
+def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str) -> int:
+    """Serve until interrupted; returns the exit status."""
+    host = settings.get("PAYMENTS_HOST", "127.0.0.1")
+    port = config.integer(settings, "PAYMENTS_PORT", 1, 65535)
+    options = {"host": host, "port": port, "log_level": log_level, "access_log": False}
+    if demo:
+        from payments_http import demo as demo_server
+
+        if workers > 1:
+            sys.stderr.write("payments: the demo runs one worker (its emulator lives in memory)\n")
+        built = demo_server.build(settings, Path.cwd())
+        sys.stdout.write(built.banner)
+        sys.stdout.flush()
+        uvicorn.run(built.app, **options)  # type: ignore[arg-type]
+        return 0
+    if workers == 1:
+        uvicorn.run(create_app_from_settings(settings), **options)  # type: ignore[arg-type]
+        return 0
+    check(settings)
+    os.environ.update({k: v for k, v in settings.items() if k in config.NAMES})
+    uvicorn.run(
+        "payments_http.serve:app_from_environment",
+        factory=True,
+        workers=workers,
+        **options,  # type: ignore[arg-type]
+    )
+    return 0
