@@ -29,13 +29,17 @@ _INVALID: Final[ColumnClause[str]] = literal_column("'INVALID'", String)
 _PENDING: Final[ColumnClause[str]] = literal_column("'PENDING'", String)
 _OPEN: Final[ColumnClause[str]] = literal_column("'OPEN'", String)
 
-_ATTEMPT_COLUMNS: Final = ("reference", "order_string", "opened_at", "expires_at", "state")
+# Column order matters: rows.payment_from_rows unpacks these rows by position.
+_ATTEMPT_COLUMNS: Final = (
+    "reference",
+    "order_string",
+    "opened_at",
+    "expires_at",
+    "state",
+    "vendor_trade_id",
+)
 _LOAD: Final = (
-    select(
-        *payments.c,
-        *(attempts.c[name].label(f"a_{name}") for name in _ATTEMPT_COLUMNS),
-        attempts.c.vendor_trade_id.label("a_vendor_trade_id"),
-    )
+    select(*payments.c, *(attempts.c[name].label(f"a_{name}") for name in _ATTEMPT_COLUMNS))
     .select_from(payments.outerjoin(attempts, attempts.c.payment_id == payments.c.id))
     .order_by(attempts.c.seq)
 )

@@ -1,10 +1,15 @@
 """Engines configured for payments: bounded waits everywhere, SQLite safe for writers.
 
-SQLite runs in WAL mode with a busy timeout and foreign keys on; Python's own
-transaction handling is switched off and write transactions start with
-``BEGIN IMMEDIATE``, so two writers queue on the lock instead of one of them
-failing with "database is locked" when it upgrades a read lock. Reads made through
-:func:`reader` run in autocommit mode (one statement, no BEGIN/COMMIT round trips).
+SQLite runs in WAL mode with a busy timeout and foreign keys on. Python's sqlite3
+opens every write transaction with ``BEGIN IMMEDIATE`` (``isolation_level``), just
+before its first write statement, so writers queue on the lock for up to the busy
+timeout instead of failing with "database is locked" when a read lock would have
+to be upgraded; reads outside a write run in autocommit mode. Every repository
+write transaction therefore starts with its write (``begin_writing`` is for the
+rest). No engine events are used on the statement path: SQLAlchemy's event
+dispatch would double the cost of a primary-key read. Reads made through
+:func:`reader` run in autocommit mode on PostgreSQL too (one statement, no
+BEGIN/COMMIT round trips).
 
 PostgreSQL goes through psycopg 3 with a bounded pool, a connect timeout, and
 statement and lock timeouts, so an unreachable or stuck database becomes
@@ -28,7 +33,6 @@ from payments_core.errors import StoreUnavailable
 
 DEFAULT_TIMEOUT: Final = 5.0
 DEFAULT_POOL_SIZE: Final = 5
-_READ_OPTION: Final = "payments_autocommit"
 
 
 def make_engine(
@@ -59,34 +63,37 @@ def is_sqlite(url: str | URL) -> bool:
 
 
 def reader(engine: Engine) -> Engine:
-    """The same pool, with connections that read in autocommit mode."""
+    """The same pool, with connections that read in autocommit mode.
+
+    SQLite connections already do: Python's sqlite3 opens a transaction only
+    before a write statement.
+    """
     if engine.dialect.name == "sqlite":
-        return engine.execution_options(**{_READ_OPTION: True})
+        return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def begin_writing(connection: Connection) -> None:
+    """Take SQLite's write lock now: call it first in a transaction that starts with a read or DDL."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_engine(url: URL, timeout: float) -> Engine:
     memory = url.database in (None, "", ":memory:")
     pooling: dict[str, Any] = {"poolclass": StaticPool} if memory else {"pool_timeout": timeout}
-    engine = create_engine(
-        url, connect_args={"timeout": timeout, "check_same_thread": False}, **pooling
-    )
+    connect_args = {"timeout": timeout, "check_same_thread": False, "isolation_level": "IMMEDIATE"}
+    engine = create_engine(url, connect_args=connect_args, **pooling)
     busy_ms = int(timeout * 1000)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: object) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        if not connection.get_execution_options().get(_READ_OPTION):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -124,9 +131,17 @@ def store_errors() -> Iterator[None]:
     """Turn an unreachable, locked or timed-out database into ``StoreUnavailable``."""
     try:
         yield
-    except (OperationalError, InterfaceError, PoolTimeout) as exc:
-        raise StoreUnavailable(f"the payment store is unavailable ({type(exc).__name__})") from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise StoreUnavailable("the payment store connection was lost") from exc
-        raise
+    except (DBAPIError, PoolTimeout) as exc:
+        error = unavailable(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def unavailable(exc: DBAPIError | PoolTimeout) -> StoreUnavailable | None:
+    """``StoreUnavailable`` for a connection, lock or timeout failure; None for the rest."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return StoreUnavailable(f"the payment store is unavailable ({type(exc).__name__})")
+    if exc.connection_invalidated:
+        return StoreUnavailable("the payment store connection was lost")
+    return None

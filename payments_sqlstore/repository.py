@@ -9,6 +9,7 @@ from typing import Any
 from attrs import evolve
 from sqlalchemy import Connection, Engine, Executable, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from payments_core.errors import (
     ConcurrencyConflict,
@@ -19,7 +20,13 @@ from payments_core.errors import (
 from payments_core.payment import Payment, PaymentId
 from payments_core.values import DueAttempt, IdempotencyRecord, StatusChange
 from payments_sqlstore import _statements as sql
-from payments_sqlstore.engine import make_engine, reader, store_errors
+from payments_sqlstore.engine import (
+    begin_writing,
+    make_engine,
+    reader,
+    store_errors,
+    unavailable,
+)
 from payments_sqlstore.rows import (
     attempt_to_row,
     change_from_row,
@@ -141,6 +148,7 @@ class SqlPaymentRepository:
         Unknown ids are ignored; a retired change stays retired.
         """
         with store_errors(), self._engine.begin() as conn:
+            begin_writing(conn)  # the read below must not race another dispatcher
             row = conn.execute(sql.DELIVERY, {"id": change_id}).first()
             if row is None:
                 return
@@ -169,18 +177,22 @@ class SqlPaymentRepository:
             conn.execute(sql.INSERT_CHANGE, change_to_row(stored, None))
         return stored
 
-    def _read(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
-        with store_errors():
+    def _read(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
+        # No context manager here: this is the hot path of every read.
+        try:
             try:
-                return self._fetch(statement, params)
+                with self._reader.connect() as conn:
+                    return conn.execute(statement, params).all()
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
                     raise
-            return self._fetch(statement, params)  # once more, on a fresh connection
-
-    def _fetch(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
-        with self._reader.connect() as conn:
-            return list(conn.execute(statement, params).all())
+            with self._reader.connect() as conn:  # once more, on a fresh connection
+                return conn.execute(statement, params).all()
+        except (DBAPIError, PoolTimeout) as exc:
+            error = unavailable(exc)
+            if error is None:
+                raise
+            raise error from exc
 
     @staticmethod
     def _stale(conn: Connection, previous: Payment) -> Exception:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Final
 
 from sqlalchemy import Row
 
@@ -13,6 +14,8 @@ from payments_core.payment import Attempt, AttemptState, Payment, PaymentStatus
 from payments_core.values import IdempotencyRecord, StatusChange
 
 RowValues = dict[str, Any]
+_STATUS: Final = {status.value: status for status in PaymentStatus}
+_STATE: Final = {state.value: state for state in AttemptState}
 
 
 def payment_to_row(payment: Payment) -> RowValues:
@@ -59,36 +62,48 @@ def change_to_row(payment: Payment, previous: PaymentStatus | None) -> RowValues
     }
 
 
-def payment_from_rows(rows: Sequence[Row[Any]]) -> Payment:
-    """The payment in ``rows``: one per attempt (ordered), payment columns repeated."""
-    first = rows[0]
+def payment_from_rows(rows: Sequence[Sequence[Any]]) -> Payment:
+    """The payment in ``rows`` of ``_statements.GET``: one per attempt, in order.
+
+    Rows are unpacked by position (the ``payments`` columns, then the attempt's):
+    this is the hot path of every read, and attribute access by name costs more.
+    """
+    (pid, order_id, payer, subject, description, minor, currency, vendor, status,
+     created_at, updated_at, confirmed_at, trade_id, valid, version, reference, *_) = rows[0]  # fmt: skip
     return Payment(
-        id=first.id,
-        order_id=first.order_id,
-        payer=first.payer,
-        subject=first.subject,
-        description=first.description,
-        amount=Money(first.amount_minor, first.currency),
-        vendor=first.vendor,
-        status=PaymentStatus(first.status),
-        created_at=first.created_at,
-        updated_at=first.updated_at,
-        attempts=tuple(_attempt(row) for row in rows if row.a_reference is not None),
-        confirmed_at=first.confirmed_at,
-        vendor_trade_id=first.vendor_trade_id,
-        valid=first.valid,
-        version=first.version,
+        id=pid,
+        order_id=order_id,
+        payer=payer,
+        subject=subject,
+        description=description,
+        amount=Money(minor, currency),
+        vendor=vendor,
+        status=_STATUS[status],
+        created_at=created_at,
+        updated_at=updated_at,
+        attempts=tuple(_attempt(*row[15:]) for row in rows) if reference is not None else (),
+        confirmed_at=confirmed_at,
+        vendor_trade_id=trade_id,
+        valid=valid,
+        version=version,
     )
 
 
-def _attempt(row: Row[Any]) -> Attempt:
+def _attempt(
+    reference: str,
+    order_string: str,
+    opened_at: datetime,
+    expires_at: datetime,
+    state: str,
+    vendor_trade_id: str | None,
+) -> Attempt:
     return Attempt(
-        reference=row.a_reference,
-        order_string=row.a_order_string,
-        opened_at=row.a_opened_at,
-        expires_at=row.a_expires_at,
-        state=AttemptState(row.a_state),
-        vendor_trade_id=row.a_vendor_trade_id,
+        reference=reference,
+        order_string=order_string,
+        opened_at=opened_at,
+        expires_at=expires_at,
+        state=_STATE[state],
+        vendor_trade_id=vendor_trade_id,
     )
 
 

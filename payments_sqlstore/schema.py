@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
-from payments_sqlstore.engine import make_engine, store_errors
+from payments_sqlstore.engine import begin_writing, make_engine, store_errors
 
 SCRIPT_LOCATION: Final = "payments_sqlstore:migrations"
 _LOCK_KEY: Final = zlib.crc32(b"payments_sqlstore.upgrade")  # PostgreSQL advisory lock
@@ -63,6 +63,7 @@ def upgrade(database: str | Engine, revision: str = "head") -> None:
     Raises: StoreUnavailable.
     """
     with _engine(database) as engine, store_errors(), engine.begin() as conn:
+        begin_writing(conn)  # SQLite: DDL inside one transaction, one upgrader at a time
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         config = alembic_config()

@@ -7,12 +7,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql
 
-from payments_core.payment import PaymentStatus
+from payments_core.payment import Payment, PaymentStatus
 from payments_sqlstore import SqlPaymentRepository
+from payments_sqlstore._statements import CLAIM
 from payments_sqlstore.tables import status_changes
 from tests.sqlstore._worker import confirm_once, new_payment
 
@@ -105,3 +108,35 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def test_concurrent_sweepers_never_claim_the_same_attempt(db_url: str) -> None:
+    repo = SqlPaymentRepository.from_url(db_url)
+    references = {repo.add(_new()).attempts[0].reference for _ in range(60)}
+    claimed: list[str] = []
+    start = threading.Barrier(4)
+
+    def sweep() -> None:
+        start.wait()
+        while batch := repo.claim_due(datetime.now(UTC), limit=7, lease=timedelta(minutes=5)):
+            claimed.extend(due.reference for due in batch)
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    repo.close()
+
+    assert sorted(claimed) == sorted(references)
+
+
+def _new() -> Payment:
+    token = secrets.token_hex(6)
+    return new_payment(f"sweep-{token}", f"SWEEP{token}")
+
+
+def test_postgres_claims_skip_rows_other_sweepers_hold() -> None:
+    compiled = str(CLAIM.compile(dialect=postgresql.dialect()))
+
+    assert "FOR UPDATE OF attempts SKIP LOCKED" in compiled

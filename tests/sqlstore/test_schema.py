@@ -102,7 +102,7 @@ def test_a_schema_newer_than_the_code_is_refused(sqlite_url: str) -> None:
         ensure_schema(sqlite_url)
 
 
-def test_the_plugin_answers_sql_urls_only(sqlite_url: str) -> None:
+def test_hook_payments_payment_repository_answers_sql_urls_only(sqlite_url: str) -> None:
     hooks = PaymentHooks(_manager())
 
     repo = hooks.repository(sqlite_url, {})
