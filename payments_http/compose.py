@@ -67,6 +67,7 @@ def build_service(
         ValueError: one line naming the setting at fault.
         StoreUnavailable: the database could not be reached.
     """
+    settings = config.effective(settings, {})
     config.check(settings)
     hooks = PaymentHooks(plugin_manager or make_plugin_manager())
     vendors = hooks.vendor_gateways(settings)
@@ -128,6 +129,7 @@ def create_app_from_settings(
         ValueError: one line naming the setting at fault.
         StoreUnavailable: the database could not be reached.
     """
+    settings = config.effective(settings, {})
     auth = authenticator or authenticator_from_settings(settings)
     service, delivery = build_service(
         settings, plugin_manager=plugin_manager, orders=orders, background_delivery=True
