@@ -208,8 +208,11 @@ class PaymentService:
         if report.status is TradeStatus.UNPAID and self.clock.now() >= attempt.expires_at:
             vendor.close(reference)
             report = evolve(report, status=TradeStatus.CLOSED)
-        after = self._apply(payment_id, report)
-        return after.status if after.status is not payment.status else None
+        # Report only a change this call stored: a concurrent sweeper may have made it.
+        after, changed = self._store(
+            payment_id, lambda p: apply_report(p, report, at=self.clock.now())
+        )
+        return after.status if changed else None
 
     def deliver_changes(self) -> int:
         """Announce stored status changes to the plugins; see ``PaymentHooks.deliver_changes``."""
@@ -294,20 +297,27 @@ class PaymentService:
         self, payment_id: PaymentId | None, decide: Callable[[Payment], Payment]
     ) -> Payment:
         """Load, decide, compare-and-set; on a conflict reload and decide again, never overwrite."""
+        return self._store(payment_id, decide)[0]
+
+    def _store(
+        self, payment_id: PaymentId | None, decide: Callable[[Payment], Payment]
+    ) -> tuple[Payment, bool]:
+        """Like ``_update``, also telling whether this call stored a change of status."""
         if payment_id is None:
             raise PaymentNotFound("(unsaved)")
         for _ in range(_CAS_TRIES):
             current = self.repo.get(payment_id)
             changed = decide(current)
             if changed is current:
-                return current
+                return current, False
             try:
                 saved = self.repo.save(changed, previous=current)
             except ConcurrencyConflict:
                 continue
-            if saved.status is not current.status:
+            moved = saved.status is not current.status
+            if moved:
                 self._announce()
-            return saved
+            return saved, moved
         raise ConcurrencyConflict(payment_id, -1)
 
 
