@@ -29,7 +29,8 @@ def read(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def vectors() -> dict[str, dict[str, Any]]:
-    return json.loads(read("vectors.json"))
+    loaded: dict[str, dict[str, Any]] = json.loads(read("vectors.json"))
+    return loaded
 
 
 @pytest.fixture(scope="session")

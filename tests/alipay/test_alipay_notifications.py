@@ -123,7 +123,8 @@ def test_an_amount_written_differently_is_compared_as_a_decimal(
 
     report = make_gateway().parse_notification(body, FORM).report
 
-    assert report is not None and report.amount == Money.parse("12.30")
+    assert report is not None
+    assert report.amount == Money.parse("12.30")
 
 
 @pytest.mark.parametrize(
