@@ -1,0 +1,87 @@
+"""The demo end to end: create, pay on the emulator's page in headless Chromium, CONFIRMED."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.api_client import ApiClient
+from tests.e2e.conftest import Demo
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def customer(demo: Demo) -> Iterator[ApiClient]:
+    client = ApiClient(demo.base, demo.customer_token)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def browser_page(tmp_path: Any) -> Iterator[Any]:
+    if CHROMIUM is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def test_pay_in_the_browser_and_the_payment_is_confirmed(
+    customer: ApiClient, browser_page: Any
+) -> None:
+    created = customer.create("DEMO-1002", "Tea 茶")
+    assert created.status_code == 201, created.text
+    payment = created.json()["data"]
+
+    browser_page.goto(payment["orderString"])
+    browser_page.click("#pay")
+    browser_page.wait_for_selector("#result")
+
+    assert "complete" in browser_page.text_content("#result").lower()
+    confirmed = customer.wait_for_status(payment["id"], "CONFIRMED")
+    assert confirmed["confirmed"] is True
+    assert confirmed["valid"] is True
+    assert confirmed["totalAmount"] == 1000.12
+    assert customer.verify(payment["id"]).json() == {"data": True}
+
+
+def test_forged_notifications_and_strangers_change_nothing(demo: Demo, customer: ApiClient) -> None:
+    payment = customer.create("DEMO-1003", "Biscuits").json()["data"]
+    reference = payment["orderString"].split("out_trade_no%22%3A%22", 1)[1].split("%22", 1)[0]
+    forged = {
+        "out_trade_no": reference,
+        "trade_status": "TRADE_SUCCESS",
+        "total_amount": "0.30",
+        "app_id": "2021000000000001",
+        "sign_type": "RSA2",
+        "sign": "AAAA",
+    }
+
+    answer = requests.post(f"{demo.base}/api/v1/payments/notify/alipay", data=forged, timeout=10)
+    stranger = ApiClient(demo.base, demo.admin_token.replace(".", ".x", 1)).get(payment["id"])
+
+    assert answer.text != "success"
+    assert stranger.status_code == 401
+    assert customer.get(payment["id"]).json()["data"]["status"] == "PENDING"
+    assert customer.verify(payment["id"]).json() == {"data": False}
