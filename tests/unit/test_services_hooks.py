@@ -1,0 +1,150 @@
+"""Status changes reach the ``payments_status_changed`` hooks after they are stored, at least once."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from attrs import evolve
+
+from payments_core.hookspecs import hookimpl
+from payments_core.payment import Payment, PaymentStatus
+from tests.unit.world import ALICE, RecordingHook, World, registered
+
+
+class FlakyHook:
+    """A status hook that fails its first ``failures`` calls, then records like a healthy one."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+        self.events: list[tuple[int | None, PaymentStatus | None, PaymentStatus]] = []
+
+    @hookimpl
+    def payments_status_changed(
+        self, payment: Payment, previous: PaymentStatus | None, current: PaymentStatus
+    ) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError("the embedding app's database is down")
+        self.events.append((payment.id, previous, current))
+
+
+class CurrentOnlyHook:
+    """A hook implementation that takes only the argument it needs."""
+
+    def __init__(self) -> None:
+        self.seen: list[PaymentStatus] = []
+
+    @hookimpl
+    def payments_status_changed(self, current: PaymentStatus) -> None:
+        self.seen.append(current)
+
+
+def test_each_change_is_announced_once_to_a_healthy_hook(world: World) -> None:
+    payment = world.create()
+    world.notify(world.pay(payment))
+
+    world.service.deliver_changes()
+
+    assert world.hook.events == [
+        (payment.id, None, PaymentStatus.PENDING),
+        (payment.id, PaymentStatus.PENDING, PaymentStatus.CONFIRMED),
+    ]
+    assert world.repo.pending_changes(limit=10) == []
+
+
+def test_a_hook_sees_the_payment_as_stored(world: World) -> None:
+    seen: list[Payment] = []
+
+    class Snapshot:
+        @hookimpl
+        def payments_status_changed(self, payment: Payment) -> None:
+            seen.append(payment)
+
+    with registered(world, Snapshot(), "snapshot"):
+        payment = world.create()
+
+    assert seen == [world.stored(payment)]
+
+
+def test_a_hook_may_take_a_subset_of_the_arguments(world: World) -> None:
+    hook = CurrentOnlyHook()
+
+    with registered(world, hook, "current-only"):
+        payment = world.create()
+        world.notify(world.pay(payment))
+
+    assert hook.seen == [PaymentStatus.PENDING, PaymentStatus.CONFIRMED]
+
+
+def test_a_failing_hook_is_logged_and_retried_on_the_next_delivery(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    flaky = FlakyHook(failures=1)
+
+    with registered(world, flaky, "flaky"):
+        payment = world.create()
+        failed_events = list(flaky.events)
+        world.service.deliver_changes()
+
+    assert failed_events == []
+    assert flaky.events == [(payment.id, None, PaymentStatus.PENDING)]
+    assert world.hook.events == [(payment.id, None, PaymentStatus.PENDING)]
+    assert "status hook flaky failed" in caplog.text
+    assert any(r.levelno == logging.ERROR and r.exc_info for r in caplog.records)
+    assert world.repo.pending_changes(limit=10) == []
+
+
+def test_a_failed_change_is_redelivered_with_the_next_status_change(world: World) -> None:
+    flaky = FlakyHook(failures=1)
+
+    with registered(world, flaky, "flaky"):
+        first = world.create()
+        second = world.create()
+
+    assert flaky.events == [
+        (first.id, None, PaymentStatus.PENDING),
+        (second.id, None, PaymentStatus.PENDING),
+    ]
+    assert world.hook.events == flaky.events
+
+
+def test_a_change_stays_pending_while_a_hook_keeps_failing(world: World) -> None:
+    flaky = FlakyHook(failures=3)
+
+    with registered(world, flaky, "flaky"):
+        payment = world.create()
+        world.service.deliver_changes()
+        world.service.deliver_changes()
+        pending = world.repo.pending_changes(limit=10)
+        world.service.deliver_changes()
+
+    assert [(c.payment_id, c.current) for c in pending] == [(payment.id, PaymentStatus.PENDING)]
+    assert pending[0].delivered_to == frozenset({"recorder"})
+    assert flaky.calls == 4
+    assert world.hook.events == [(payment.id, None, PaymentStatus.PENDING)]
+    assert world.repo.pending_changes(limit=10) == []
+
+
+def test_without_hooks_nothing_is_announced_and_the_changes_wait(world: World) -> None:
+    quiet = evolve(world.service, hooks=None)
+    order_id = world.order()
+
+    payment = quiet.create(ALICE, order_id=order_id, subject="Tea")
+
+    assert world.hook.events == []
+    assert quiet.deliver_changes() == 0
+    assert [c.payment_id for c in world.repo.pending_changes(limit=10)] == [payment.id]
+
+
+def test_two_healthy_hooks_each_hear_every_change_once(world: World) -> None:
+    other = RecordingHook()
+
+    with registered(world, other, "other"):
+        payment = world.create()
+        world.notify(world.pay(payment))
+        world.service.deliver_changes()
+
+    assert other.events == world.hook.events
+    assert len(other.events) == 2
