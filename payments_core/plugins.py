@@ -32,13 +32,15 @@ def make_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManage
 
 
 def _safe_url(url: str) -> str:
-    """The URL without its password, for error messages."""
-    scheme, sep, rest = url.partition("://")
+    """The URL without its password or query (libpq takes ``?password=``), for error messages."""
+    base, question, _ = url.partition("?")
+    query = "?***" if question else ""
+    scheme, sep, rest = base.partition("://")
     credentials, at, host = rest.rpartition("@")
     if not at:
-        return url
+        return base + query
     user = credentials.partition(":")[0]
-    return f"{scheme}{sep}{user}:***@{host}"
+    return f"{scheme}{sep}{user}:***@{host}{query}"
 
 
 class PaymentHooks:
