@@ -1,0 +1,132 @@
+"""A team's own server with payments inside: the pieces composed by hand.
+
+    python examples/server.py              # serve on 127.0.0.1:8000
+    python examples/server.py --self-test  # create and pay one payment in-process, then exit
+
+What a team typically brings: its own orders (here a dict-backed adapter of the
+``Orders`` port), its own authentication (here a trusted header set by the team's
+gateway, instead of the default JWT), and its own Starlette app that mounts payments
+under a prefix. The vendors come from the installed plugins (configured with ALIPAY_*);
+with none configured this example falls back to the core's FakeVendor.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from decimal import Decimal
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from payments_core.errors import OrderNotFound
+from payments_core.fakevendor import FakeVendor
+from payments_core.hookspecs import hookimpl
+from payments_core.inmemory import SystemClock
+from payments_core.payment import Payment, PaymentStatus
+from payments_core.plugins import PaymentHooks, make_plugin_manager
+from payments_core.services import PaymentService
+from payments_core.values import Caller, Order
+from payments_http import Unauthenticated, create_app
+from payments_sqlstore import SqlPaymentRepository, ensure_schema
+
+
+class ShopOrders:
+    """The team's orders, behind the ``Orders`` port."""
+
+    def __init__(self) -> None:
+        self.orders = {
+            "A-1": Order(id="A-1", buyer="carol", total=Decimal("42.00"), status="CREATED")
+        }
+
+    def get(self, order_id: str, *, caller: Caller) -> Order:
+        order = self.orders.get(order_id)
+        if order is None or order.buyer != caller.username:
+            raise OrderNotFound(order_id)
+        return order
+
+
+class TrustedHeaders:
+    """An ``Authenticator`` for an app behind the team's own API gateway, which has checked
+    the user and put ``Gateway user;ROLE,ROLE`` in ``Authorization`` (never expose it directly).
+    """
+
+    def authenticate(self, authorization: str | None) -> Caller:
+        if not authorization or not authorization.startswith("Gateway "):
+            raise Unauthenticated()
+        user, _, roles = authorization.removeprefix("Gateway ").partition(";")
+        return Caller(username=user, roles=frozenset(filter(None, roles.split(","))))
+
+
+class MarkOrderPaid:
+    """A ``payments_status_changed`` hook: the team's order becomes PAID without polling."""
+
+    def __init__(self, orders: ShopOrders) -> None:
+        self._orders = orders
+
+    @hookimpl
+    def payments_status_changed(self, payment: Payment, current: PaymentStatus) -> None:
+        if current is PaymentStatus.CONFIRMED:
+            order = self._orders.orders[payment.order_id]
+            self._orders.orders[order.id] = Order(
+                id=order.id, buyer=order.buyer, total=order.total, status="PAID"
+            )
+
+
+def compose(database_url: str) -> tuple[Starlette, PaymentService, ShopOrders]:
+    """The team's app with payments mounted under ``/shop``."""
+    orders = ShopOrders()
+    pm = make_plugin_manager()
+    pm.register(MarkOrderPaid(orders), name="shop-orders")
+    hooks = PaymentHooks(pm)
+    vendors = dict(hooks.vendor_gateways(os.environ)) or {"fake": FakeVendor()}
+    ensure_schema(database_url)  # or run `payments db upgrade` at deploy time
+    service = PaymentService(
+        repo=SqlPaymentRepository.from_url(database_url),
+        vendors=vendors,
+        orders=orders,
+        clock=SystemClock(),
+        hooks=hooks,
+        default_vendor=next(iter(vendors)),
+    )
+
+    async def shop_home(request: Request) -> JSONResponse:
+        return JSONResponse({"orders": {k: o.status for k, o in orders.orders.items()}})
+
+    payments = create_app(service, authenticator=TrustedHeaders())
+    app = Starlette(routes=[Route("/", shop_home), Mount("/shop", app=payments)])
+    return app, service, orders
+
+
+def self_test() -> int:
+    """Create a payment through HTTP, pay it at the fake vendor, and see the order PAID."""
+    folder = tempfile.mkdtemp(prefix="payments-example-")
+    app, service, orders = compose(f"sqlite:///{folder}/shop.db")
+    vendor = service.vendors["fake"]
+    if not isinstance(vendor, FakeVendor):
+        raise SystemExit("the self-test runs without ALIPAY_* settings (on the FakeVendor)")
+    headers = {"Authorization": "Gateway carol;CUSTOMER"}
+    with TestClient(app) as client:
+        created = client.post(
+            "/shop/api/v1/payments", json={"orderId": "A-1", "subject": "Mugs"}, headers=headers
+        )
+        payment = created.json()["data"]
+        reference = payment["orderString"].rsplit("ref=", 1)[1]
+        reply = client.post("/shop/api/v1/payments/notify/fake", content=vendor.pay(reference))
+        got = client.get(f"/shop/api/v1/payments/{payment['id']}", headers=headers).json()["data"]
+    print(
+        f"created {created.status_code}, notified {reply.text!r}, now {got['status']}, order {orders.orders['A-1'].status}"
+    )
+    return 0 if got["status"] == "CONFIRMED" and orders.orders["A-1"].status == "PAID" else 1
+
+
+if __name__ == "__main__":
+    if "--self-test" in sys.argv:
+        sys.exit(self_test())
+    application, _, _ = compose("sqlite:///example-shop.db")
+    uvicorn.run(application, host="127.0.0.1", port=8000)
