@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql
 
+from payments_core.errors import PaymentExists
 from payments_core.payment import Payment, PaymentStatus
-from payments_sqlstore import SqlPaymentRepository
+from payments_sqlstore import SqlPaymentRepository, make_engine
 from payments_sqlstore._statements import CLAIM
 from payments_sqlstore.tables import status_changes
 from tests.sqlstore._worker import confirm_once, new_payment
@@ -137,6 +137,35 @@ def _new() -> Payment:
 
 
 def test_postgres_claims_skip_rows_other_sweepers_hold() -> None:
-    compiled = str(CLAIM.compile(dialect=postgresql.dialect()))
+    engine = make_engine("postgresql+psycopg://nobody@127.0.0.1/none")  # never connects
+    compiled = str(CLAIM.compile(dialect=engine.dialect))
+    engine.dispose()
 
     assert "FOR UPDATE OF attempts SKIP LOCKED" in compiled
+
+
+def test_concurrent_creates_for_one_order_leave_one_live_payment(db_url: str) -> None:
+    repo = SqlPaymentRepository.from_url(db_url)
+    order_id = f"order-{secrets.token_hex(6)}"
+    outcomes: list[int | str] = []
+    start = threading.Barrier(THREADS)
+
+    def create() -> None:
+        start.wait()
+        try:
+            outcomes.append(repo.add(new_payment(order_id, f"C{secrets.token_hex(8)}")).id or 0)
+        except PaymentExists as exc:
+            outcomes.append(f"exists {exc.payment_id}")
+
+    threads = [threading.Thread(target=create) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    winner = repo.find_for_order(order_id)
+    repo.close()
+
+    assert winner is not None
+    assert sorted(outcomes, key=str) == sorted(
+        [winner.id or 0, *[f"exists {winner.id}"] * (THREADS - 1)], key=str
+    )
