@@ -122,7 +122,9 @@ class InMemoryPaymentRepository:
     def mark_delivered(self, change_id: int, *, to: frozenset[str], done: bool) -> None:
         """Record who has seen a change, and retire it when ``done``."""
         with self._lock:
-            change = self._changes[change_id]
+            change = self._changes.get(change_id)
+            if change is None:  # as the SQL store: an unknown id is not an error
+                return
             self._changes[change_id] = evolve(change, delivered_to=change.delivered_to | to)
             if done:
                 self._done.add(change_id)
