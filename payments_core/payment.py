@@ -129,9 +129,13 @@ class Payment:
 
     @property
     def order_string(self) -> str | None:
-        """The order string of the open attempt, or None when nothing is payable."""
+        """The order string of the open attempt, or None when nothing is payable.
+
+        A CONFIRMED or INVALID payment offers none even if an attempt is still open
+        (two attempts raced): paying it would only be a charge to refund.
+        """
         current = self.open_attempt()
-        return current.order_string if current else None
+        return current.order_string if current and self.status not in TERMINAL else None
 
     def open_attempt(self) -> Attempt | None:
         """The attempt a buyer may pay now, if any (the newest open one)."""

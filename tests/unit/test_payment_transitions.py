@@ -233,3 +233,13 @@ def test_with_attempt_replaces_the_attempt_of_the_same_reference() -> None:
 
     assert [a.reference for a in changed.attempts] == ["R1", "R2"]
     assert changed.attempts[0] == replacement
+
+
+@pytest.mark.parametrize("terminal", [CONFIRMED, INVALID], ids=lambda s: s.value)
+def test_a_terminal_payment_has_no_order_string_even_with_an_open_attempt(
+    terminal: PaymentStatus,
+) -> None:
+    payment = _payment(terminal)
+
+    assert payment.open_attempt() is not None
+    assert payment.order_string is None

@@ -158,3 +158,15 @@ def test_a_notification_for_an_unknown_vendor_raises_vendor_not_found(world: Wor
         world.service.handle_notification("acme", world.pay(payment), FORM)
 
     assert world.stored(payment) == payment
+
+
+def test_a_payment_confirmed_through_one_attempt_offers_no_order_string(world: World) -> None:
+    payment = world.create()
+    first = world.reference(payment)
+    world.open_second_attempt(payment)
+
+    world.notify(world.vendor.pay(first))
+
+    stored = world.stored(payment)
+    assert stored.status is PaymentStatus.CONFIRMED
+    assert stored.order_string is None
