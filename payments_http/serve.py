@@ -6,6 +6,7 @@ With ``--workers N`` each worker builds its own app from the environment
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 
 def app_from_environment() -> Starlette:
     """The server's app from ``os.environ`` (the factory each uvicorn worker calls)."""
+    if not logging.getLogger().handlers:  # a spawned worker: log as the parent does
+        level = os.environ.get("PAYMENTS_LOG_LEVEL", "INFO").upper()
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     return create_app_from_settings(config.effective(os.environ, {}))
 
 
@@ -65,6 +70,7 @@ def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str
         return 0
     check(settings)
     os.environ.update({k: v for k, v in settings.items() if k in config.NAMES})
+    os.environ["PAYMENTS_LOG_LEVEL"] = log_level
     uvicorn.run(
         "payments_http.serve:app_from_environment",
         factory=True,
