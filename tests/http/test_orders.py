@@ -1,0 +1,77 @@
+"""The HTTP orders adapter (DESIGN §5): forwarding, statuses, amounts, failures."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from payments_core.errors import OrderNotFound, StoreUnavailable
+from payments_core.values import Caller
+from payments_http.orders import HttpOrders
+
+BASE = "http://orders.test"
+CALLER = Caller(username="alice", roles={"CUSTOMER"}, credentials="Bearer tok")
+
+
+def order_doc(total: object = "1000.12", status: str = "CREATED") -> dict:
+    return {"data": {"id": "o/1", "buyer": "alice", "totalAmount": total, "status": status}}
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_the_callers_authorization_is_forwarded_and_the_id_quoted() -> None:
+    responses.get(
+        f"{BASE}/api/v1/orders/o%2F1",
+        json=order_doc(),
+        match=[matchers.header_matcher({"Authorization": "Bearer tok"})],
+    )
+
+    order = HttpOrders(BASE + "/").get("o/1", caller=CALLER)
+
+    assert order.total == Decimal("1000.12")
+    assert order.buyer == "alice"
+    assert order.payable
+
+
+@responses.activate
+def test_a_json_number_amount_is_read_exactly() -> None:
+    responses.get(
+        f"{BASE}/api/v1/orders/o1",
+        body=b'{"data": {"id": "o1", "buyer": "a", "totalAmount": 0.3, "status": "PAID"}}',
+    )
+
+    order = HttpOrders(BASE).get("o1", caller=CALLER)
+
+    assert order.total == Decimal("0.3")
+    assert not order.payable
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+@responses.activate
+def test_an_order_the_caller_may_not_see_is_not_found(status: int) -> None:
+    responses.get(f"{BASE}/api/v1/orders/o1", status=status)
+
+    with pytest.raises(OrderNotFound):
+        HttpOrders(BASE).get("o1", caller=CALLER)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"status": 500},
+        {"body": requests.ConnectTimeout()},
+        {"body": b"<html>"},
+        {"json": {"data": {"id": "o1"}}},
+        {"json": order_doc(total=True)},
+        {"json": order_doc(total="lots")},
+    ],
+)
+@responses.activate
+def test_an_unreachable_or_unreadable_orders_service_is_store_unavailable(reply: dict) -> None:
+    responses.get(f"{BASE}/api/v1/orders/o1", **reply)
+
+    with pytest.raises(StoreUnavailable):
+        HttpOrders(BASE).get("o1", caller=CALLER)
