@@ -17,7 +17,7 @@ _CENT: Final = Decimal("0.01")
 class Money:
     """An amount in minor units (fen, cents) of one currency with two decimals."""
 
-    minor: int = field(validator=validators.instance_of(int))
+    minor: int = field(validator=[validators.instance_of(int), validators.ge(0)])
     currency: str = field(default="CNY", validator=validators.matches_re(r"^[A-Z]{3}$"))
 
     @classmethod

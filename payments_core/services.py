@@ -350,7 +350,7 @@ def _check_no_payment(existing: Payment | None, order_id: str) -> None:
 
 
 def _check_text(name: str, value: str | None, limit: int, *, required: bool) -> None:
-    if value is None or value == "":
+    if value is None or not value.strip():
         if required:
             raise ValidationFailed(name, "is required")
         return

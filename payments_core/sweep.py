@@ -38,7 +38,7 @@ def reconcile(
     *,
     batch_size: int = 100,
     concurrency: int = 4,
-    lease: timedelta = timedelta(minutes=5),
+    lease: timedelta = timedelta(minutes=1),
     progress: Callable[[int], None] | None = None,
 ) -> SweepReport:
     """Sweep every open attempt once: confirm the paid, time out the expired and unpaid.
