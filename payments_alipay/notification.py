@@ -8,11 +8,10 @@ seen non-standard); the body itself must be a form.
 
 from __future__ import annotations
 
-import codecs
 import logging
 from typing import TYPE_CHECKING, Final
-from urllib.parse import unquote_plus, unquote_to_bytes
 
+from payments_alipay._form import FormError, decode_form
 from payments_alipay.signing import NOTIFICATION_EXCLUDED, canonical_string, verify_rsa2
 from payments_alipay.trade import trade_report
 from payments_core.errors import SignatureInvalid, VendorError
@@ -37,33 +36,9 @@ def parse_form(body: bytes) -> dict[str, str]:
     if len(body) > MAX_BODY:
         raise VendorError(VENDOR, "malformed_notification", "the body is too large")
     try:
-        text = body.decode("ascii")
-    except UnicodeDecodeError:
-        raise VendorError(VENDOR, "malformed_notification", "the body is not URL-encoded") from None
-    raw: dict[str, str] = {}
-    for part in text.split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        if name in raw:
-            raise VendorError(VENDOR, "malformed_notification", "a field is repeated")
-        raw[name] = value
-    charset = _charset(raw.get("charset", "utf-8"))
-    try:
-        return {
-            unquote_plus(k, charset, "strict"): unquote_plus(v, charset, "strict")
-            for k, v in raw.items()
-        }
-    except UnicodeDecodeError:
-        raise VendorError(VENDOR, "malformed_notification", f"bytes invalid in {charset}") from None
-
-
-def _charset(declared: str) -> str:
-    name = unquote_to_bytes(declared).decode("ascii", "replace").strip() or "utf-8"
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        raise VendorError(VENDOR, "malformed_notification", "unknown charset") from None
+        return decode_form(body)
+    except FormError as exc:
+        raise VendorError(VENDOR, "malformed_notification", str(exc)) from None
 
 
 def read_notification(body: bytes, settings: AlipaySettings) -> Notification:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Final
 
-from payments_core.errors import AmountNotSupported, VendorError
-from payments_core.money import Money
+from payments_core.errors import VendorError
+from payments_core.money import MAX_AMOUNT, Money
 from payments_core.values import TradeReport, TradeStatus
 
 if TYPE_CHECKING:
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from payments_alipay.settings import AlipaySettings
 
 VENDOR: Final = "alipay"
+MAX_MINOR: Final = int(MAX_AMOUNT * 100)
+_AMOUNT: Final = re.compile(r"(\d{1,10})(?:\.(\d{1,2}))?")  # CNY yuan, at most two decimals
 STATUSES: Final = {
     "WAIT_BUYER_PAY": TradeStatus.UNPAID,
     "TRADE_SUCCESS": TradeStatus.PAID,
@@ -63,12 +66,11 @@ def _amount(fields: Mapping[str, object]) -> Money:
     text = _text(fields, "total_amount")
     if text is None:
         raise VendorError(VENDOR, "missing_amount", "a paid trade has no total_amount")
-    try:
-        return Money.parse(text)
-    except AmountNotSupported:
-        raise VendorError(
-            VENDOR, "invalid_amount", "total_amount is not a payable amount"
-        ) from None
+    match = _AMOUNT.fullmatch(text)
+    minor = int(match[1]) * 100 + int((match[2] or "").ljust(2, "0")) if match else 0
+    if not 0 < minor <= MAX_MINOR:
+        raise VendorError(VENDOR, "invalid_amount", "total_amount is not a payable amount")
+    return Money(minor)
 
 
 def _seller_matches(
