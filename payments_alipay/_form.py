@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import binascii
 import codecs
+from itertools import repeat
 from typing import Final
 from urllib.parse import unquote_plus, unquote_to_bytes
 
@@ -35,11 +36,12 @@ def decode_form(body: bytes) -> dict[str, str]:
         raise FormError("the body is not URL-encoded") from None
     if "\x00" in text:
         raise FormError("the body contains a NUL character")
-    count = text.count("&") + 1
-    if text.count("=") == count and "&&" not in text and text[:1] != "&" and text[-1:] != "&":
-        joined = text.replace("&", "\x00").replace("=", "\x00")  # name, value, name, value...
+    parts = text.split("&")
+    count = len(parts)
+    if text.count("=") == count and all(map(str.__contains__, parts, repeat("="))):
+        joined = text.replace("&", "\x00").replace("=", "\x00")  # each part has exactly one =
     else:
-        pairs = [part.partition("=") for part in text.split("&") if part]
+        pairs = [part.partition("=") for part in parts if part]
         joined, count = "\x00".join(f"{name}\x00{value}" for name, _, value in pairs), len(pairs)
     decoded = _decode(joined, _charset(_declared_charset(text))).split("\x00") if count else []
     if len(decoded) != 2 * count:
