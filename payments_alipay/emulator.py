@@ -53,7 +53,13 @@ from payments_alipay._emulator_protocol import (
     signed_answer,
 )
 from payments_alipay._emulator_trades import Trade, TradeBook, TradeError, cst
-from payments_alipay.keys import load_private_key, load_public_key, public_base64, public_pem
+from payments_alipay.keys import (
+    load_private_key,
+    load_public_key,
+    private_pem,
+    public_base64,
+    public_pem,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -299,6 +305,31 @@ class AlipayEmulator:
             separator = "&" if "?" in trade.return_url else "?"
             return RedirectResponse(f"{trade.return_url}{separator}{query}", 303)
         return HTMLResponse(pages.message("Payment complete", f"Paid {trade.total_amount} CNY."))
+
+    def merchant_settings(
+        self,
+        *,
+        app_id: str,
+        private_key: RSAPrivateKey,
+        gateway_url: str,
+        seller_id: str | None = None,
+    ) -> dict[str, str]:
+        """Register the merchant; return its ``ALIPAY_*`` settings for reaching this emulator.
+
+        ``gateway_url`` is where this emulator's ``gateway.do`` is served, e.g.
+        ``http://127.0.0.1:8000/emulator/gateway.do`` when mounted under ``/emulator``.
+        The private key is returned as PEM text: meant for generated development keys.
+        """
+        self.register_merchant(app_id, private_key.public_key())
+        settings = {
+            "ALIPAY_APP_ID": app_id,
+            "ALIPAY_PRIVATE_KEY": private_pem(private_key),
+            "ALIPAY_PUBLIC_KEY": public_pem(self.platform_public_key),
+            "ALIPAY_GATEWAY": gateway_url,
+        }
+        if seller_id:
+            settings["ALIPAY_SELLER_ID"] = seller_id
+        return settings
 
     def keys_view(self) -> dict[str, str]:
         """The platform public key, for ``ALIPAY_PUBLIC_KEY``."""

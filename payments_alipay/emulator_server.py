@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Self
 import uvicorn
 
 from payments_alipay.emulator import DEFAULT_SELLER_ID, AlipayEmulator, _utc_now
-from payments_alipay.keys import private_pem, public_pem
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -132,15 +131,11 @@ class EmulatorServer(ServerThread):
 
         ``public_url`` is the merchant's ``PAYMENTS_PUBLIC_URL`` (where notifications go).
         """
-        self.emulator.register_merchant(app_id, private_key.public_key())
-        settings = {
-            "ALIPAY_APP_ID": app_id,
-            "ALIPAY_PRIVATE_KEY": private_pem(private_key),
-            "ALIPAY_PUBLIC_KEY": public_pem(self.emulator.platform_public_key),
-            "ALIPAY_GATEWAY": self.gateway_url,
-            "PAYMENTS_PUBLIC_URL": public_url,
-            **extra,
-        }
-        if seller_id:
-            settings["ALIPAY_SELLER_ID"] = seller_id
+        settings = self.emulator.merchant_settings(
+            app_id=app_id,
+            private_key=private_key,
+            gateway_url=self.gateway_url,
+            seller_id=seller_id,
+        )
+        settings |= {"PAYMENTS_PUBLIC_URL": public_url, **extra}
         return settings
