@@ -24,6 +24,16 @@ from tests.alipay.conftest import APP_ID, read
 from tests.alipay.emulator_fixtures import Shop, frozen_now
 
 pytestmark = pytest.mark.integration
+CLOSE_LATER: list[AlipayGateway] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_gateways() -> Iterator[None]:
+    yield
+    for gateway in CLOSE_LATER:
+        gateway.close_session()
+
+
 ALICE = Caller(username="alice", roles=["CUSTOMER"])
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
 
@@ -122,6 +132,7 @@ def test_a_refused_connection_changes_no_payment(
         **{**gateway.settings.__dict__, "gateway_url": "http://127.0.0.1:9/gateway.do"}
     )
     down = AlipayGateway(nowhere, timeouts=Timeouts(connect=0.5, retries=0))
+    CLOSE_LATER.append(down)
     broken = PaymentService(
         repo=service.repo, vendors={"alipay": down}, orders=service.orders, clock=service.clock
     )

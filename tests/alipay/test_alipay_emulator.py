@@ -32,6 +32,16 @@ from tests.alipay.conftest import APP_ID, read
 from tests.alipay.emulator_fixtures import BrowserBuyer, Shop, frozen_now
 
 pytestmark = pytest.mark.integration
+CLOSE_LATER: list[AlipayGateway] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_gateways() -> Iterator[None]:
+    yield
+    for gateway in CLOSE_LATER:
+        gateway.close_session()
+
+
 FACTOR = 0.0005  # Alipay's 4-minute first resend gap becomes 0.12 s
 
 
@@ -282,6 +292,7 @@ def test_the_emulator_refuses_a_request_signed_with_another_key(
         timeouts=Timeouts(retries=0),
         clock=clock.now,
     )
+    CLOSE_LATER.append(forged)
 
     with pytest.raises(VendorDeclined) as raised:
         forged.query(unique("E"))
@@ -295,6 +306,7 @@ def test_the_emulator_refuses_an_unknown_app_id(
     stranger = AlipayGateway(
         AlipaySettings(**{**settings.__dict__, "app_id": "2021999999999999"}), clock=clock.now
     )
+    CLOSE_LATER.append(stranger)
 
     with pytest.raises(VendorDeclined) as raised:
         stranger.query(unique("E"))
@@ -311,6 +323,7 @@ def test_a_gateway_configured_with_the_wrong_alipay_key_believes_nothing(
     wrong = AlipayGateway(
         AlipaySettings(**{**settings.__dict__, "alipay_public_key": other}), clock=clock.now
     )
+    CLOSE_LATER.append(wrong)
 
     with pytest.raises(SignatureInvalid):
         wrong.query(unique("E"))
@@ -365,6 +378,7 @@ def test_a_refused_connection_is_vendor_unavailable(
     gateway = AlipayGateway(
         nowhere, timeouts=Timeouts(connect=0.5, retries=1, backoff=0.01), clock=clock.now
     )
+    CLOSE_LATER.append(gateway)
 
     with pytest.raises(VendorUnavailable, match="connection failed"):
         gateway.query(unique("E"))
@@ -431,6 +445,7 @@ def test_the_cashier_works_when_mounted_under_a_prefix(
             **{**settings.__dict__, "gateway_url": f"{served.url}/emulator/gateway.do"}
         )
         gateway = AlipayGateway(mounted, clock=clock.now)
+        CLOSE_LATER.append(gateway)
         reference, order_string = checkout(gateway, clock)
         browser = BrowserBuyer(emulator, Shop(), session)
         page = browser.open(order_string)
