@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 REQUEST_EXCLUDED: Final = frozenset({"sign"})
 NOTIFICATION_EXCLUDED: Final = frozenset({"sign", "sign_type"})
 _PADDING: Final = padding.PKCS1v15()
+_SHA256: Final = hashes.SHA256()
 _WHITESPACE: Final = " \t\r\n"
 _DECODER: Final = json.JSONDecoder()
 _SHORT: Final = 120  # values up to this length are cached once encoded
@@ -37,7 +38,7 @@ def canonical_string(params: Mapping[str, str | None], exclude: Collection[str])
 
 def sign_rsa2(key: RSAPrivateKey, text: str) -> str:
     """RSASSA-PKCS1-v1_5 over SHA-256 of the UTF-8 text, standard base64 on one line."""
-    signature = key.sign(text.encode("utf-8"), _PADDING, hashes.SHA256())
+    signature = key.sign(text.encode("utf-8"), _PADDING, _SHA256)
     return base64.b64encode(signature).decode("ascii")
 
 
@@ -45,7 +46,7 @@ def verify_rsa2(key: RSAPublicKey, text: str, sign: str) -> bool:
     """Whether ``sign`` (standard base64) is a valid RSA2 signature of ``text``."""
     try:
         signature = binascii.a2b_base64(sign, strict_mode=True)
-        key.verify(signature, text.encode("utf-8"), _PADDING, hashes.SHA256())
+        key.verify(signature, text.encode("utf-8"), _PADDING, _SHA256)
     except (InvalidSignature, binascii.Error, ValueError):
         return False
     return True
