@@ -503,3 +503,15 @@ def _wait_for_json(url: str) -> dict[str, str]:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_the_emulator_opens_an_order_string_in_process(
+    gateway: AlipayGateway, clock: FrozenClock, server: EmulatorServer
+) -> None:
+    reference, order_string = checkout(gateway, clock, "3.00")
+
+    snapshot = server.emulator.open(order_string)
+
+    assert snapshot["trade_status"] == "WAIT_BUYER_PAY"
+    assert snapshot["total_amount"] == "3.00"
+    assert server.emulator.pay(reference)["trade_status"] == "TRADE_SUCCESS"
