@@ -62,6 +62,11 @@ class VendorGateway(Protocol):
     def close(self, reference: str) -> None:
         """Make the attempt unpayable at the vendor; closing an unknown trade succeeds.
 
+        Some vendors create a trade only when the buyer opens the checkout (Alipay's
+        page pay): closing it before then cannot stop a payment until its expiry. The
+        core copes: a late payment of a closed attempt confirms a TIMEOUT payment, or is
+        flagged as a duplicate charge to refund.
+
         Raises:
             VendorUnavailable: the vendor could not be reached in time.
             VendorError: the vendor refused, e.g. because the trade was paid meanwhile.
