@@ -1,0 +1,37 @@
+"""Our real server for bench/http.py: ``create_app_from_settings`` with a bench order book.
+
+Served by uvicorn as ``bench._served:create_app --factory``; every setting comes from
+the environment exactly as ``payments serve`` reads it. The only substitution is the
+orders port: an order book that knows every ``bench-*`` order (10.00 CNY, payable, owned
+by whoever asks), so a create costs no network call to an orders service. The lower
+bound does no orders lookup either.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from payments_core.errors import OrderNotFound
+from payments_core.values import Caller, Order
+from payments_http.compose import create_app_from_settings
+from payments_http.settings import effective
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+
+class BenchOrders:
+    """Every order whose id starts with ``bench-`` exists, costs 10.00 and is the caller's."""
+
+    def get(self, order_id: str, *, caller: Caller) -> Order:
+        """The order. Raises: OrderNotFound for any other id."""
+        if not order_id.startswith("bench-"):
+            raise OrderNotFound(order_id)
+        return Order(id=order_id, buyer=caller.username, total=Decimal("10.00"), status="CREATED")
+
+
+def create_app() -> Starlette:
+    """The server ``payments serve`` would build, with the bench order book."""
+    return create_app_from_settings(effective(dict(os.environ), {}), orders=BenchOrders())
