@@ -393,6 +393,7 @@ class Server:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
         self.session = requests.Session()
+        self.session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
 
     @property
     def url(self) -> str:
