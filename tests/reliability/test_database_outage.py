@@ -1,0 +1,150 @@
+"""Database faults: PostgreSQL goes away under load (every connection cut, new ones
+refused) and comes back. The server answers 503 while it is down, recovers without a
+restart, and loses nothing it answered 201 for.
+
+The outage is made by a TCP relay between the server and PostgreSQL rather than by
+restarting the cluster: the cluster is shared with other test sessions, and from the
+server's side a restart is exactly this (sessions terminated, connections refused).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import Counter
+from contextlib import suppress
+
+import pytest
+import requests
+from sqlalchemy import make_url
+
+from tests.reliability._system import (
+    Created,
+    Server,
+    auth,
+    create,
+    free_port,
+    status_of,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.reliability, pytest.mark.integration, pytest.mark.postgres]
+
+
+class Relay:
+    """Forwards 127.0.0.1:<port> to PostgreSQL; ``cut()`` drops everything until ``resume()``."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+
+    def resume(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            with suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for sock in self._sockets:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+def _load(server: Server, stop: threading.Event, made: list[Created], codes: Counter[int]) -> None:
+    while not stop.is_set():
+        try:
+            made.append(create(server, "outage"))
+            codes[201] += 1
+        except AssertionError as exc:
+            codes[_status(exc)] += 1
+        except requests.RequestException:
+            codes[0] += 1
+        time.sleep(0.01)
+
+
+def _status(exc: AssertionError) -> int:
+    text = str(exc)
+    return 503 if "store_unavailable" in text or "unavailable" in text else 500
+
+
+@pytest.mark.timeout(240)
+def test_database_outage_answers_503_and_recovers_without_restart(
+    postgres_env: dict[str, str], start_server
+) -> None:
+    url = make_url(postgres_env["PAYMENTS_DATABASE_URL"])
+    relay = Relay((url.host or "127.0.0.1", url.port or 5432))
+    relay.resume()
+    proxied = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    server = start_server(postgres_env | {"PAYMENTS_DATABASE_URL": proxied}, "outage")
+    made: list[Created] = []
+    codes: Counter[int] = Counter()
+    stop = threading.Event()
+    loaders = [threading.Thread(target=_load, args=(server, stop, made, codes)) for _ in range(3)]
+    for loader in loaders:
+        loader.start()
+    time.sleep(2)
+    before = len(made)
+
+    relay.cut()
+    time.sleep(1)
+    during = [
+        server.request("GET", "/health"),
+        server.request("GET", "/api/v1/payments/1", headers=auth("outage")),
+    ]
+    time.sleep(3)
+    relay.resume()
+    recovered = wait_until(lambda: server.request("GET", "/health").status_code == 200, 30)
+    count_at_recovery = len(made)
+    wait_until(lambda: len(made) > count_at_recovery + 20, 30)
+    stop.set()
+    for loader in loaders:
+        loader.join(60)
+    statuses = {status_of(server, c) for c in made}
+    relay.cut()
+
+    assert before > 0
+    assert [r.status_code for r in during] == [503, 503]
+    assert during[1].json()["error"]["code"] == "store_unavailable"
+    assert "Retry-After" in during[1].headers
+    assert recovered
+    assert len(made) > count_at_recovery + 20
+    assert codes[500] == 0, codes
+    assert statuses == {"PENDING"}
