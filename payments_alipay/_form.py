@@ -87,5 +87,5 @@ def _charset(declared: str) -> str:
     name = unquote_to_bytes(declared).decode("ascii", "replace").strip() or "utf-8"
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name ("charset=%00")
         raise FormError("unknown charset") from None
