@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jwt
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.reliability._system import (
@@ -134,6 +134,7 @@ def test_garbage_notifications_and_bodies_cause_no_5xx_and_no_state_change(
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(form=_FORMS, raw=st.binary(max_size=300), target=st.booleans())
+    @example(form={"charset": "\x00"}, raw=b"charset=utf-8\x00&a=1", target=False)  # found: 500
     def notify(form: dict[str, str], raw: bytes, target: bool) -> None:
         if target:
             form = form | {"out_trade_no": victim.reference, "trade_status": "TRADE_SUCCESS"}
