@@ -19,7 +19,14 @@ from payments_core.errors import (
     PaymentNotFound,
 )
 from payments_core.payment import Payment, PaymentId, PaymentStatus
-from payments_core.values import Caller, DueAttempt, IdempotencyRecord, Order, StatusChange
+from payments_core.values import (
+    Caller,
+    Delivery,
+    DueAttempt,
+    IdempotencyRecord,
+    Order,
+    StatusChange,
+)
 
 _HOLDS_ORDER = frozenset({PaymentStatus.PENDING, PaymentStatus.TIMEOUT, PaymentStatus.CONFIRMED})
 
@@ -35,6 +42,7 @@ class InMemoryPaymentRepository:
         self._changes: dict[int, StatusChange] = {}
         self._done: set[int] = set()
         self._claimed_until: dict[str, datetime] = {}
+        self._change_claims: dict[int, datetime] = {}
 
     def add(self, payment: Payment, *, idempotency: IdempotencyRecord | None = None) -> Payment:
         """Store a new payment (see ``payments_core.ports.Payments.add``)."""
@@ -119,15 +127,32 @@ class InMemoryPaymentRepository:
             pending = (c for cid, c in sorted(self._changes.items()) if cid not in self._done)
             return list(pending)[:limit]
 
-    def mark_delivered(self, change_id: int, *, to: frozenset[str], done: bool) -> None:
-        """Record who has seen a change, and retire it when ``done``."""
+    def claim_changes(
+        self, now: datetime, *, limit: int, lease: timedelta
+    ) -> Sequence[StatusChange]:
+        """Claim undelivered changes, oldest first, for ``lease``."""
         with self._lock:
-            change = self._changes.get(change_id)
-            if change is None:  # as the SQL store: an unknown id is not an error
-                return
-            self._changes[change_id] = evolve(change, delivered_to=change.delivered_to | to)
-            if done:
-                self._done.add(change_id)
+            claimed = [
+                change
+                for cid, change in sorted(self._changes.items())
+                if cid not in self._done and self._change_claims.get(cid, now) <= now
+            ][:limit]
+            for change in claimed:
+                self._change_claims[change.id] = now + lease
+            return claimed
+
+    def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
+        """Record who has seen each change; retire the done ones, release the others."""
+        with self._lock:
+            for delivery in deliveries:
+                change = self._changes.get(delivery.change_id)
+                if change is None:  # as the SQL store: an unknown id is not an error
+                    continue
+                seen = change.delivered_to | delivery.to
+                self._changes[change.id] = evolve(change, delivered_to=seen)
+                self._change_claims.pop(change.id, None)
+                if delivery.done:
+                    self._done.add(change.id)
 
     def _holder(self, order_id: str) -> PaymentId | None:
         return next(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pluggy
 
 from payments_core import _memory_plugin, hookspecs
 from payments_core.hookspecs import PROJECT
+from payments_core.values import Delivery
 
 if TYPE_CHECKING:
     from payments_core.ports import Outbox, PaymentRepository, Payments, VendorGateway
@@ -78,25 +80,41 @@ class PaymentHooks:
             raise ValueError(f"PAYMENTS_DATABASE_URL: no plugin handles {_safe_url(url)!r}")
         return repo
 
-    def deliver_changes(self, store: Payments | PaymentRepository, outbox: Outbox) -> int:
+    def deliver_changes(
+        self,
+        store: Payments,
+        outbox: Outbox,
+        *,
+        now: datetime,
+        lease: timedelta = timedelta(minutes=1),
+    ) -> int:
         """Announce stored status changes to every ``payments_status_changed`` plugin.
 
-        Each plugin is called on its own; one that raises is logged and called again
-        for that change on the next delivery, while those that succeeded are not.
+        Changes are claimed in batches, so processes sharing a database never deliver
+        the same change at once. Each plugin is called on its own; one that raises is
+        logged and called again for that change on the next delivery, while those that
+        succeeded are not.
 
         Returns:
             How many changes were fully delivered.
         """
         with self._delivering:  # in one process, a healthy hook sees each change once
             delivered = 0
-            for change in outbox.pending_changes(limit=_BATCH):
-                if self._deliver(change, store, outbox):
-                    delivered += 1
-            return delivered
+            tried: set[int] = set()
+            while True:
+                claimed = outbox.claim_changes(now, limit=_BATCH, lease=lease)
+                fresh = [c for c in claimed if c.id not in tried]
+                # a change that failed in this call is released again: the next call retries it
+                again = [Delivery(change_id=c.id) for c in claimed if c.id in tried]
+                results = [self._deliver(change, store) for change in fresh]
+                if results or again:
+                    outbox.mark_delivered(results + again)
+                delivered += sum(1 for r in results if r.done)
+                if not fresh:
+                    return delivered
+                tried.update(c.id for c in fresh)
 
-    def _deliver(
-        self, change: StatusChange, store: Payments | PaymentRepository, outbox: Outbox
-    ) -> bool:
+    def _deliver(self, change: StatusChange, store: Payments) -> Delivery:
         impls = self._pm.hook.payments_status_changed.get_hookimpls()
         todo = [i for i in impls if i.plugin_name not in change.delivered_to]
         payment = store.get(change.payment_id) if todo else None
@@ -111,6 +129,4 @@ class PaymentHooks:
                 )
             else:
                 done.add(impl.plugin_name)
-        complete = len(done) == len(todo)
-        outbox.mark_delivered(change.id, to=frozenset(done), done=complete)
-        return complete
+        return Delivery(change_id=change.id, to=frozenset(done), done=len(done) == len(todo))

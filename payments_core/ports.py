@@ -15,6 +15,7 @@ from payments_core.values import (
     Caller,
     Checkout,
     CheckoutRequest,
+    Delivery,
     DueAttempt,
     IdempotencyRecord,
     Notification,
@@ -158,13 +159,25 @@ class Outbox(Protocol):
     """Status changes waiting to be announced to the hooks."""
 
     def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
-        """Undelivered changes, oldest first. Raises: StoreUnavailable."""
+        """Undelivered changes, oldest first, claimed or not. Raises: StoreUnavailable."""
         ...
 
-    def mark_delivered(self, change_id: int, *, to: frozenset[str], done: bool) -> None:
-        """Record who has seen a change; ``done`` removes it from the pending ones.
+    def claim_changes(
+        self, now: datetime, *, limit: int, lease: timedelta
+    ) -> Sequence[StatusChange]:
+        """Claim up to ``limit`` undelivered changes not claimed at ``now``, oldest first.
 
-        Raises: StoreUnavailable.
+        Claimed changes are skipped by every claim until ``now + lease``, so several
+        processes never deliver the same change at once. Raises: StoreUnavailable.
+        """
+        ...
+
+    def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
+        """Record, in one transaction, who has seen each change.
+
+        ``to`` is added to the change's ``delivered_to``; ``done`` retires the change,
+        otherwise its claim is released so the next delivery retries it. Unknown ids
+        are ignored. Raises: StoreUnavailable.
         """
         ...
 

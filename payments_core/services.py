@@ -107,22 +107,7 @@ class PaymentService:
             if replay is not None:
                 return replay
         payment = self._new_payment(caller, order_id, subject, description)
-        record = (
-            IdempotencyRecord(
-                payer=caller.username, key=idempotency_key, fingerprint=fingerprint, payment_id=0
-            )
-            if idempotency_key is not None
-            else None
-        )
-        try:
-            stored = self.repo.add(payment, idempotency=record)
-        except DuplicateReference:
-            if idempotency_key is None:
-                raise
-            replay = self._replay(caller, idempotency_key, fingerprint)  # a concurrent twin won
-            if replay is None:
-                raise
-            return replay
+        stored = self._add(payment, caller, idempotency_key, fingerprint)
         self._announce()
         return stored
 
@@ -216,7 +201,9 @@ class PaymentService:
 
     def deliver_changes(self) -> int:
         """Announce stored status changes to the plugins; see ``PaymentHooks.deliver_changes``."""
-        return self.hooks.deliver_changes(self.repo, self.repo) if self.hooks else 0
+        if self.hooks is None:
+            return 0
+        return self.hooks.deliver_changes(self.repo, self.repo, now=self.clock.now())
 
     def _announce(self) -> None:
         if self.announce is not None:
@@ -235,6 +222,24 @@ class PaymentService:
             raise IdempotencyKeyReused()
         return self.repo.get(record.payment_id)
 
+    def _add(self, payment: Payment, caller: Caller, key: str | None, fingerprint: str) -> Payment:
+        """Store a new payment; the repository's unique order index settles races."""
+        record = (
+            IdempotencyRecord(payer=caller.username, key=key, fingerprint=fingerprint, payment_id=0)
+            if key is not None
+            else None
+        )
+        try:
+            return self.repo.add(payment, idempotency=record)
+        except PaymentExists:
+            _check_no_payment(self.repo.find_for_order(payment.order_id), payment.order_id)
+            raise
+        except DuplicateReference:
+            replay = self._replay(caller, key, fingerprint) if key is not None else None
+            if replay is None:
+                raise
+            return replay  # a concurrent twin with the same key won
+
     def _new_payment(
         self, caller: Caller, order_id: str, subject: str, description: str | None
     ) -> Payment:
@@ -246,7 +251,6 @@ class PaymentService:
         if not order.payable:
             raise OrderNotPayable(order_id, order.status)
         amount = Money.parse(order.total, order.currency)
-        _check_no_payment(self.repo.find_for_order(order_id), order_id)
         vendor = self._vendor(self.default_vendor)
         attempt = self._open_attempt(vendor, amount, subject, description)
         return Payment.start(

@@ -46,6 +46,8 @@ def reconcile(
     Attempts are claimed ``batch_size`` at a time for ``lease``, so several sweepers
     (threads or processes) never ask about the same attempt at once. A vendor or store
     failure on one attempt is counted and logged; the attempt stays open for a later sweep.
+    A sweep claims nothing new once ``lease`` has passed since it started, so it never
+    sees an attempt twice and its memory does not grow with the number of attempts.
 
     Args:
         service: the composed core.
@@ -55,23 +57,20 @@ def reconcile(
         progress: called with the number of attempts handled after each batch.
 
     Raises:
-        ValueError: a size below 1.
+        ValueError: a size below 1, or a lease that is not positive.
         StoreUnavailable: attempts could not be claimed.
     """
     if batch_size < 1 or concurrency < 1:
         raise ValueError("batch_size and concurrency must be at least 1")
+    if lease <= timedelta(0):
+        raise ValueError("lease must be positive")
     outcomes: Counter[str] = Counter()
-    seen: set[str] = set()
+    deadline = service.clock.now() + lease  # past it, attempts claimed earlier could come back
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sweep") as pool:
-        while True:
-            batch = [
-                d
-                for d in service.repo.claim_due(service.clock.now(), limit=batch_size, lease=lease)
-                if d.reference not in seen  # a lease shorter than the sweep must not loop it
-            ]
+        while (now := service.clock.now()) < deadline:
+            batch = service.repo.claim_due(now, limit=batch_size, lease=lease)
             if not batch:
                 break
-            seen.update(d.reference for d in batch)
             outcomes.update(pool.map(lambda due: _check(service, due), batch))
             if progress:
                 progress(len(batch))

@@ -35,7 +35,7 @@ from payments_core.inmemory import FrozenClock
 from payments_core.money import Money
 from payments_core.payment import Attempt, AttemptState, Payment, PaymentStatus
 from payments_core.ports import PaymentRepository, VendorGateway
-from payments_core.values import CheckoutRequest, IdempotencyRecord, TradeStatus
+from payments_core.values import CheckoutRequest, Delivery, IdempotencyRecord, TradeStatus
 
 
 @contextmanager
@@ -257,21 +257,66 @@ class RepositoryContract:
         repo.add(new_payment(clock))
         first, second = repo.pending_changes(limit=100)
 
-        repo.mark_delivered(first.id, to=frozenset({"a"}), done=False)
-        repo.mark_delivered(second.id, to=frozenset({"a", "b"}), done=True)
-        repo.mark_delivered(first.id, to=frozenset({"b"}), done=False)
+        repo.mark_delivered(
+            [
+                Delivery(change_id=first.id, to=frozenset({"a"}), done=False),
+                Delivery(change_id=second.id, to=frozenset({"a", "b"}), done=True),
+            ]
+        )
+        repo.mark_delivered([Delivery(change_id=first.id, to=frozenset({"b"}), done=False)])
 
         (left,) = repo.pending_changes(limit=100)
         assert left.id == first.id
         assert left.delivered_to == frozenset({"a", "b"})
 
-    def test_pending_changes_honours_the_limit(
+    def test_marking_an_unknown_change_is_ignored(
+        self, repo: PaymentRepository, clock: FrozenClock
+    ) -> None:
+        repo.add(new_payment(clock))
+
+        repo.mark_delivered([Delivery(change_id=987654321, to=frozenset({"a"}), done=True)])
+
+        assert len(repo.pending_changes(limit=100)) == 1
+
+    def test_claimed_changes_are_skipped_until_the_lease_ends(
         self, repo: PaymentRepository, clock: FrozenClock
     ) -> None:
         for _ in range(3):
             repo.add(new_payment(clock))
+        lease = timedelta(minutes=1)
 
-        assert len(repo.pending_changes(limit=2)) == 2
+        first = repo.claim_changes(clock.now(), limit=2, lease=lease)
+        second = repo.claim_changes(clock.now(), limit=5, lease=lease)
+        third = repo.claim_changes(clock.now(), limit=5, lease=lease)
+        clock.advance(lease)
+        after_lease = repo.claim_changes(clock.now(), limit=5, lease=lease)
+
+        assert [c.id for c in first] == sorted(c.id for c in first)
+        assert len(first) == 2
+        assert len(second) == 1
+        assert {c.id for c in first}.isdisjoint(c.id for c in second)
+        assert third == []
+        assert len(after_lease) == 3
+
+    def test_a_change_not_done_is_released_for_the_next_claim(
+        self, repo: PaymentRepository, clock: FrozenClock
+    ) -> None:
+        repo.add(new_payment(clock))
+        repo.add(new_payment(clock))
+        lease = timedelta(minutes=1)
+        failed, finished = repo.claim_changes(clock.now(), limit=5, lease=lease)
+
+        repo.mark_delivered(
+            [
+                Delivery(change_id=failed.id, to=frozenset({"a"}), done=False),
+                Delivery(change_id=finished.id, to=frozenset({"a"}), done=True),
+            ]
+        )
+
+        (again,) = repo.claim_changes(clock.now(), limit=5, lease=lease)
+        assert again.id == failed.id
+        assert again.delivered_to == frozenset({"a"})
+        assert [c.id for c in repo.pending_changes(limit=5)] == [failed.id]
 
     def test_an_idempotency_record_is_stored_with_the_payment(
         self, repo: PaymentRepository, clock: FrozenClock

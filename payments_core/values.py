@@ -127,6 +127,15 @@ class StatusChange:
 
 
 @frozen(kw_only=True)
+class Delivery:
+    """Who has now seen one status change, and whether it is done with."""
+
+    change_id: int
+    to: frozenset[str] = field(factory=frozenset, converter=_names)
+    done: bool = False
+
+
+@frozen(kw_only=True)
 class IdempotencyRecord:
     """The first request made with one Idempotency-Key by one user."""
 

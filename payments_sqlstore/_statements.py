@@ -105,9 +105,28 @@ PENDING_CHANGES: Final = (
     .order_by(status_changes.c.id)
     .limit(bindparam("limit"))
 )
-DELIVERY: Final = (
-    select(status_changes.c.delivered_to, status_changes.c.done)
-    .where(status_changes.c.id == bindparam("id"))
+_claimable_changes: Final = (
+    select(status_changes.c.id)
+    .where(status_changes.c.done == false())
+    .where(
+        or_(
+            status_changes.c.claimed_until.is_(None),
+            status_changes.c.claimed_until <= bindparam("now", type_=UtcDateTime()),
+        )
+    )
+    .order_by(status_changes.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)  # SQLite: BEGIN IMMEDIATE serializes
+)
+CLAIM_CHANGES: Final = (
+    update(status_changes)
+    .where(status_changes.c.id.in_(_claimable_changes.scalar_subquery()))
+    .values(claimed_until=bindparam("until", type_=UtcDateTime()))
+    .returning(*status_changes.c)
+)
+DELIVERIES: Final = (
+    select(status_changes.c.id, status_changes.c.delivered_to, status_changes.c.done)
+    .where(status_changes.c.id.in_(bindparam("ids", expanding=True)))
     .with_for_update()
 )
 MARK_DELIVERED: Final = update(status_changes).where(status_changes.c.id == bindparam("b_id"))

@@ -18,7 +18,7 @@ from payments_core.errors import (
     PaymentNotFound,
 )
 from payments_core.payment import Payment, PaymentId
-from payments_core.values import DueAttempt, IdempotencyRecord, StatusChange
+from payments_core.values import Delivery, DueAttempt, IdempotencyRecord, StatusChange
 from payments_sqlstore import _statements as sql
 from payments_sqlstore.engine import (
     begin_writing,
@@ -142,23 +142,42 @@ class SqlPaymentRepository:
         """Up to ``limit`` undelivered status changes, oldest first."""
         return [change_from_row(row) for row in self._read(sql.PENDING_CHANGES, {"limit": limit})]
 
-    def mark_delivered(self, change_id: int, *, to: frozenset[str], done: bool) -> None:
-        """Add ``to`` to the subscribers that have seen ``change_id``; ``done`` retires it.
+    def claim_changes(
+        self, now: datetime, *, limit: int, lease: timedelta
+    ) -> Sequence[StatusChange]:
+        """Lease up to ``limit`` undelivered, unclaimed status changes, oldest first."""
+        if limit <= 0:
+            return []
+        params = {"now": now, "until": now + lease, "limit": limit}
+        with store_errors(), self._engine.begin() as conn:
+            rows = list(conn.execute(sql.CLAIM_CHANGES, params).all())
+        return sorted((change_from_row(row) for row in rows), key=lambda change: change.id)
+
+    def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
+        """Record who has seen each change in one transaction; retire or release each.
 
         Unknown ids are ignored; a retired change stays retired.
         """
+        if not deliveries:
+            return
         with store_errors(), self._engine.begin() as conn:
             begin_writing(conn)  # the read below must not race another dispatcher
-            row = conn.execute(sql.DELIVERY, {"id": change_id}).first()
-            if row is None:
-                return
-            seen = names_from_text(row.delivered_to) | to
-            values = {
-                "b_id": change_id,
-                "delivered_to": names_to_text(seen),
-                "done": row.done or done,
-            }
-            conn.execute(sql.MARK_DELIVERED, values)
+            ids = [d.change_id for d in deliveries]
+            stored = {row.id: row for row in conn.execute(sql.DELIVERIES, {"ids": ids})}
+            values = [
+                {
+                    "b_id": d.change_id,
+                    "delivered_to": names_to_text(
+                        names_from_text(stored[d.change_id].delivered_to) | d.to
+                    ),
+                    "done": stored[d.change_id].done or d.done,
+                    "claimed_until": None,
+                }
+                for d in deliveries
+                if d.change_id in stored
+            ]
+            if values:
+                conn.execute(sql.MARK_DELIVERED, values)
 
     def _insert(self, payment: Payment, idempotency: IdempotencyRecord | None) -> Payment:
         with store_errors(), self._engine.begin() as conn:

@@ -155,6 +155,7 @@ status_changes: Final = Table(
     Column("changed_at", UtcDateTime, nullable=False),
     Column("delivered_to", Text, nullable=False, server_default="[]"),  # JSON list of names
     Column("done", Boolean, nullable=False, server_default=false()),
+    Column("claimed_until", UtcDateTime),  # the outbox claim of one delivering process
 )
 Index(
     "ix_status_changes_pending",

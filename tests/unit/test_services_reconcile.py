@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from attrs import evolve
@@ -13,7 +14,7 @@ from attrs import evolve
 from payments_core.fakevendor import FakeMode, FakeVendor
 from payments_core.payment import AttemptState, PaymentStatus
 from payments_core.sweep import SweepReport, reconcile
-from payments_core.values import TradeReport, TradeStatus
+from payments_core.values import DueAttempt, TradeReport, TradeStatus
 from tests.unit.world import TTL, World
 
 
@@ -176,7 +177,16 @@ def test_the_sweep_announces_each_change_once(world: World) -> None:
     ]
 
 
-def test_two_concurrent_sweeps_never_apply_a_transition_twice(world: World) -> None:
+def test_two_concurrent_sweeps_never_apply_a_transition_twice(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claim = world.repo.claim_due
+
+    def claim_without_lease(now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
+        del lease  # both sweeps claim every attempt, so only compare-and-set keeps them apart
+        return claim(now, limit=limit, lease=timedelta(0))
+
+    monkeypatch.setattr(world.repo, "claim_due", claim_without_lease)
     paid = [world.create() for _ in range(6)]
     unpaid = [world.create() for _ in range(6)]
     for payment in paid:
@@ -188,8 +198,7 @@ def test_two_concurrent_sweeps_never_apply_a_transition_twice(world: World) -> N
 
     def sweep() -> SweepReport:
         start.wait(timeout=5)
-        # no lease: both sweeps claim every attempt, so only compare-and-set keeps them apart
-        return reconcile(service, batch_size=3, concurrency=2, lease=timedelta(0))
+        return reconcile(service, batch_size=3, concurrency=2)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         reports = [f.result(timeout=10) for f in [pool.submit(sweep), pool.submit(sweep)]]
