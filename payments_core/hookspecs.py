@@ -48,8 +48,10 @@ def payments_status_changed(
     ``previous`` is None when the payment was created. ``payment`` is the payment as
     stored now, which may already have moved on from ``current``.
 
-    Called at least once per change and per plugin; a plugin that raises is logged
-    and called again later for that change, while the others are not called twice.
-    Implementations should be idempotent and quick.
+    Called once per change and per plugin, also across processes sharing a database
+    (changes are claimed before delivery); a plugin that raises is logged and called
+    again later for that change, while the others are not called twice. A process
+    killed mid-delivery can repeat a change, so implementations should be idempotent
+    and quick.
     """
     raise NotImplementedError
