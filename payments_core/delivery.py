@@ -20,11 +20,17 @@ class BackgroundDelivery:
     Args:
         deliver: delivers pending changes, e.g. ``PaymentService.deliver_changes``.
         interval: seconds between deliveries when nobody wakes it (catches what failed).
+        min_gap: seconds between two deliveries however often it is woken: under load,
+            changes are then delivered in batches, with two transactions per batch
+            instead of two per change competing with the requests' own writes.
     """
 
-    def __init__(self, deliver: Callable[[], int], *, interval: float = 30.0) -> None:
+    def __init__(
+        self, deliver: Callable[[], int], *, interval: float = 30.0, min_gap: float = 0.05
+    ) -> None:
         self._deliver = deliver
         self._interval = interval
+        self._min_gap = min_gap
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="payments-delivery", daemon=True)
@@ -55,5 +61,5 @@ class BackgroundDelivery:
                 log.warning("status changes not delivered: %s", exc.code)
             except Exception:  # the thread must outlive any failure, or changes would pile up
                 log.exception("status change delivery failed")
-            if self._stop.is_set():
+            if self._stop.wait(self._min_gap):
                 return

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +60,17 @@ class SqlPaymentRepository:
         """Use ``engine``, best made by :func:`payments_sqlstore.make_engine`."""
         self._engine = engine
         self._reader = reader(engine)
+        # SQLite lets one writer in at a time and makes the others sleep and poll; threads
+        # of this process queue on a lock instead, handed over as soon as it is free.
+        self._write_lock: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One write transaction, its failures turned into ``StoreUnavailable``."""
+        with store_errors(), self._write_lock, self._engine.begin() as conn:
+            yield conn
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> SqlPaymentRepository:
@@ -115,7 +128,7 @@ class SqlPaymentRepository:
             raise ValueError(f"cannot save payment {payment.id} over payment {previous.id}")
         stored = evolve(payment, id=previous.id, version=previous.version + 1)
         values = payment_to_row(stored) | {"b_id": previous.id, "b_version": previous.version}
-        with store_errors(), self._engine.begin() as conn:
+        with self._writing() as conn:
             if conn.execute(sql.UPDATE_PAYMENT, values).rowcount != 1:
                 raise self._stale(conn, previous)
             _write_attempts(conn, stored, previous)
@@ -128,7 +141,7 @@ class SqlPaymentRepository:
         if limit <= 0:
             return []
         params = {"now": now, "until": now + lease, "limit": limit}
-        with store_errors(), self._engine.begin() as conn:
+        with self._writing() as conn:
             rows = list(conn.execute(sql.CLAIM, params).all())
         rows.sort(key=lambda row: (row.expires_at, row.payment_id, row.reference))
         return [DueAttempt(payment_id=row.payment_id, reference=row.reference) for row in rows]
@@ -149,7 +162,7 @@ class SqlPaymentRepository:
         if limit <= 0:
             return []
         params = {"now": now, "until": now + lease, "limit": limit}
-        with store_errors(), self._engine.begin() as conn:
+        with self._writing() as conn:
             rows = list(conn.execute(sql.CLAIM_CHANGES, params).all())
         return sorted((change_from_row(row) for row in rows), key=lambda change: change.id)
 
@@ -160,7 +173,7 @@ class SqlPaymentRepository:
         """
         if not deliveries:
             return
-        with store_errors(), self._engine.begin() as conn:
+        with self._writing() as conn:
             begin_writing(conn)  # the read below must not race another dispatcher
             ids = [d.change_id for d in deliveries]
             stored = {row.id: row for row in conn.execute(sql.DELIVERIES, {"ids": ids})}
@@ -180,7 +193,7 @@ class SqlPaymentRepository:
                 conn.execute(sql.MARK_DELIVERED, values)
 
     def _insert(self, payment: Payment, idempotency: IdempotencyRecord | None) -> Payment:
-        with store_errors(), self._engine.begin() as conn:
+        with self._writing() as conn:
             try:
                 result = conn.execute(sql.INSERT_PAYMENT, payment_to_row(payment))
             except IntegrityError as exc:
