@@ -132,12 +132,12 @@ class PaymentService:
         _require_open(payment)
         vendor = self._vendor(payment.vendor)
         for attempt in [a for a in payment.attempts if a.is_open()]:
-            payment = self._apply(payment.id, vendor.query(attempt.reference))
+            payment = self._apply(payment, vendor.query(attempt.reference))
             if payment.status in TERMINAL:
                 return payment
             vendor.close(attempt.reference)
         fresh = self._open_attempt(vendor, payment.amount, payment.subject, payment.description)
-        return self._update(payment_id, lambda p: _reissue(p, fresh))
+        return self._update(payment, lambda p: _reissue(p, fresh))
 
     def verify(self, caller: Caller, payment_id: PaymentId) -> bool:
         """Ask the vendor now and apply what it says; True when the payment is CONFIRMED.
@@ -151,7 +151,7 @@ class PaymentService:
         vendor = self._vendor(payment.vendor)
         candidates = [a for a in payment.attempts if a.is_open()] or [payment.attempts[-1]]
         for attempt in candidates:
-            payment = self._apply(payment.id, vendor.query(attempt.reference))
+            payment = self._apply(payment, vendor.query(attempt.reference))
         return payment.status is PaymentStatus.CONFIRMED
 
     def handle_notification(self, vendor_name: str, body: bytes, content_type: str) -> Reply:
@@ -170,7 +170,7 @@ class PaymentService:
             return notification.processed
         try:
             payment = self.repo.get_by_reference(notification.report.reference)
-            self._apply(payment.id, notification.report)
+            self._apply(payment, notification.report)
         except PaymentsError as exc:
             log.warning("could not apply a %s notification: %s", vendor_name, exc.code)
             return notification.failed
@@ -195,7 +195,7 @@ class PaymentService:
             report = evolve(report, status=TradeStatus.CLOSED)
         # Report only a change this call stored: a concurrent sweeper may have made it.
         after, changed = self._store(
-            payment_id, lambda p: apply_report(p, report, at=self.clock.now())
+            payment, lambda p: apply_report(p, report, at=self.clock.now())
         )
         return after.status if changed else None
 
@@ -294,23 +294,25 @@ class PaymentService:
         except KeyError:
             raise VendorNotFound(name) from None
 
-    def _apply(self, payment_id: PaymentId | None, report: TradeReport) -> Payment:
-        return self._update(payment_id, lambda p: apply_report(p, report, at=self.clock.now()))
+    def _apply(self, loaded: Payment, report: TradeReport) -> Payment:
+        return self._update(loaded, lambda p: apply_report(p, report, at=self.clock.now()))
 
-    def _update(
-        self, payment_id: PaymentId | None, decide: Callable[[Payment], Payment]
-    ) -> Payment:
-        """Load, decide, compare-and-set; on a conflict reload and decide again, never overwrite."""
-        return self._store(payment_id, decide)[0]
+    def _update(self, loaded: Payment, decide: Callable[[Payment], Payment]) -> Payment:
+        """Decide, compare-and-set; on a conflict reload and decide again, never overwrite."""
+        return self._store(loaded, decide)[0]
 
-    def _store(
-        self, payment_id: PaymentId | None, decide: Callable[[Payment], Payment]
-    ) -> tuple[Payment, bool]:
-        """Like ``_update``, also telling whether this call stored a change of status."""
-        if payment_id is None:
+    def _store(self, loaded: Payment, decide: Callable[[Payment], Payment]) -> tuple[Payment, bool]:
+        """Like ``_update``, also telling whether this call stored a change of status.
+
+        ``loaded`` is the payment as last read: deciding on it first saves a read, and
+        the compare-and-set refuses it if it has gone stale.
+        """
+        if loaded.id is None:
             raise PaymentNotFound("(unsaved)")
-        for _ in range(_CAS_TRIES):
-            current = self.repo.get(payment_id)
+        current = loaded
+        for tries in range(_CAS_TRIES):
+            if tries:
+                current = self.repo.get(loaded.id)
             changed = decide(current)
             if changed is current:
                 return current, False
@@ -322,7 +324,7 @@ class PaymentService:
             if moved:
                 self._announce()
             return saved, moved
-        raise ConcurrencyConflict(payment_id, -1)
+        raise ConcurrencyConflict(loaded.id, -1)
 
 
 def _reissue(payment: Payment, fresh: Attempt) -> Payment:
