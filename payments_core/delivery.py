@@ -26,7 +26,7 @@ class BackgroundDelivery:
     """
 
     def __init__(
-        self, deliver: Callable[[], int], *, interval: float = 30.0, min_gap: float = 0.05
+        self, deliver: Callable[[], int], *, interval: float = 30.0, min_gap: float = 0.25
     ) -> None:
         self._deliver = deliver
         self._interval = interval

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from payments_core.values import Settings, StatusChange
 
 log = logging.getLogger(__name__)
-_BATCH = 100
+_BATCH = 500
 
 
 def make_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManager:
