@@ -2,18 +2,23 @@
 refused) and comes back. The server answers 503 while it is down, recovers without a
 restart, and loses nothing it answered 201 for.
 
-The outage is made by a TCP relay between the server and PostgreSQL rather than by
-restarting the cluster: the cluster is shared with other test sessions, and from the
-server's side a restart is exactly this (sessions terminated, connections refused).
+The outage is made twice: by a TCP relay between the server and PostgreSQL (every
+connection cut, new ones refused), which is safe on any machine, and by really stopping
+and starting the local cluster, which runs only in CI or when asked for, since a
+developer's cluster may be serving other work.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections import Counter
 from contextlib import suppress
+from pathlib import Path
 
 import pytest
 import requests
@@ -30,6 +35,7 @@ from tests.reliability._system import (
 )
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration, pytest.mark.postgres]
+PG_CTLCLUSTER = "pg_ctlcluster"
 
 
 class Relay:
@@ -144,6 +150,77 @@ def test_database_outage_answers_503_and_recovers_without_restart(
     assert [r.status_code for r in during] == [503, 503]
     assert during[1].json()["error"]["code"] == "store_unavailable"
     assert "Retry-After" in during[1].headers
+    assert recovered
+    assert len(made) > count_at_recovery + 20
+    assert codes[500] == 0, codes
+    assert statuses == {"PENDING"}
+
+
+def _cluster(action: str) -> None:
+    """Stop or start this machine's PostgreSQL cluster (Debian's pg_ctlcluster)."""
+    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+    subprocess.run(  # noqa: S603 - fixed arguments on the local cluster
+        [
+            PG_CTLCLUSTER,
+            "--skip-systemctl-redirect",
+            version,
+            "main",
+            action,
+            *(["-m", "fast"] if action == "stop" else []),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def restartable_cluster(postgres_url: str) -> None:
+    """A real restart is only done where the cluster is ours: CI, or when asked for."""
+    if not (os.environ.get("CI") == "true" or os.environ.get("PAYMENTS_TEST_PG_RESTART") == "1"):
+        pytest.skip("restarts the local PostgreSQL: runs in CI or with PAYMENTS_TEST_PG_RESTART=1")
+    host = make_url(postgres_url).host or "127.0.0.1"
+    if host not in {"127.0.0.1", "localhost"} or shutil.which(PG_CTLCLUSTER) is None:
+        pytest.fail(
+            f"cannot restart PostgreSQL at {host} here (needs {PG_CTLCLUSTER} on this machine)"
+        )
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.usefixtures("restartable_cluster")
+def test_a_real_postgresql_restart_answers_503_and_loses_nothing(
+    postgres_env: dict[str, str], start_server
+) -> None:
+    server = start_server(postgres_env, "restart")
+    made: list[Created] = []
+    codes: Counter[int] = Counter()
+    stop = threading.Event()
+    loaders = [threading.Thread(target=_load, args=(server, stop, made, codes)) for _ in range(3)]
+    for loader in loaders:
+        loader.start()
+    time.sleep(2)
+    before = len(made)
+
+    try:
+        _cluster("stop")
+        time.sleep(1)
+        during = [
+            server.request("GET", "/health"),
+            server.request("GET", "/api/v1/payments/1", headers=auth("restart")),
+        ]
+    finally:
+        _cluster("start")
+    recovered = wait_until(lambda: server.request("GET", "/health").status_code == 200, 60)
+    count_at_recovery = len(made)
+    wait_until(lambda: len(made) > count_at_recovery + 20, 30)
+    stop.set()
+    for loader in loaders:
+        loader.join(60)
+    statuses = {status_of(server, c) for c in made}
+
+    assert before > 0
+    assert [r.status_code for r in during] == [503, 503]
+    assert during[1].json()["error"]["code"] == "store_unavailable"
     assert recovered
     assert len(made) > count_at_recovery + 20
     assert codes[500] == 0, codes
