@@ -17,9 +17,11 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
+import attrs
 import pytest
 import requests
 from sqlalchemy import make_url
@@ -111,6 +113,61 @@ def _status(exc: AssertionError) -> int:
     return 503 if "store_unavailable" in text or "unavailable" in text else 500
 
 
+@attrs.frozen
+class Outage:
+    """What a server under create load showed before, during and after a database outage."""
+
+    before: int
+    during: list[requests.Response]
+    recovered: bool
+    made_after_recovery: int
+    codes: Counter[int]
+    statuses: set[str]
+
+
+def _outage_under_load(
+    server: Server, user: str, down: Callable[[], None], up: Callable[[], None]
+) -> Outage:
+    """Three threads create payments while ``down`` takes the database away and ``up`` brings it back."""
+    made: list[Created] = []
+    codes: Counter[int] = Counter()
+    stop = threading.Event()
+    loaders = [threading.Thread(target=_load, args=(server, stop, made, codes)) for _ in range(3)]
+    for loader in loaders:
+        loader.start()
+    time.sleep(2)
+    before = len(made)
+    try:
+        down()
+        time.sleep(1)
+        during = [
+            server.request("GET", "/health"),
+            server.request("GET", "/api/v1/payments/1", headers=auth(user)),
+        ]
+        time.sleep(3)
+    finally:
+        up()
+    recovered = wait_until(lambda: server.request("GET", "/health").status_code == 200, 60)
+    count_at_recovery = len(made)
+    wait_until(lambda: len(made) > count_at_recovery + 20, 30)
+    stop.set()
+    for loader in loaders:
+        loader.join(60)
+    statuses = {status_of(server, c) for c in made}
+    return Outage(before, during, recovered, len(made) - count_at_recovery, codes, statuses)
+
+
+def _assert_no_loss(outage: Outage) -> None:
+    assert outage.before > 0
+    assert [r.status_code for r in outage.during] == [503, 503]
+    assert outage.during[1].json()["error"]["code"] == "store_unavailable"
+    assert "Retry-After" in outage.during[1].headers
+    assert outage.recovered
+    assert outage.made_after_recovery > 20
+    assert outage.codes[500] == 0, outage.codes
+    assert outage.statuses == {"PENDING"}
+
+
 @pytest.mark.timeout(240)
 def test_database_outage_answers_503_and_recovers_without_restart(
     postgres_env: dict[str, str], start_server
@@ -120,40 +177,11 @@ def test_database_outage_answers_503_and_recovers_without_restart(
     relay.resume()
     proxied = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
     server = start_server(postgres_env | {"PAYMENTS_DATABASE_URL": proxied}, "outage")
-    made: list[Created] = []
-    codes: Counter[int] = Counter()
-    stop = threading.Event()
-    loaders = [threading.Thread(target=_load, args=(server, stop, made, codes)) for _ in range(3)]
-    for loader in loaders:
-        loader.start()
-    time.sleep(2)
-    before = len(made)
 
-    relay.cut()
-    time.sleep(1)
-    during = [
-        server.request("GET", "/health"),
-        server.request("GET", "/api/v1/payments/1", headers=auth("outage")),
-    ]
-    time.sleep(3)
-    relay.resume()
-    recovered = wait_until(lambda: server.request("GET", "/health").status_code == 200, 30)
-    count_at_recovery = len(made)
-    wait_until(lambda: len(made) > count_at_recovery + 20, 30)
-    stop.set()
-    for loader in loaders:
-        loader.join(60)
-    statuses = {status_of(server, c) for c in made}
+    outage = _outage_under_load(server, "outage", relay.cut, relay.resume)
     relay.cut()
 
-    assert before > 0
-    assert [r.status_code for r in during] == [503, 503]
-    assert during[1].json()["error"]["code"] == "store_unavailable"
-    assert "Retry-After" in during[1].headers
-    assert recovered
-    assert len(made) > count_at_recovery + 20
-    assert codes[500] == 0, codes
-    assert statuses == {"PENDING"}
+    _assert_no_loss(outage)
 
 
 def _cluster(action: str) -> None:
@@ -192,36 +220,9 @@ def test_a_real_postgresql_restart_answers_503_and_loses_nothing(
     postgres_env: dict[str, str], start_server
 ) -> None:
     server = start_server(postgres_env, "restart")
-    made: list[Created] = []
-    codes: Counter[int] = Counter()
-    stop = threading.Event()
-    loaders = [threading.Thread(target=_load, args=(server, stop, made, codes)) for _ in range(3)]
-    for loader in loaders:
-        loader.start()
-    time.sleep(2)
-    before = len(made)
 
-    try:
-        _cluster("stop")
-        time.sleep(1)
-        during = [
-            server.request("GET", "/health"),
-            server.request("GET", "/api/v1/payments/1", headers=auth("restart")),
-        ]
-    finally:
-        _cluster("start")
-    recovered = wait_until(lambda: server.request("GET", "/health").status_code == 200, 60)
-    count_at_recovery = len(made)
-    wait_until(lambda: len(made) > count_at_recovery + 20, 30)
-    stop.set()
-    for loader in loaders:
-        loader.join(60)
-    statuses = {status_of(server, c) for c in made}
+    outage = _outage_under_load(
+        server, "restart", lambda: _cluster("stop"), lambda: _cluster("start")
+    )
 
-    assert before > 0
-    assert [r.status_code for r in during] == [503, 503]
-    assert during[1].json()["error"]["code"] == "store_unavailable"
-    assert recovered
-    assert len(made) > count_at_recovery + 20
-    assert codes[500] == 0, codes
-    assert statuses == {"PENDING"}
+    _assert_no_loss(outage)
