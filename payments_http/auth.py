@@ -6,6 +6,7 @@ method to ``create_app``; it returns a ``Caller`` or raises ``Unauthenticated``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Protocol
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from payments_core.values import Caller
 
 MIN_SECRET_LENGTH: Final = 32
+_VERIFIED_MAX: Final = 4096  # tokens remembered after their signature was checked
 _SCHEME: Final = "bearer"
 
 
@@ -81,6 +83,9 @@ class JwtAuthenticator:
             "require": ["sub"],
             "verify_aud": audience is not None,
         }
+        # Verified Authorization headers by their exact text: a client sends the same
+        # token on every request; its signature need not be checked again, its times are.
+        self._verified: dict[str, tuple[Caller, float | None, float | None]] = {}
 
     @classmethod
     def from_secret(cls, secret: str) -> JwtAuthenticator:
@@ -110,6 +115,17 @@ class JwtAuthenticator:
     def authenticate(self, authorization: str | None) -> Caller:
         """See ``Authenticator.authenticate``."""
         token = bearer_token(authorization)
+        header = authorization or ""
+        known = self._verified.get(header)
+        if known is not None:
+            caller, expires, not_before = known
+            now = time.time()
+            if expires is not None and now > expires + self._leeway:
+                self._verified.pop(header, None)
+                raise Unauthenticated("the token has expired")
+            if not_before is not None and now < not_before - self._leeway:
+                raise Unauthenticated("the token is not valid")
+            return caller
         try:
             claims = jwt.decode(
                 token,
@@ -124,7 +140,16 @@ class JwtAuthenticator:
             raise Unauthenticated("the token has expired") from None
         except jwt.InvalidTokenError:
             raise Unauthenticated("the token is not valid") from None
-        return _caller(claims, authorization or "")
+        caller = _caller(claims, header)
+        if len(self._verified) >= _VERIFIED_MAX:
+            self._verified.pop(next(iter(self._verified)), None)  # the oldest goes first
+        self._verified[header] = (caller, _time_claim(claims, "exp"), _time_claim(claims, "nbf"))
+        return caller
+
+
+def _time_claim(claims: dict[str, object], name: str) -> float | None:
+    value = claims.get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _caller(claims: dict[str, object], authorization: str) -> Caller:

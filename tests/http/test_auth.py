@@ -158,3 +158,40 @@ def test_a_small_rsa_key_is_refused() -> None:
 
     with pytest.raises(ValueError, match="2048"):
         JwtAuthenticator.from_public_key(public_pem(key))
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    authenticator = JwtAuthenticator.from_secret(SECRET)
+    now = time.time()
+    header = bearer_of(claims(exp=int(now) + 60))
+    first = authenticator.authenticate(header)
+
+    monkeypatch.setattr("payments_http.auth.time.time", lambda: now + 61)
+
+    assert first.username == "alice"
+    with pytest.raises(Unauthenticated, match="expired"):
+        authenticator.authenticate(header)
+
+
+def test_a_remembered_token_answers_the_same_caller_without_decoding_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    authenticator = JwtAuthenticator.from_secret(SECRET)
+    header = bearer_of(claims())
+    first = authenticator.authenticate(header)
+
+    def no_decode(*args: object, **kwargs: object) -> None:
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr("payments_http.auth.jwt.decode", no_decode)
+
+    assert authenticator.authenticate(header) == first
+
+
+def test_a_refused_token_is_never_remembered() -> None:
+    authenticator = JwtAuthenticator.from_secret(SECRET)
+    forged = bearer_of(claims(), key="y" * 40)
+
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            authenticator.authenticate(forged)
