@@ -41,7 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server (uvicorn)")
     serve.add_argument("--demo", action="store_true", help="run the no-configuration demo")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    serve.add_argument(
+        "--log-level",
+        default=os.environ.get("PAYMENTS_LOG_LEVEL", "info").lower(),
+        choices=_LOG_LEVELS,
+        help="log level (env PAYMENTS_LOG_LEVEL; default info)",
+    )
     _add_settings(serve)
     sweep = commands.add_parser("reconcile", help="one sweep over the open payments, then exit")
     sweep.add_argument("--batch-size", type=int, default=100)
@@ -71,6 +76,9 @@ def _settings(args: argparse.Namespace) -> dict[str, str]:
     return config.effective(os.environ, options)
 
 
+_LOG_LEVELS: Final = ("debug", "info", "warning")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``payments`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -78,7 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from payments_alipay.emulator import main as emulator_main
 
         return emulator_main(argv[1:])
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "log_level", "info") not in _LOG_LEVELS:  # a bad PAYMENTS_LOG_LEVEL
+        levels = ", ".join(_LOG_LEVELS)
+        sys.stderr.write(f"payments: PAYMENTS_LOG_LEVEL must be one of {levels}\n")
+        return 2
     handlers: Mapping[str, Callable[[argparse.Namespace], int]] = {
         "serve": _serve,
         "reconcile": _reconcile,

@@ -178,3 +178,19 @@ def test_reconcile_prints_a_summary_and_fails_when_an_attempt_failed(
     assert fine[1] == "checked 1 attempts: no changes, 0 failed\n"
     assert failed[0] == 1
     assert "1 failed" in failed[1]
+
+
+def test_a_bad_log_level_in_the_environment_is_one_line_naming_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAYMENTS_LOG_LEVEL", "loud")
+
+    status, _, err = run(["serve"], capsys)
+
+    assert status == 2
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .endswith("PAYMENTS_LOG_LEVEL must be one of debug, info, warning")
+    )
+    assert "Traceback" not in err
