@@ -318,6 +318,26 @@ class RepositoryContract:
         assert again.delivered_to == frozenset({"a"})
         assert [c.id for c in repo.pending_changes(limit=5)] == [failed.id]
 
+    def test_changes_nobody_new_has_seen_are_retired_or_released(
+        self, repo: PaymentRepository, clock: FrozenClock
+    ) -> None:
+        for _ in range(3):
+            repo.add(new_payment(clock))
+        lease = timedelta(minutes=1)
+        retired, released, kept = repo.claim_changes(clock.now(), limit=5, lease=lease)
+        repo.mark_delivered([Delivery(change_id=kept.id, to=frozenset({"a"}), done=False)])
+        (kept,) = repo.claim_changes(clock.now(), limit=5, lease=lease)
+
+        repo.mark_delivered(
+            [Delivery(change_id=retired.id, done=True), Delivery(change_id=released.id)]
+        )
+        repo.mark_delivered([Delivery(change_id=kept.id)])
+
+        again = repo.claim_changes(clock.now(), limit=5, lease=lease)
+        assert [c.id for c in again] == [released.id, kept.id]
+        assert again[1].delivered_to == frozenset({"a"})
+        assert retired.id not in [c.id for c in repo.pending_changes(limit=5)]
+
     def test_an_idempotency_record_is_stored_with_the_payment(
         self, repo: PaymentRepository, clock: FrozenClock
     ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from sqlalchemy import (
+    Boolean,
     ColumnClause,
     String,
     bindparam,
@@ -130,3 +131,11 @@ DELIVERIES: Final = (
     .with_for_update()
 )
 MARK_DELIVERED: Final = update(status_changes).where(status_changes.c.id == bindparam("b_id"))
+SETTLE_CHANGES: Final = (
+    update(status_changes)
+    .where(status_changes.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        done=or_(status_changes.c.done, bindparam("done", type_=Boolean())),
+        claimed_until=None,
+    )
+)

@@ -173,24 +173,19 @@ class SqlPaymentRepository:
         """
         if not deliveries:
             return
+        # Nobody new has seen these (no hook, or every hook failed): no names to merge,
+        # so one statement per outcome retires or releases them all.
+        plain = {
+            done: [d.change_id for d in deliveries if not d.to and d.done is done]
+            for done in (True, False)
+        }
+        named = [d for d in deliveries if d.to]
         with self._writing() as conn:
-            begin_writing(conn)  # the read below must not race another dispatcher
-            ids = [d.change_id for d in deliveries]
-            stored = {row.id: row for row in conn.execute(sql.DELIVERIES, {"ids": ids})}
-            values = [
-                {
-                    "b_id": d.change_id,
-                    "delivered_to": names_to_text(
-                        names_from_text(stored[d.change_id].delivered_to) | d.to
-                    ),
-                    "done": stored[d.change_id].done or d.done,
-                    "claimed_until": None,
-                }
-                for d in deliveries
-                if d.change_id in stored
-            ]
-            if values:
-                conn.execute(sql.MARK_DELIVERED, values)
+            for done, ids in plain.items():
+                if ids:
+                    conn.execute(sql.SETTLE_CHANGES, {"ids": ids, "done": done})
+            if named:
+                _merge_deliveries(conn, named)
 
     def _insert(self, payment: Payment, idempotency: IdempotencyRecord | None) -> Payment:
         with self._writing() as conn:
@@ -231,6 +226,25 @@ class SqlPaymentRepository:
         if conn.execute(sql.EXISTS, {"id": previous.id}).first() is None:
             return PaymentNotFound(previous.id or 0)
         return ConcurrencyConflict(previous.id, previous.version)
+
+
+def _merge_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
+    """Add each delivery's names to its change's, under a row lock."""
+    begin_writing(conn)  # the read below must not race another dispatcher
+    ids = [d.change_id for d in deliveries]
+    stored = {row.id: row for row in conn.execute(sql.DELIVERIES, {"ids": ids})}
+    values = [
+        {
+            "b_id": d.change_id,
+            "delivered_to": names_to_text(names_from_text(stored[d.change_id].delivered_to) | d.to),
+            "done": stored[d.change_id].done or d.done,
+            "claimed_until": None,
+        }
+        for d in deliveries
+        if d.change_id in stored
+    ]
+    if values:
+        conn.execute(sql.MARK_DELIVERED, values)
 
 
 def _write_attempts(conn: Connection, payment: Payment, previous: Payment) -> None:
