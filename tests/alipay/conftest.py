@@ -14,8 +14,11 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from payments_alipay import AlipayGateway, AlipaySettings, Timeouts
+from payments_alipay.emulator_server import ServerThread
 from payments_alipay.keys import load_private_key, load_public_key
 from payments_alipay.settings import PRODUCTION_GATEWAY
+from payments_core.inmemory import FrozenClock
+from tests.alipay.emulator_fixtures import Shop, frozen_now
 
 DATA = Path(__file__).parent / "data"
 APP_ID = "2021000000000001"
@@ -88,3 +91,17 @@ def make_gateway(alipay_settings: AlipaySettings) -> Iterator[GatewayFactory]:
     yield make
     for gateway in made:
         gateway.close_session()
+
+
+@pytest.fixture(scope="module")
+def clock() -> FrozenClock:
+    """A clock frozen at the real current second, one per module (the emulator honours time_expire)."""
+    return frozen_now()
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[tuple[Shop, ServerThread]]:
+    """The merchant's notify endpoint served on 127.0.0.1, one per module."""
+    receiver = Shop()
+    with ServerThread(receiver.app) as server:
+        yield receiver, server

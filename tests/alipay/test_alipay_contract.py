@@ -78,13 +78,6 @@ def clock(shared_clock: FrozenClock) -> FrozenClock:
 
 
 @pytest.fixture(scope="module")
-def shop() -> Iterator[tuple[Shop, ServerThread]]:
-    receiver = Shop()
-    with ServerThread(receiver.app) as server:
-        yield receiver, server
-
-
-@pytest.fixture(scope="module")
 def server(shared_clock: FrozenClock) -> Iterator[EmulatorServer]:
     key = read("alipay_platform_private_key_pkcs8.pem")
     with EmulatorServer(

@@ -21,7 +21,7 @@ from payments_core.services import PaymentService
 from payments_core.testing import unique
 from payments_core.values import Caller, Order
 from tests.alipay.conftest import APP_ID, read
-from tests.alipay.emulator_fixtures import Shop, frozen_now
+from tests.alipay.emulator_fixtures import Shop
 
 pytestmark = pytest.mark.integration
 CLOSE_LATER: list[AlipayGateway] = []
@@ -36,18 +36,6 @@ def _close_gateways() -> Iterator[None]:
 
 ALICE = Caller(username="alice", roles=["CUSTOMER"])
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
-
-
-@pytest.fixture(scope="module")
-def clock() -> FrozenClock:
-    return frozen_now()
-
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[tuple[Shop, ServerThread]]:
-    receiver = Shop()
-    with ServerThread(receiver.app) as server:
-        yield receiver, server
 
 
 @pytest.fixture(scope="module")

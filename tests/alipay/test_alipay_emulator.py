@@ -46,18 +46,6 @@ FACTOR = 0.0005  # Alipay's 4-minute first resend gap becomes 0.12 s
 
 
 @pytest.fixture(scope="module")
-def clock() -> FrozenClock:
-    return frozen_now()
-
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[tuple[Shop, ServerThread]]:
-    receiver = Shop()
-    with ServerThread(receiver.app) as server:
-        yield receiver, server
-
-
-@pytest.fixture(scope="module")
 def server(clock: FrozenClock) -> Iterator[EmulatorServer]:
     with EmulatorServer(
         platform_private_key=read("alipay_platform_private_key_pkcs8.pem"),
