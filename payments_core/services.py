@@ -116,10 +116,7 @@ class PaymentService:
 
         Raises: PaymentNotFound (also for another user's payment), StoreUnavailable.
         """
-        payment = self.repo.get(payment_id)
-        if payment.payer != caller.username and not caller.has(ADMIN):
-            raise PaymentNotFound(payment_id)
-        return payment
+        return self._own(caller, payment_id, admin_ok=True)
 
     def retry(self, caller: Caller, payment_id: PaymentId) -> Payment:
         """Close the open attempt and issue a new order string with a new window.
