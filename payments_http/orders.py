@@ -8,12 +8,18 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from payments_core.errors import OrderNotFound, StoreUnavailable
 from payments_core.values import Caller, Order
 
 CONNECT_TIMEOUT: Final = 2.0
 READ_TIMEOUT: Final = 5.0
+# One more try of the idempotent GET when the connection was refused or dropped, as a
+# pooled keep-alive connection is when the server closes it just as it is reused.
+_RETRY: Final = Retry(
+    total=1, connect=1, read=1, status=0, other=0, allowed_methods=frozenset({"GET"})
+)
 
 
 class HttpOrders:
@@ -31,7 +37,7 @@ class HttpOrders:
         self._base = base_url.rstrip("/")
         self._timeout = timeout
         self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=_RETRY)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
 from decimal import Decimal
 
 import pytest
@@ -75,3 +78,47 @@ def test_an_unreachable_or_unreadable_orders_service_is_store_unavailable(reply:
 
     with pytest.raises(StoreUnavailable):
         HttpOrders(BASE).get("o1", caller=CALLER)
+
+
+def test_a_connection_dropped_without_an_answer_is_tried_once_more() -> None:
+    body = json.dumps(order_doc()).encode()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    served: list[str] = []
+
+    def serve() -> None:
+        for outcome in ("dropped", "answered"):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                if outcome == "answered":
+                    conn.sendall(answer % (len(body), body))
+            served.append(outcome)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+
+    order = HttpOrders(f"http://127.0.0.1:{port}").get("o1", caller=CALLER)
+
+    server.join(5)
+    listener.close()
+    assert order.total == Decimal("1000.12")
+    assert served == ["dropped", "answered"]
+
+
+def test_a_connection_dropped_twice_is_store_unavailable() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def drop_all() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+
+    threading.Thread(target=drop_all, daemon=True).start()
+
+    with pytest.raises(StoreUnavailable, match="unreachable"):
+        HttpOrders(f"http://127.0.0.1:{port}").get("o1", caller=CALLER)
+    listener.close()
