@@ -1,0 +1,194 @@
+"""PostgreSQL writes as one statement each: a payment and its rows in one round trip.
+
+A write transaction through SQLAlchemy costs a round trip per statement plus BEGIN and
+COMMIT: five for a confirming save, where one would do. PostgreSQL runs data-modifying
+CTEs (``WITH p AS (UPDATE ... RETURNING id), a AS (UPDATE ...) ...``) as one statement,
+atomically, so each write here is one autocommit statement. Children join on ``p``: when
+the compare-and-set on ``payments`` matches no row, nothing else is written either.
+
+The SQL text depends only on the write's shape (how many attempts are inserted, updated or
+deleted, with or without an idempotency record or status change), so each shape is built
+once and psycopg prepares it on the server after a few uses. Values travel as bound
+parameters, each cast to its column's type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Final
+
+from sqlalchemy import Column, Table
+from sqlalchemy.dialects import postgresql
+
+from payments_core.errors import DuplicateReference
+from payments_core.payment import Payment
+from payments_core.values import IdempotencyRecord
+from payments_sqlstore.rows import attempt_to_row, change_to_row, payment_to_row, record_to_row
+from payments_sqlstore.tables import (
+    LIVE_ORDER_INDEX,
+    attempts,
+    idempotency_records,
+    payments,
+    status_changes,
+)
+
+_DIALECT: Final = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]  # unannotated upstream
+_quote = _DIALECT.identifier_preparer.quote
+_ATTEMPT_KEYS: Final = frozenset({"reference", "payment_id"})
+_CHANGE_COLUMNS: Final = ("previous_status", "current_status", "changed_at")
+_SHAPES: Final = 256  # distinct statement texts kept; real payments use a handful
+
+
+Statement = tuple[str, dict[str, Any]]
+
+
+class LiveOrderTaken(Exception):
+    """The order already has a live payment (its unique index refused the insert)."""
+
+
+def insert(payment: Payment, record: IdempotencyRecord | None) -> Statement:
+    """Insert ``payment`` (version set), its attempts, ``record`` and its creation event.
+
+    The statement returns the new id.
+    """
+    params = _prefixed("p", payment_to_row(payment))
+    for n, attempt in enumerate(payment.attempts):
+        params |= _prefixed(f"a{n}", attempt_to_row(0, n, attempt))
+    if record is not None:
+        params |= _prefixed("r", record_to_row(record))
+    params |= _prefixed("c", change_to_row(payment, None))
+    return _insert_sql(len(payment.attempts), record is not None), params
+
+
+def save(stored: Payment, previous: Payment) -> Statement:
+    """Write ``stored`` over ``previous`` if its version still matches.
+
+    The statement returns the payment's id, or no row when the version did not match.
+    """
+    params = _prefixed("p", payment_to_row(stored))
+    params |= {"b_id": previous.id, "b_version": previous.version}
+    before = {attempt.reference: (seq, attempt) for seq, attempt in enumerate(previous.attempts)}
+    shape: list[str] = []
+    for seq, attempt in enumerate(stored.attempts):
+        old = before.pop(attempt.reference, None)
+        if old == (seq, attempt):
+            continue
+        kind = "u" if old is not None else "i"
+        params |= _prefixed(f"{kind}{len(shape)}", attempt_to_row(0, seq, attempt))
+        shape.append(kind)
+    for reference in before:
+        params[f"d{len(shape)}_reference"] = reference
+        shape.append("d")
+    changed = stored.status is not previous.status
+    if changed:
+        params |= _prefixed("c", change_to_row(stored, previous.status))
+    return _save_sql(tuple(shape), changed), params
+
+
+def refusal(
+    constraint: str, detail: str, payment: Payment, record: IdempotencyRecord | None
+) -> Exception | None:
+    """The domain error for a unique ``constraint`` that refused a write of ``payment``."""
+    references = [attempt.reference for attempt in payment.attempts]
+    if constraint == LIVE_ORDER_INDEX:
+        return LiveOrderTaken()
+    if constraint == _constraint_of(idempotency_records) and record is not None:
+        return DuplicateReference(f"idempotency key {record.key!r}")
+    if constraint == _constraint_of(attempts) and references:
+        return DuplicateReference(next((r for r in references if r in detail), references[0]))
+    return None
+
+
+def _prefixed(prefix: str, row: dict[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}_{name}": _utc(value) for name, value in row.items()}
+
+
+def _utc(value: Any) -> Any:
+    # What UtcDateTime does for SQLAlchemy's statements, which this raw SQL bypasses.
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+        return value.astimezone(UTC)
+    return value
+
+
+def _constraint_of(table: Table) -> str:
+    return str(table.primary_key.name)
+
+
+def _value(prefix: str, column: Column[Any]) -> str:
+    return f"CAST(%({prefix}_{column.name})s AS {column.type.compile(dialect=_DIALECT)})"
+
+
+def _columns(table: Table, names: Sequence[str]) -> list[Column[Any]]:
+    return [table.c[name] for name in names]
+
+
+def _payment_columns() -> list[Column[Any]]:
+    return [column for column in payments.c if column.name != "id"]
+
+
+def _attempt_columns() -> list[Column[Any]]:
+    return [column for column in attempts.c if column.name not in ("payment_id", "claimed_until")]
+
+
+def _child_insert(name: str, table: Table, prefix: str, columns: Sequence[Column[Any]]) -> str:
+    """``name AS (INSERT INTO table (payment_id, ...) SELECT p.id, ... FROM p)``."""
+    names = ", ".join(_quote(c.name) for c in columns)
+    values = ", ".join(_value(prefix, c) for c in columns)
+    return (
+        f"{name} AS (INSERT INTO {_quote(table.name)} (payment_id, {names})"
+        f" SELECT p.id, {values} FROM p)"
+    )
+
+
+@lru_cache(maxsize=_SHAPES)
+def _insert_sql(attempt_count: int, with_record: bool) -> str:
+    columns = _payment_columns()
+    names = ", ".join(_quote(c.name) for c in columns)
+    values = ", ".join(_value("p", c) for c in columns)
+    parts = [f"p AS (INSERT INTO {_quote(payments.name)} ({names}) VALUES ({values}) RETURNING id)"]
+    parts += [
+        _child_insert(f"a{n}", attempts, f"a{n}", _attempt_columns()) for n in range(attempt_count)
+    ]
+    if with_record:
+        record_columns = [c for c in idempotency_records.c if c.name != "payment_id"]
+        parts.append(_child_insert("r", idempotency_records, "r", record_columns))
+    parts.append(_change_insert())
+    return "WITH " + ",\n".join(parts) + "\nSELECT id FROM p"
+
+
+@lru_cache(maxsize=_SHAPES)
+def _save_sql(shape: tuple[str, ...], with_change: bool) -> str:
+    columns = _payment_columns()
+    sets = ", ".join(f"{_quote(c.name)} = {_value('p', c)}" for c in columns)
+    parts = [
+        f"p AS (UPDATE {_quote(payments.name)} SET {sets}"
+        " WHERE id = %(b_id)s AND version = %(b_version)s RETURNING id)"
+    ]
+    mine = "payment_id = (SELECT id FROM p)"
+    for n, kind in enumerate(shape):
+        name = f"{kind}{n}"
+        if kind == "i":
+            parts.append(_child_insert(name, attempts, name, _attempt_columns()))
+        elif kind == "u":
+            changes = [c for c in _attempt_columns() if c.name not in _ATTEMPT_KEYS]
+            sets = ", ".join(f"{_quote(c.name)} = {_value(name, c)}" for c in changes)
+            parts.append(
+                f"{name} AS (UPDATE {_quote(attempts.name)} SET {sets}"
+                f" WHERE reference = %({name}_reference)s AND {mine})"
+            )
+        else:
+            parts.append(
+                f"{name} AS (DELETE FROM {_quote(attempts.name)}"
+                f" WHERE reference = %({name}_reference)s AND {mine})"
+            )
+    if with_change:
+        parts.append(_change_insert())
+    return "WITH " + ",\n".join(parts) + "\nSELECT id FROM p"
+
+
+def _change_insert() -> str:
+    return _child_insert("c", status_changes, "c", _columns(status_changes, _CHANGE_COLUMNS))
