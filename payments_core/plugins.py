@@ -110,7 +110,9 @@ class PaymentHooks:
                 if results or again:
                     outbox.mark_delivered(results + again)
                 delivered += sum(1 for r in results if r.done)
-                if not fresh:
+                # A short batch drained the outbox as it was; going on would chase each
+                # change stored meanwhile one by one, two transactions apiece, under load.
+                if not fresh or len(claimed) < _BATCH:
                     return delivered
                 tried.update(c.id for c in fresh)
 

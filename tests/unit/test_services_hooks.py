@@ -9,6 +9,7 @@ from attrs import evolve
 
 from payments_core.hookspecs import hookimpl
 from payments_core.payment import Payment, PaymentStatus
+from payments_core.plugins import _BATCH
 from tests.unit.world import ALICE, RecordingHook, World, registered
 
 
@@ -148,3 +149,47 @@ def test_two_healthy_hooks_each_hear_every_change_once(world: World) -> None:
 
     assert other.events == world.hook.events
     assert len(other.events) == 2
+
+
+class TricklingOutbox:
+    """The world's outbox, with another writer storing one change before every claim."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.writer = evolve(world.service, hooks=None)  # stores changes, delivers none
+        self.claims = 0
+
+    def claim_changes(self, now, *, limit, lease):  # type: ignore[no-untyped-def]
+        self.claims += 1
+        if self.claims <= 20:  # bounded, so that a delivery that chases them all still ends
+            self.writer.create(ALICE, order_id=self.world.order(), subject="Tea")
+        return self.world.repo.claim_changes(now, limit=limit, lease=lease)
+
+    def mark_delivered(self, deliveries):  # type: ignore[no-untyped-def]
+        self.world.repo.mark_delivered(deliveries)
+
+
+def test_a_delivery_ends_after_a_short_batch_while_changes_keep_coming(world: World) -> None:
+    outbox = TricklingOutbox(world)
+    hooks = world.service.hooks
+    assert hooks is not None
+
+    delivered = hooks.deliver_changes(world.repo, outbox, now=world.clock.now())
+
+    # one claim, not one per change stored meanwhile: under load that was two tiny
+    # transactions per change instead of a batch every few hundred milliseconds
+    assert (outbox.claims, delivered) == (1, 1)
+    assert len(world.repo.pending_changes(limit=10)) == 0
+
+
+def test_a_backlog_longer_than_a_batch_is_delivered_in_one_call(world: World) -> None:
+    quiet = evolve(world.service, hooks=None)  # stores changes without delivering them
+    payments = [
+        quiet.create(ALICE, order_id=world.order(), subject="Tea") for _ in range(_BATCH + 1)
+    ]
+
+    delivered = world.service.deliver_changes()
+
+    assert delivered == len(payments)
+    assert [e[0] for e in world.hook.events] == [p.id for p in payments]
+    assert world.repo.pending_changes(limit=10) == []
