@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
@@ -24,7 +23,9 @@ from payments_core.values import Delivery, DueAttempt, IdempotencyRecord, Status
 from payments_sqlstore import _oneshot
 from payments_sqlstore import _statements as sql
 from payments_sqlstore._postgres import PostgresStatements, Refused
+from payments_sqlstore._writerlock import WriterLock
 from payments_sqlstore.engine import (
+    DEFAULT_TIMEOUT,
     begin_writing,
     make_engine,
     reader,
@@ -59,10 +60,10 @@ class SqlPaymentRepository:
         """Use ``engine``, best made by :func:`payments_sqlstore.make_engine`."""
         self._engine = engine
         self._reader = reader(engine)
-        # SQLite lets one writer in at a time and makes the others sleep and poll; threads
-        # of this process queue on a lock instead, handed over as soon as it is free.
+        # SQLite lets one writer in at a time and makes the others sleep and poll for
+        # up to 100 ms; writers queue on a lock of ours instead (see _writerlock).
         self._write_lock: AbstractContextManager[object] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+            _sqlite_writer_lock(engine) if engine.dialect.name == "sqlite" else nullcontext()
         )
         # On PostgreSQL with psycopg, a payment is read and written in one statement on a
         # raw pooled connection, the request path's largest cost otherwise (see _postgres).
@@ -91,6 +92,8 @@ class SqlPaymentRepository:
     def close(self) -> None:
         """Close every pooled connection."""
         self._engine.dispose()
+        if isinstance(self._write_lock, WriterLock):
+            self._write_lock.close()
 
     def ping(self) -> None:
         """Check that the database answers. Raises: StoreUnavailable."""
@@ -257,6 +260,15 @@ class SqlPaymentRepository:
         if conn.execute(sql.EXISTS, {"id": previous.id}).first() is None:
             return PaymentNotFound(previous.id or 0)
         return ConcurrencyConflict(previous.id, previous.version)
+
+
+def _sqlite_writer_lock(engine: Engine) -> WriterLock:
+    """The writer lock of ``engine``'s file (threads only for an in-memory database)."""
+    database = engine.url.database
+    with engine.connect() as conn:  # the busy timeout make_engine set, or SQLite's default
+        busy_ms = conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0
+    on_disk = database not in (None, "", ":memory:") and not database.startswith("file:")
+    return WriterLock(database if on_disk else None, timeout=busy_ms / 1000 or DEFAULT_TIMEOUT)
 
 
 def _merge_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
