@@ -25,7 +25,13 @@ from sqlalchemy.dialects import postgresql
 from payments_core.errors import DuplicateReference
 from payments_core.payment import Payment
 from payments_core.values import IdempotencyRecord
-from payments_sqlstore.rows import attempt_to_row, change_to_row, payment_to_row, record_to_row
+from payments_sqlstore.rows import (
+    attempt_changes,
+    attempt_to_row,
+    change_to_row,
+    payment_to_row,
+    record_to_row,
+)
 from payments_sqlstore.tables import (
     LIVE_ORDER_INDEX,
     attempts,
@@ -69,18 +75,11 @@ def save(stored: Payment, previous: Payment) -> Statement:
     """
     params = _prefixed("p", payment_to_row(stored))
     params |= {"b_id": previous.id, "b_version": previous.version}
-    before = {attempt.reference: (seq, attempt) for seq, attempt in enumerate(previous.attempts)}
     shape: list[str] = []
-    for seq, attempt in enumerate(stored.attempts):
-        old = before.pop(attempt.reference, None)
-        if old == (seq, attempt):
-            continue
-        kind = "u" if old is not None else "i"
-        params |= _prefixed(f"{kind}{len(shape)}", attempt_to_row(0, seq, attempt))
-        shape.append(kind)
-    for reference in before:
-        params[f"d{len(shape)}_reference"] = reference
-        shape.append("d")
+    for kind, row in attempt_changes(stored, previous):
+        name = f"{kind[0]}{len(shape)}"  # i0, u1, d2 ...
+        params |= _prefixed(name, row)
+        shape.append(kind[0])
     changed = stored.status is not previous.status
     if changed:
         params |= _prefixed("c", change_to_row(stored, previous.status))

@@ -23,6 +23,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from payments_core.errors import StoreUnavailable
+from payments_core.payment import Payment
+from payments_core.values import IdempotencyRecord
+from payments_sqlstore import _oneshot
 from payments_sqlstore._oneshot import Statement
 from payments_sqlstore.engine import unavailable
 
@@ -56,13 +59,33 @@ class PostgresStatements:
             except _Broken as again:
                 raise again.error from again.__cause__
 
-    def run(self, statement: Statement) -> Rows:
-        """Every row the write ``statement`` returns. Raises: Refused, StoreUnavailable."""
+    def insert(self, payment: Payment, record: IdempotencyRecord | None) -> int:
+        """Insert ``payment`` (version set), its attempts, ``record`` and its creation event.
+
+        Returns the new id. Raises: LiveOrderTaken, DuplicateReference, StoreUnavailable.
+        """
+        [(new_id,)] = self._write(_oneshot.insert(payment, record), payment, record)
+        return int(new_id)
+
+    def save(self, stored: Payment, previous: Payment) -> bool:
+        """Write ``stored`` over ``previous`` if its version still matches; False if not.
+
+        Raises: DuplicateReference, StoreUnavailable.
+        """
+        return bool(self._write(_oneshot.save(stored, previous), stored, None))
+
+    def _write(
+        self, statement: Statement, payment: Payment, record: IdempotencyRecord | None
+    ) -> Rows:
         text, params = statement
         try:
             return self._fetch(text, params)
         except _Broken as broken:
             raise broken.error from broken.__cause__
+        except Refused as refused:
+            cause = refused.__cause__
+            error = _oneshot.refusal(refused.constraint, refused.detail, payment, record)
+            raise error or (cause if isinstance(cause, Exception) else refused) from cause
 
     def _fetch(self, text: str, params: Mapping[str, Any]) -> Rows:
         with self._connection() as conn:

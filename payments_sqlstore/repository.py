@@ -9,20 +9,20 @@ from typing import Any
 
 from attrs import evolve
 from sqlalchemy import Connection, Engine, Executable, Row, Select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from payments_core.errors import (
     ConcurrencyConflict,
-    DuplicateReference,
     PaymentExists,
     PaymentNotFound,
 )
 from payments_core.payment import Payment, PaymentId
 from payments_core.values import Delivery, DueAttempt, IdempotencyRecord, StatusChange
-from payments_sqlstore import _oneshot
 from payments_sqlstore import _statements as sql
-from payments_sqlstore._postgres import PostgresStatements, Refused
+from payments_sqlstore._oneshot import LiveOrderTaken
+from payments_sqlstore._postgres import PostgresStatements
+from payments_sqlstore._sqlite import SqliteStatements
 from payments_sqlstore._writerlock import WriterLock
 from payments_sqlstore.engine import (
     DEFAULT_TIMEOUT,
@@ -33,20 +33,14 @@ from payments_sqlstore.engine import (
     unavailable,
 )
 from payments_sqlstore.rows import (
-    attempt_to_row,
     change_from_row,
-    change_to_row,
     names_from_text,
     names_to_text,
     payment_from_rows,
-    payment_to_row,
     record_from_row,
-    record_to_row,
 )
-from payments_sqlstore.tables import LIVE_ORDER_INDEX
 
 _ADD_TRIES = 3  # a live payment that turns INVALID while we look for it is retried
-_LiveOrderTaken = _oneshot.LiveOrderTaken  # the unique index of live orders refused an add
 
 
 class SqlPaymentRepository:
@@ -65,13 +59,9 @@ class SqlPaymentRepository:
         self._write_lock: AbstractContextManager[object] = (
             _sqlite_writer_lock(engine) if engine.dialect.name == "sqlite" else nullcontext()
         )
-        # On PostgreSQL with psycopg, a payment is read and written in one statement on a
-        # raw pooled connection, the request path's largest cost otherwise (see _postgres).
-        self._postgres = (
-            PostgresStatements(engine)
-            if (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
-            else None
-        )
+        # A payment is read and written on the driver's own connection: SQLAlchemy's
+        # Connection was the request path's largest cost (see _postgres and _sqlite).
+        self._fast = _fast_path(engine, self._write_lock)
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -103,8 +93,9 @@ class SqlPaymentRepository:
         """Store a new payment, its attempts, its idempotency record and creation event."""
         for _ in range(_ADD_TRIES):
             try:
-                return self._insert(evolve(payment, version=1), idempotency)
-            except _LiveOrderTaken:
+                stored = evolve(payment, version=1)
+                return evolve(stored, id=self._fast.insert(stored, idempotency))
+            except LiveOrderTaken:
                 live = self.find_for_order(payment.order_id)
                 if live is not None and live.id is not None:
                     raise PaymentExists(live.id) from None
@@ -136,21 +127,8 @@ class SqlPaymentRepository:
         if payment.id not in (None, previous.id):
             raise ValueError(f"cannot save payment {payment.id} over payment {previous.id}")
         stored = evolve(payment, id=previous.id, version=previous.version + 1)
-        if self._postgres is not None:
-            try:
-                saved = self._postgres.run(_oneshot.save(stored, previous))
-            except Refused as refused:
-                raise _refusal(refused, stored, None) from refused.__cause__
-            if not saved:
-                raise self._stale_by_read(previous)
-            return stored
-        values = payment_to_row(stored) | {"b_id": previous.id, "b_version": previous.version}
-        with self._writing() as conn:
-            if conn.execute(sql.UPDATE_PAYMENT, values).rowcount != 1:
-                raise self._stale(conn, previous)
-            _write_attempts(conn, stored, previous)
-            if stored.status is not previous.status:
-                conn.execute(sql.INSERT_CHANGE, change_to_row(stored, previous.status))
+        if not self._fast.save(stored, previous):
+            raise self._stale(previous)
         return stored
 
     def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
@@ -204,34 +182,9 @@ class SqlPaymentRepository:
             if named:
                 _merge_deliveries(conn, named)
 
-    def _insert(self, payment: Payment, idempotency: IdempotencyRecord | None) -> Payment:
-        if self._postgres is not None:
-            try:
-                [(created,)] = self._postgres.run(_oneshot.insert(payment, idempotency))
-            except Refused as refused:
-                raise _refusal(refused, payment, idempotency) from refused.__cause__
-            return evolve(payment, id=created)
-        with self._writing() as conn:
-            try:
-                result = conn.execute(sql.INSERT_PAYMENT, payment_to_row(payment))
-            except IntegrityError as exc:
-                if _names_live_order(exc):
-                    raise _LiveOrderTaken from exc
-                raise
-            new_id: int = result.inserted_primary_key[0]  # type: ignore[index]
-            stored = evolve(payment, id=new_id)
-            for seq, attempt in enumerate(stored.attempts):
-                _insert_attempt(conn, stored, seq, attempt.reference)
-            if idempotency is not None:
-                _insert_record(conn, evolve(idempotency, payment_id=new_id))
-            conn.execute(sql.INSERT_CHANGE, change_to_row(stored, None))
-        return stored
-
     def _load(self, statement: Select[Any], params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows of one payment (``payment_from_rows``); the hot path of every request."""
-        if self._postgres is not None:
-            return self._postgres.fetch(statement, params)
-        return self._read(statement, params)
+        return self._fast.fetch(statement, params)
 
     def _read(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
         # No context manager here: this is the hot path of every read.
@@ -250,16 +203,22 @@ class SqlPaymentRepository:
                 raise
             raise error from exc
 
-    def _stale_by_read(self, previous: Payment) -> Exception:
+    def _stale(self, previous: Payment) -> Exception:
         if not self._load(sql.EXISTS, {"id": previous.id}):
             return PaymentNotFound(previous.id or 0)
         return ConcurrencyConflict(previous.id, previous.version)
 
-    @staticmethod
-    def _stale(conn: Connection, previous: Payment) -> Exception:
-        if conn.execute(sql.EXISTS, {"id": previous.id}).first() is None:
-            return PaymentNotFound(previous.id or 0)
-        return ConcurrencyConflict(previous.id, previous.version)
+
+def _fast_path(
+    engine: Engine, writer_lock: AbstractContextManager[object]
+) -> PostgresStatements | SqliteStatements:
+    if engine.dialect.name == "sqlite":
+        return SqliteStatements(engine, writer_lock)
+    if (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg"):
+        return PostgresStatements(engine)
+    raise ValueError(
+        f"the payment store needs SQLite or PostgreSQL through psycopg 3, not {engine.url.drivername}"
+    )
 
 
 def _sqlite_writer_lock(engine: Engine) -> WriterLock:
@@ -288,45 +247,3 @@ def _merge_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
     ]
     if values:
         conn.execute(sql.MARK_DELIVERED, values)
-
-
-def _write_attempts(conn: Connection, payment: Payment, previous: Payment) -> None:
-    """Insert new attempts, update changed ones, delete vanished ones."""
-    before = {attempt.reference: attempt for attempt in previous.attempts}
-    for seq, attempt in enumerate(payment.attempts):
-        old = before.pop(attempt.reference, None)
-        if old is None:
-            _insert_attempt(conn, payment, seq, attempt.reference)
-        elif old != attempt or previous.attempts.index(old) != seq:
-            row = attempt_to_row(previous.id or 0, seq, attempt)
-            keys = {"b_reference": attempt.reference, "b_payment_id": previous.id}
-            conn.execute(sql.UPDATE_ATTEMPT, row | keys)
-    for reference in before:
-        conn.execute(sql.DELETE_ATTEMPT, {"b_reference": reference, "b_payment_id": previous.id})
-
-
-def _insert_attempt(conn: Connection, payment: Payment, seq: int, reference: str) -> None:
-    row = attempt_to_row(payment.id or 0, seq, payment.attempts[seq])
-    try:
-        conn.execute(sql.INSERT_ATTEMPT, row)
-    except IntegrityError as exc:
-        raise DuplicateReference(reference) from exc
-
-
-def _insert_record(conn: Connection, record: IdempotencyRecord) -> None:
-    try:
-        conn.execute(sql.INSERT_RECORD, record_to_row(record))
-    except IntegrityError as exc:
-        raise DuplicateReference(f"idempotency key {record.key!r}") from exc
-
-
-def _refusal(refused: Refused, payment: Payment, record: IdempotencyRecord | None) -> Exception:
-    """The domain error for a refused one-statement write; the database's own if unknown."""
-    error = _oneshot.refusal(refused.constraint, refused.detail, payment, record)
-    cause = refused.__cause__
-    return error or (cause if isinstance(cause, Exception) else refused)
-
-
-def _names_live_order(exc: IntegrityError) -> bool:
-    text = str(exc.orig)
-    return LIVE_ORDER_INDEX in text or "payments.order_id" in text

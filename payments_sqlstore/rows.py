@@ -52,6 +52,20 @@ def attempt_to_row(payment_id: int, seq: int, attempt: Attempt) -> RowValues:
     }
 
 
+def attempt_changes(payment: Payment, previous: Payment) -> list[tuple[str, RowValues]]:
+    """How ``previous``'s attempt rows become ``payment``'s: ``("insert" | "update", row)``
+    for each new or changed attempt, ``("delete", {"reference": ...})`` for each gone."""
+    before = {attempt.reference: (seq, attempt) for seq, attempt in enumerate(previous.attempts)}
+    changes: list[tuple[str, RowValues]] = []
+    for seq, attempt in enumerate(payment.attempts):
+        old = before.pop(attempt.reference, None)
+        if old != (seq, attempt):
+            kind = "insert" if old is None else "update"
+            changes.append((kind, attempt_to_row(previous.id or 0, seq, attempt)))
+    changes += [("delete", {"reference": reference}) for reference in before]
+    return changes
+
+
 def change_to_row(payment: Payment, previous: PaymentStatus | None) -> RowValues:
     """A new outbox row announcing that ``payment`` left ``previous``."""
     return {
