@@ -1,23 +1,28 @@
 """HTTP throughput and latency of our server against a lower bound measured in the same run.
 
 For each database (SQLite WAL, PostgreSQL) and each worker count (1, 2), it serves the
-lower-bound app (``bench/_lowerbound.py``: the irreducible work only) and then our real
-server (``bench/_served.py``: ``create_app_from_settings``, as ``payments serve`` builds
-it), both under uvicorn with uvloop and httptools on 127.0.0.1, and drives each with wrk
-(``--latency``) for POST create, GET payment and POST notify, in that order:
+lower-bound app (``bench/_lowerbound.py``: the irreducible work only) and our real server
+(``bench/_served.py``: ``create_app_from_settings``, as ``payments serve`` builds it) side
+by side, both under uvicorn with uvloop and httptools on 127.0.0.1, and drives them with
+wrk (``--latency``) for POST create, GET payment and POST notify, in that order:
 
 - create: a new ``bench-*`` order each request (ours also checks the JWT, looks the order
   up, signs the order string, stores payment + attempt + outbox row);
 - get: a random existing payment;
-- notify: signed TRADE_SUCCESS notifications for the payments just created, cycled
-  (the first pass confirms, later passes are duplicates, as Alipay's resends are).
+- notify: signed TRADE_SUCCESS notifications for payments made by create, a fresh set
+  each round, cycled (the first pass confirms, later passes are duplicates, as Alipay's
+  resends are).
 
-It prints requests/s, p50 and p99 for both and the ratios (targets: throughput >= 0.7 of
-the lower bound, p99 <= 2x its p99), plus how wrk's connections were split between
-uvicorn's worker processes (sampled mid-run with ``ss``). Run from the project root::
+Each endpoint is run ``--rounds`` times on each server, taking turns and changing who
+goes first each round: this shared machine drifts by tens of percent within a minute, and
+a ratio of two runs made far apart measured the drift as much as the servers. It prints
+the median requests/s, p50 and p99 of both, the median of the rounds' ratios (targets:
+throughput >= 0.7 of the lower bound, p99 <= 2x its p99), each round's ratios, and how
+wrk's connections were split between uvicorn's worker processes (sampled mid-run with
+``ss``). Run from the project root::
 
-    python -m bench.http                      # everything, 10 s per run
-    python -m bench.http --duration 5 --databases sqlite --workers 1
+    python -m bench.http                      # everything: 3 rounds of 5 s per endpoint
+    python -m bench.http --duration 3 --rounds 1 --databases sqlite --workers 1
 
 PostgreSQL comes from ``--postgres-url`` or ``PAYMENTS_TEST_POSTGRES_URL``; each run uses
 a schema of its own (dropped afterwards). Needs ``wrk`` (Debian: ``apt-get install wrk``).
@@ -384,47 +389,127 @@ def _references(target: Target) -> list[str]:
     return _lowerbound.references(target.url)
 
 
-def _measure(
-    target: Target, workers: int, args: argparse.Namespace, keys: Keys, tmp: Path, token: str
-) -> dict[str, Result]:
+@dataclass
+class Served:
+    """One target's server, running."""
+
+    target: Target
+    port: int
+    proc: subprocess.Popen[bytes]
+
+
+def _serve(target: Target, workers: int) -> Served:
     port = _free_port()
     env = target.env | {
         "PAYMENTS_PORT": str(port),
         "PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    proc = _start(target.app, port, workers, env)
-    results: dict[str, Result] = {}
-    try:
-        wrk_env = os.environ | {"BENCH_TOKEN": token, "BENCH_RUN": secrets.token_hex(4)}
-        for endpoint in args.endpoints:
-            script = tmp / f"{endpoint}.lua"
-            script.write_text(
-                {"create": LUA_CREATE, "get": LUA_GET, "notify": LUA_NOTIFY}[endpoint]
-            )
-            references = _references(target)
-            if endpoint in ("get", "notify") and not references:
-                raise RuntimeError("get and notify need the payments made by create: keep create")
-            wrk_env["BENCH_MAX_ID"] = str(len(references))
-            if endpoint == "notify":
-                bodies = tmp / "bodies.txt"
-                _write_bodies(bodies, references, keys, args.notifications)
-                wrk_env["BENCH_BODIES"] = str(bodies)
-            results[endpoint] = _wrk(port, script, args, wrk_env)
-    finally:
-        _stop(proc)
-    return results
+    return Served(target, port, _start(target.app, port, workers, env))
 
 
-def _ratio_line(endpoint: str, lower: Result, ours: Result) -> str:
-    throughput = ours.rps / lower.rps if lower.rps else 0.0
-    p99 = ours.p99 / lower.p99 if lower.p99 else float("inf")
+def _rounds(
+    servers: list[Served],
+    endpoint: str,
+    args: argparse.Namespace,
+    keys: Keys,
+    tmp: Path,
+    token: str,
+) -> list[dict[str, Result]]:
+    """``args.rounds`` wrk runs of ``endpoint`` on each server, taking turns (and turning
+    the order round each time), so that the machine drifting affects both alike."""
+    script = tmp / f"{endpoint}.lua"
+    script.write_text({"create": LUA_CREATE, "get": LUA_GET, "notify": LUA_NOTIFY}[endpoint])
+    envs: dict[str, list[dict[str, str]]] = {}
+    for served in servers:
+        references = _references(served.target)
+        if endpoint in ("get", "notify") and not references:
+            raise RuntimeError("get and notify need the payments made by create: keep create")
+        envs[served.target.name] = [
+            _wrk_env(served, endpoint, references, n, args, keys, tmp, token)
+            for n in range(args.rounds)
+        ]
+    rounds = []
+    for n in range(args.rounds):
+        turn = servers if n % 2 == 0 else servers[::-1]
+        rounds.append(
+            {s.target.name: _wrk(s.port, script, args, envs[s.target.name][n]) for s in turn}
+        )
+    return rounds
+
+
+def _wrk_env(
+    served: Served,
+    endpoint: str,
+    references: list[str],
+    n: int,
+    args: argparse.Namespace,
+    keys: Keys,
+    tmp: Path,
+    token: str,
+) -> dict[str, str]:
+    env = os.environ | {
+        "BENCH_TOKEN": token,
+        "BENCH_RUN": secrets.token_hex(4),
+        "BENCH_MAX_ID": str(len(references)),
+    }
+    if endpoint == "notify":  # each round its own payments: a first pass confirms them all
+        bodies = tmp / f"bodies-{served.port}-{n}.txt"
+        _write_bodies(bodies, references[n :: args.rounds], keys, args.notifications)
+        env["BENCH_BODIES"] = str(bodies)
+    return env
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _summary(rounds: list[dict[str, Result]], name: str) -> Result:
+    """The median round of ``name`` (by requests/s), with every round's errors."""
+    mine = sorted((r[name] for r in rounds), key=lambda result: result.rps)
+    middle = mine[len(mine) // 2]
+    return Result(
+        rps=_median([r.rps for r in mine]),
+        p50=_median([r.p50 for r in mine]),
+        p99=_median([r.p99 for r in mine]),
+        requests=sum(r.requests for r in mine),
+        errors=sum(r.errors for r in mine),
+        split=middle.split,
+    )
+
+
+def _ratio_line(endpoint: str, rounds: list[dict[str, Result]]) -> str:
+    lower, ours = _summary(rounds, "lower bound"), _summary(rounds, "ours")
+    each = [(r["ours"].rps / r["lower bound"].rps if r["lower bound"].rps else 0.0) for r in rounds]
+    tails = [
+        (r["ours"].p99 / r["lower bound"].p99 if r["lower bound"].p99 else float("inf"))
+        for r in rounds
+    ]
+    throughput, p99 = _median(each), _median(tails)
     verdict = "ok" if throughput >= 0.7 and p99 <= 2.0 else "MISSES TARGET"
+    per_round = " ".join(f"{t:.2f}/{q:.2f}" for t, q in zip(each, tails, strict=True))
     splits = f"split lb {lower.split} ours {ours.split}"
     errors = f"errors lb {lower.errors} ours {ours.errors}"
     return (
         f"  {endpoint:<7} {lower.cell()} | {ours.cell()} | x{throughput:5.2f} rps"
-        f"  x{p99:5.2f} p99  {verdict:<13} {splits}  {errors}"
+        f"  x{p99:5.2f} p99  {verdict:<13} rounds {per_round}  {splits}  {errors}"
     )
+
+
+def _compare(
+    workers: int, urls: dict[str, str], args: argparse.Namespace, keys: Keys, tmp: Path, secret: str
+) -> None:
+    token = _token(secret)
+    servers: list[Served] = []
+    try:
+        for target in _targets(urls, keys, secret):
+            servers.append(_serve(target, workers))
+        for endpoint in args.endpoints:
+            print(_ratio_line(endpoint, _rounds(servers, endpoint, args, keys, tmp, token)))
+    finally:
+        for served in servers:
+            _stop(served.proc)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -433,13 +518,16 @@ def run(args: argparse.Namespace) -> int:
         print("wrk is MISSING: install it (Debian: apt-get install -y wrk); nothing measured.")
         return 2
     secret = secrets.token_urlsafe(48)
-    token = _token(secret)
     with tempfile.TemporaryDirectory(prefix="bench-http-") as name:
         tmp = Path(name)
         keys = _make_keys(tmp)
-        print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency")
         print(
-            "columns: req/s p50/p99 ms for the lower bound | ours | ratios (targets x0.70, x2.00)"
+            f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency,"
+            f" {args.rounds} rounds per endpoint taken in turns"
+        )
+        print(
+            "columns: median req/s p50/p99 ms for the lower bound | ours | median of the"
+            " rounds' ratios (targets x0.70, x2.00) | each round's rps/p99 ratios"
         )
         for database in args.databases:
             if database == "postgres" and not args.postgres_url:
@@ -448,12 +536,7 @@ def run(args: argparse.Namespace) -> int:
             for workers in args.workers:
                 print(f"{database}, {workers} worker(s):", flush=True)
                 urls = _databases(args, tmp, database)
-                lower, ours = (
-                    _measure(t, workers, args, keys, tmp, token)
-                    for t in _targets(urls, keys, secret)
-                )
-                for endpoint in args.endpoints:
-                    print(_ratio_line(endpoint, lower[endpoint], ours[endpoint]), flush=True)
+                _compare(workers, urls, args, keys, tmp, secret)
         if "postgres" in args.databases and args.postgres_url:
             _drop_postgres_schemas(args)
     return 0
@@ -463,14 +546,20 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.http", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="wrk runs per endpoint and server, in turns"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--databases", type=lambda s: s.split(","), default=["sqlite", "postgres"])
     parser.add_argument("--workers", type=lambda s: [int(w) for w in s.split(",")], default=[1, 2])
     parser.add_argument("--endpoints", type=lambda s: s.split(","), default=list(ENDPOINTS))
     parser.add_argument(
-        "--notifications", type=int, default=20000, help="distinct notification bodies at most"
+        "--notifications",
+        type=int,
+        default=20000,
+        help="distinct notification bodies per round at most",
     )
     parser.add_argument("--postgres-url", default=os.environ.get("PAYMENTS_TEST_POSTGRES_URL", ""))
     return parser
