@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import evolve
 from sqlalchemy import Connection, Engine, Executable, Row, Select
@@ -21,7 +21,6 @@ from payments_core.payment import Payment, PaymentId
 from payments_core.values import Delivery, DueAttempt, IdempotencyRecord, StatusChange
 from payments_sqlstore import _statements as sql
 from payments_sqlstore._oneshot import LiveOrderTaken
-from payments_sqlstore._postgres import PostgresStatements
 from payments_sqlstore._sqlite import SqliteStatements
 from payments_sqlstore._writerlock import WriterLock
 from payments_sqlstore.engine import (
@@ -39,6 +38,9 @@ from payments_sqlstore.rows import (
     payment_from_rows,
     record_from_row,
 )
+
+if TYPE_CHECKING:
+    from payments_sqlstore._postgres import PostgresStatements
 
 _ADD_TRIES = 3  # a live payment that turns INVALID while we look for it is retried
 
@@ -215,6 +217,9 @@ def _fast_path(
     if engine.dialect.name == "sqlite":
         return SqliteStatements(engine, writer_lock)
     if (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg"):
+        # imported here: psycopg is the optional `postgres` extra, SQLite needs none of it
+        from payments_sqlstore._postgres import PostgresStatements
+
         return PostgresStatements(engine)
     raise ValueError(
         f"the payment store needs SQLite or PostgreSQL through psycopg 3, not {engine.url.drivername}"
