@@ -27,19 +27,10 @@ from payments_core.payment import Payment
 from payments_core.values import IdempotencyRecord
 from payments_sqlstore import _oneshot
 from payments_sqlstore._oneshot import Statement
-from payments_sqlstore.engine import unavailable
+from payments_sqlstore.engine import store_unavailable, unavailable
 
 Rows = list[tuple[Any, ...]]
 _UNAVAILABLE: Final = (psycopg.OperationalError, psycopg.InterfaceError)
-
-
-class Refused(Exception):
-    """A constraint refused the statement: ``constraint`` and PostgreSQL's ``detail``."""
-
-    def __init__(self, constraint: str, detail: str) -> None:
-        super().__init__(constraint)
-        self.constraint = constraint
-        self.detail = detail
 
 
 class PostgresStatements:
@@ -51,11 +42,12 @@ class PostgresStatements:
 
     def fetch(self, statement: Select[Any], params: Mapping[str, Any]) -> Rows:
         """Every row of a read-only ``statement``, tried twice if a connection was broken."""
+        text = self._text(statement)
         try:
-            return self._fetch(self._text(statement), params)
+            return self._fetch(text, params)
         except _Broken:
             try:
-                return self._fetch(self._text(statement), params)
+                return self._fetch(text, params)
             except _Broken as again:
                 raise again.error from again.__cause__
 
@@ -82,10 +74,12 @@ class PostgresStatements:
             return self._fetch(text, params)
         except _Broken as broken:
             raise broken.error from broken.__cause__
-        except Refused as refused:
-            cause = refused.__cause__
-            error = _oneshot.refusal(refused.constraint, refused.detail, payment, record)
-            raise error or (cause if isinstance(cause, Exception) else refused) from cause
+        except psycopg.IntegrityError as exc:
+            constraint, detail = exc.diag.constraint_name or "", exc.diag.message_detail or ""
+            error = _oneshot.refusal(constraint, detail, payment, record)
+            if error is None:
+                raise  # a constraint our writes never expect: the database's own words
+            raise error from exc
 
     def _fetch(self, text: str, params: Mapping[str, Any]) -> Rows:
         with self._connection() as conn:
@@ -104,16 +98,13 @@ class PostgresStatements:
         except (DBAPIError, PoolTimeout) as exc:
             raise unavailable(exc) or exc from exc
         except _UNAVAILABLE as exc:
-            raise _unavailable(exc) from exc
+            raise store_unavailable(exc) from exc
         conn: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
         try:
             conn.autocommit = True
             yield conn
-        except psycopg.IntegrityError as exc:
-            diag = exc.diag
-            raise Refused(diag.constraint_name or "", diag.message_detail or "") from exc
         except _UNAVAILABLE as exc:
-            error = _unavailable(exc)
+            error = store_unavailable(exc)
             if conn.broken or conn.closed:
                 pooled.invalidate(exc)
                 raise _Broken(error) from exc
@@ -122,10 +113,6 @@ class PostgresStatements:
             if not (conn.broken or conn.closed):
                 conn.autocommit = False  # the pool lends it to transactions too
             pooled.close()
-
-
-def _unavailable(exc: Exception) -> StoreUnavailable:
-    return StoreUnavailable(f"the payment store is unavailable ({type(exc).__name__})")
 
 
 class _Broken(Exception):

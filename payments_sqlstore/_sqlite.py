@@ -23,12 +23,12 @@ from sqlalchemy import Engine, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from payments_core.errors import DuplicateReference, StoreUnavailable
+from payments_core.errors import DuplicateReference
 from payments_core.payment import Payment
 from payments_core.values import IdempotencyRecord
 from payments_sqlstore import _statements as sql
 from payments_sqlstore._oneshot import LiveOrderTaken
-from payments_sqlstore.engine import unavailable
+from payments_sqlstore.engine import store_unavailable, unavailable
 from payments_sqlstore.rows import (
     attempt_changes,
     attempt_to_row,
@@ -55,9 +55,10 @@ class _Compiled:
             for name in compiled.positiontup or ()
         ]
         selected = statement.selected_columns if isinstance(statement, Select) else ()
-        self._results: list[Convert] = [
-            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected
-        ]
+        results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected]
+        self._results: list[tuple[int, Convert]] | None = (
+            list(enumerate(results)) if any(results) else None
+        )
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(
@@ -65,9 +66,9 @@ class _Compiled:
         )
 
     def rows(self, fetched: Sequence[Sequence[Any]]) -> Rows:
-        if not any(self._results):
+        if self._results is None:  # writes, and reads of plain columns (EXISTS)
             return [tuple(row) for row in fetched]
-        pairs = list(enumerate(self._results))
+        pairs = self._results
         return [
             tuple(convert(row[i]) if convert else row[i] for i, convert in pairs) for row in fetched
         ]
@@ -181,8 +182,6 @@ class SqliteStatements:
         try:
             yield pooled.driver_connection  # type: ignore[misc]
         except sqlite3.OperationalError as exc:  # locked, busy, disk I/O: the store's fault
-            raise StoreUnavailable(
-                f"the payment store is unavailable ({type(exc).__name__})"
-            ) from exc
+            raise store_unavailable(exc) from exc
         finally:
             pooled.close()

@@ -138,10 +138,15 @@ def store_errors() -> Iterator[None]:
         raise error from exc
 
 
+def store_unavailable(exc: BaseException) -> StoreUnavailable:
+    """``StoreUnavailable`` naming only the kind of ``exc``: its text may hold the URL."""
+    return StoreUnavailable(f"the payment store is unavailable ({type(exc).__name__})")
+
+
 def unavailable(exc: DBAPIError | PoolTimeout) -> StoreUnavailable | None:
     """``StoreUnavailable`` for a connection, lock or timeout failure; None for the rest."""
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
-        return StoreUnavailable(f"the payment store is unavailable ({type(exc).__name__})")
+        return store_unavailable(exc)
     if exc.connection_invalidated:
         return StoreUnavailable("the payment store connection was lost")
     return None
