@@ -20,12 +20,49 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _BATCH = 500
+_STATUS_HOOK = "payments_status_changed"
 
 
-def make_plugin_manager(*, load_entrypoints: bool = True) -> pluggy.PluginManager:
+class PaymentsPluginManager(pluggy.PluginManager):
+    """A pluggy manager with the ``payments`` specs that refuses wrappers of the status hook.
+
+    The status hook is not called through pluggy: each implementation is called on its
+    own, so that one failing does not stop the others and is retried alone. A wrapper
+    could not wrap anything there, so it is refused however the plugin is registered.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(PROJECT)
+        self.add_hookspecs(hookspecs)
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register ``plugin`` like pluggy does, after checking its status hook.
+
+        Raises:
+            pluggy.PluginValidationError: the plugin wraps ``payments_status_changed``.
+        """
+        plugin_name = name or self.get_canonical_name(plugin)
+        if not self.is_blocked(plugin_name) and self._wraps_status_hook(plugin):
+            raise pluggy.PluginValidationError(
+                plugin,
+                f"plugin {plugin_name!r}: {_STATUS_HOOK} cannot be a wrapper "
+                "(wrapper=True or hookwrapper=True); implement it as a plain hook",
+            )
+        return super().register(plugin, name)
+
+    def _wraps_status_hook(self, plugin: object) -> bool:
+        for attribute in dir(plugin):
+            opts = self.parse_hookimpl_opts(plugin, attribute)
+            if opts is None or (opts.get("specname") or attribute) != _STATUS_HOOK:
+                continue
+            if opts.get("wrapper") or opts.get("hookwrapper"):
+                return True
+        return False
+
+
+def make_plugin_manager(*, load_entrypoints: bool = True) -> PaymentsPluginManager:
     """A manager with the ``payments`` specs, the installed plugins and the in-memory fallback."""
-    pm = pluggy.PluginManager(PROJECT)
-    pm.add_hookspecs(hookspecs)
+    pm = PaymentsPluginManager()
     if load_entrypoints:
         pm.load_setuptools_entrypoints(PROJECT)
     pm.register(_memory_plugin, name="payments_core.memory")
@@ -117,7 +154,7 @@ class PaymentHooks:
                 tried.update(c.id for c in fresh)
 
     def _deliver(self, change: StatusChange, store: Payments) -> Delivery:
-        impls = self._pm.hook.payments_status_changed.get_hookimpls()
+        impls = reversed(self._pm.hook.payments_status_changed.get_hookimpls())  # pluggy's order
         todo = [i for i in impls if i.plugin_name not in change.delivered_to]
         payment = store.get(change.payment_id) if todo else None
         done: set[str] = set()
