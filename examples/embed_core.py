@@ -1,6 +1,7 @@
 """Embed only the core: in-memory adapters, a fake vendor, create -> pay -> notify -> CONFIRMED.
 
-Run it with ``python examples/embed_core.py``; it prints the payment as JSON.
+Run it with ``python examples/embed_core.py``; it prints each status change as the
+plugins hear it, then the payment as JSON.
 """
 
 from __future__ import annotations
@@ -13,12 +14,45 @@ from payments_core import (
     InMemoryOrders,
     InMemoryPaymentRepository,
     Order,
+    OutboxRelay,
+    Payment,
+    PaymentHooks,
     PaymentService,
     PaymentStatus,
     SystemClock,
     dumps,
+    hookimpl,
+    make_plugin_manager,
     payment_json,
 )
+
+
+class PrintChanges:
+    """A ``payments_status_changed`` hook, where a shop would mark its order paid."""
+
+    @hookimpl
+    def payments_status_changed(
+        self, payment: Payment, previous: PaymentStatus | None, current: PaymentStatus
+    ) -> None:
+        before = previous.value if previous else "new"
+        print(f"payment {payment.id}: {before} -> {current.value}")
+
+
+def compose(vendor: FakeVendor, orders: InMemoryOrders) -> PaymentService:
+    """The service, with the relay that tells the hooks of each stored status change."""
+    plugins = make_plugin_manager(load_entrypoints=False)
+    plugins.register(PrintChanges(), name="print-changes")
+    repo = InMemoryPaymentRepository()
+    clock = SystemClock()
+    relay = OutboxRelay(repo, repo, PaymentHooks(plugins), clock)
+    return PaymentService(
+        repo=repo,
+        vendors={vendor.name: vendor},
+        orders=orders,
+        clock=clock,
+        default_vendor=vendor.name,
+        announce=relay.wake,  # deliver right after each change is stored
+    )
 
 
 def main() -> None:
@@ -27,13 +61,7 @@ def main() -> None:
     orders = InMemoryOrders(
         [Order(id="order-1", buyer="alice", total=Decimal("88.88"), status="CREATED")]
     )
-    service = PaymentService(
-        repo=InMemoryPaymentRepository(),
-        vendors={vendor.name: vendor},
-        orders=orders,
-        clock=SystemClock(),
-        default_vendor=vendor.name,
-    )
+    service = compose(vendor, orders)
     alice = Caller(username="alice", roles={"CUSTOMER"})
 
     payment = service.create(alice, order_id="order-1", subject="Two boxes of tea")

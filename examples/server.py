@@ -28,6 +28,7 @@ from payments_core.errors import OrderNotFound
 from payments_core.fakevendor import FakeVendor
 from payments_core.hookspecs import hookimpl
 from payments_core.inmemory import SystemClock
+from payments_core.outbox import OutboxRelay
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.services import PaymentService
@@ -86,13 +87,18 @@ def compose(database_url: str) -> tuple[Starlette, PaymentService, ShopOrders]:
     hooks = PaymentHooks(pm)
     vendors = dict(hooks.vendor_gateways(os.environ)) or {"fake": FakeVendor()}
     ensure_schema(database_url)  # or run `payments db upgrade` at deploy time
+    repo = SqlPaymentRepository.from_url(database_url)
+    clock = SystemClock()
+    # Tells MarkOrderPaid of each stored change, before the request returns; for a thread
+    # instead, start relay.in_background() with the app (create_app's ``background``).
+    relay = OutboxRelay(repo, repo, hooks, clock)
     service = PaymentService(
-        repo=SqlPaymentRepository.from_url(database_url),
+        repo=repo,
         vendors=vendors,
         orders=orders,
-        clock=SystemClock(),
-        hooks=hooks,
+        clock=clock,
         default_vendor=next(iter(vendors)),
+        announce=relay.wake,
     )
 
     async def shop_home(request: Request) -> JSONResponse:

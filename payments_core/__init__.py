@@ -51,8 +51,14 @@ from payments_core.inmemory import (
     SystemClock,
 )
 from payments_core.money import Money
+from payments_core.outbox import OutboxRelay
 from payments_core.payment import Attempt, AttemptState, Payment, PaymentId, PaymentStatus
-from payments_core.plugins import PaymentHooks, make_plugin_manager
+from payments_core.plugins import (
+    PaymentHooks,
+    PaymentsPluginManager,
+    StatusHook,
+    make_plugin_manager,
+)
 from payments_core.ports import Clock, Orders, PaymentRepository, VendorGateway
 from payments_core.services import ADMIN, CUSTOMER, PaymentService
 from payments_core.sweep import SweepReport, reconcile
@@ -106,6 +112,7 @@ __all__ = [
     "OrderNotFound",
     "OrderNotPayable",
     "Orders",
+    "OutboxRelay",
     "Payment",
     "PaymentExists",
     "PaymentFinal",
@@ -117,10 +124,12 @@ __all__ = [
     "PaymentStatus",
     "PaymentView",
     "PaymentsError",
+    "PaymentsPluginManager",
     "Reply",
     "Settings",
     "SignatureInvalid",
     "StatusChange",
+    "StatusHook",
     "StoreUnavailable",
     "SweepReport",
     "SystemClock",

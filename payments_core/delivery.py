@@ -17,8 +17,11 @@ class BackgroundDelivery:
     Woken many times while busy, it runs once more afterwards, so a change stored while
     a delivery is running is never left waiting for the next interval.
 
+    ``OutboxRelay.in_background`` makes one for a relay and has the relay's ``wake``
+    signal it.
+
     Args:
-        deliver: delivers pending changes, e.g. ``PaymentService.deliver_changes``.
+        deliver: delivers pending changes, e.g. ``OutboxRelay.deliver``.
         interval: seconds between deliveries when nobody wakes it (catches what failed).
         min_gap: seconds between two deliveries however often it is woken: under load,
             changes are then delivered in batches, with two transactions per batch

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Mapping
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Final
 
 import pluggy
+from attrs import frozen
 
 from payments_core import _memory_plugin, hookspecs
 from payments_core.hookspecs import PROJECT
-from payments_core.values import Delivery
 
 if TYPE_CHECKING:
-    from payments_core.ports import Outbox, PaymentRepository, Payments, VendorGateway
-    from payments_core.values import Settings, StatusChange
+    from payments_core.payment import Payment, PaymentStatus
+    from payments_core.ports import PaymentRepository, VendorGateway
+    from payments_core.values import Settings
 
-log = logging.getLogger(__name__)
-_BATCH = 500
-_STATUS_HOOK = "payments_status_changed"
+_STATUS_HOOK: Final = "payments_status_changed"
 
 
 class PaymentsPluginManager(pluggy.PluginManager):
@@ -43,11 +39,7 @@ class PaymentsPluginManager(pluggy.PluginManager):
         """
         plugin_name = name or self.get_canonical_name(plugin)
         if not self.is_blocked(plugin_name) and self._wraps_status_hook(plugin):
-            raise pluggy.PluginValidationError(
-                plugin,
-                f"plugin {plugin_name!r}: {_STATUS_HOOK} cannot be a wrapper "
-                "(wrapper=True or hookwrapper=True); implement it as a plain hook",
-            )
+            raise pluggy.PluginValidationError(plugin, _wrapper_refused(plugin_name))
         return super().register(plugin, name)
 
     def _wraps_status_hook(self, plugin: object) -> bool:
@@ -82,12 +74,19 @@ def _safe_url(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{host}{query}"
 
 
+@frozen(kw_only=True)
+class StatusHook:
+    """One plugin's ``payments_status_changed``, to be called on its own."""
+
+    plugin: str
+    call: Callable[[Payment, PaymentStatus | None, PaymentStatus], None]
+
+
 class PaymentHooks:
     """Typed access to the ``payments`` hooks of one plugin manager."""
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self._pm = pm
-        self._delivering = threading.Lock()
 
     def vendor_gateways(self, settings: Settings) -> Mapping[str, VendorGateway]:
         """Every plugin's gateways by name.
@@ -117,55 +116,33 @@ class PaymentHooks:
             raise ValueError(f"PAYMENTS_DATABASE_URL: no plugin handles {_safe_url(url)!r}")
         return repo
 
-    def deliver_changes(
-        self,
-        store: Payments,
-        outbox: Outbox,
-        *,
-        now: datetime,
-        lease: timedelta = timedelta(minutes=1),
-    ) -> int:
-        """Announce stored status changes to every ``payments_status_changed`` plugin.
+    def status_hooks(self) -> list[StatusHook]:
+        """Every plugin's ``payments_status_changed``, in the order pluggy calls them.
 
-        Changes are claimed in batches, so processes sharing a database never deliver
-        the same change at once. Each plugin is called on its own; one that raises is
-        logged and called again for that change on the next delivery, while those that
-        succeeded are not.
+        pluggy calls the implementations from the last of ``get_hookimpls()`` to the
+        first: ``tryfirst`` ones first, ``trylast`` ones last, the others newest first.
 
-        Returns:
-            How many changes were fully delivered.
+        Raises:
+            pluggy.PluginValidationError: a wrapper of the hook, which only a manager
+                not made by ``make_plugin_manager`` lets in.
         """
-        with self._delivering:  # in one process, a healthy hook sees each change once
-            delivered = 0
-            tried: set[int] = set()
-            while True:
-                claimed = outbox.claim_changes(now, limit=_BATCH, lease=lease)
-                fresh = [c for c in claimed if c.id not in tried]
-                # a change that failed in this call is released again: the next call retries it
-                again = [Delivery(change_id=c.id) for c in claimed if c.id in tried]
-                results = [self._deliver(change, store) for change in fresh]
-                if results or again:
-                    outbox.mark_delivered(results + again)
-                delivered += sum(1 for r in results if r.done)
-                # A short batch drained the outbox as it was; going on would chase each
-                # change stored meanwhile one by one, two transactions apiece, under load.
-                if not fresh or len(claimed) < _BATCH:
-                    return delivered
-                tried.update(c.id for c in fresh)
+        impls = self._pm.hook.payments_status_changed.get_hookimpls()
+        return [_status_hook(impl) for impl in reversed(impls)]
 
-    def _deliver(self, change: StatusChange, store: Payments) -> Delivery:
-        impls = reversed(self._pm.hook.payments_status_changed.get_hookimpls())  # pluggy's order
-        todo = [i for i in impls if i.plugin_name not in change.delivered_to]
-        payment = store.get(change.payment_id) if todo else None
-        done: set[str] = set()
-        for impl in todo:
-            kwargs = {"payment": payment, "previous": change.previous, "current": change.current}
-            try:
-                impl.function(*(kwargs[name] for name in impl.argnames))
-            except Exception:  # a plugin's failure must not stop the others or lose the change
-                log.exception(
-                    "status hook %s failed for change %s; will retry", impl.plugin_name, change.id
-                )
-            else:
-                done.add(impl.plugin_name)
-        return Delivery(change_id=change.id, to=frozenset(done), done=len(done) == len(todo))
+
+def _status_hook(impl: pluggy.HookImpl) -> StatusHook:
+    if impl.wrapper or impl.hookwrapper:
+        raise pluggy.PluginValidationError(impl.plugin, _wrapper_refused(impl.plugin_name))
+
+    def call(payment: Payment, previous: PaymentStatus | None, current: PaymentStatus) -> None:
+        given = {"payment": payment, "previous": previous, "current": current}
+        impl.function(*(given[name] for name in impl.argnames))
+
+    return StatusHook(plugin=impl.plugin_name, call=call)
+
+
+def _wrapper_refused(plugin_name: str) -> str:
+    return (
+        f"plugin {plugin_name!r}: {_STATUS_HOOK} cannot be a wrapper "
+        "(wrapper=True or hookwrapper=True); implement it as a plain hook"
+    )

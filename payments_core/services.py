@@ -41,7 +41,6 @@ from payments_core.values import (
 )
 
 if TYPE_CHECKING:
-    from payments_core.plugins import PaymentHooks
     from payments_core.ports import Clock, Orders, PaymentRepository, VendorGateway
 
 log = logging.getLogger(__name__)
@@ -64,11 +63,10 @@ class PaymentService:
         vendors: the available vendor gateways by name.
         orders: where orders are looked up.
         clock: the time.
-        hooks: the plugin hooks that hear of status changes; None announces nothing.
         default_vendor: the vendor new payments use.
         checkout_ttl: how long an order string stays payable.
-        announce: called after each stored status change instead of delivering to the
-            hooks inline, e.g. ``BackgroundDelivery.wake``.
+        announce: called after each stored status change, e.g. ``OutboxRelay.wake``;
+            None announces nothing and the changes wait in the outbox.
         references: makes a new attempt reference from the current time.
     """
 
@@ -76,7 +74,6 @@ class PaymentService:
     vendors: Mapping[str, VendorGateway]
     orders: Orders
     clock: Clock
-    hooks: PaymentHooks | None = None
     default_vendor: str = "alipay"
     checkout_ttl: timedelta = timedelta(minutes=15)
     announce: Callable[[], None] | None = None
@@ -196,20 +193,9 @@ class PaymentService:
         )
         return after.status if changed else None
 
-    def deliver_changes(self) -> int:
-        """Announce stored status changes to the plugins; see ``PaymentHooks.deliver_changes``."""
-        if self.hooks is None:
-            return 0
-        return self.hooks.deliver_changes(self.repo, self.repo, now=self.clock.now())
-
     def _announce(self) -> None:
         if self.announce is not None:
             self.announce()
-            return
-        try:
-            self.deliver_changes()
-        except PaymentsError as exc:  # stays in the outbox; the next delivery sends it
-            log.warning("status changes not delivered now: %s", exc.code)
 
     def _replay(self, caller: Caller, key: str, fingerprint: str) -> Payment | None:
         record = self.repo.find_idempotent(caller.username, key)

@@ -74,7 +74,8 @@ def reconcile(
             outcomes.update(pool.map(lambda due: _check(service, due), batch))
             if progress:
                 progress(len(batch))
-    service.deliver_changes()
+    if service.announce is not None:  # also sends the changes earlier deliveries left behind
+        service.announce()
     failed = outcomes.pop("failed", 0)
     unchanged = outcomes.pop("unchanged", 0)
     return SweepReport(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from payments_core.delivery import BackgroundDelivery
 from payments_core.inmemory import InMemoryOrders, SystemClock
+from payments_core.outbox import OutboxRelay
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.services import PaymentService
 from payments_http import settings as config
@@ -60,8 +61,9 @@ def build_service(
 ) -> tuple[PaymentService, BackgroundDelivery | None]:
     """The ``PaymentService`` the settings describe, with the installed plugins.
 
-    With ``background_delivery`` status changes are announced from a thread (returned,
-    not yet started) so that requests never wait for the plugins' hooks.
+    Status changes reach the plugins through an ``OutboxRelay``: right after each stored
+    change, or with ``background_delivery`` from a thread (returned, not yet started)
+    so that requests never wait for the plugins' hooks.
 
     Raises:
         ValueError: one line naming the setting at fault.
@@ -80,18 +82,17 @@ def build_service(
     repo = hooks.repository(
         settings.get("PAYMENTS_DATABASE_URL", "sqlite:///payments.db"), settings
     )
-    delivery: BackgroundDelivery | None = None
-    if background_delivery:
-        delivery = BackgroundDelivery(lambda: service.deliver_changes())
+    clock = clock or SystemClock()
+    relay = OutboxRelay(repo, repo, hooks, clock)
+    delivery = relay.in_background() if background_delivery else None
     service = PaymentService(
         repo=repo,
         vendors=vendors,
         orders=orders or orders_from_settings(settings),
-        clock=clock or SystemClock(),
-        hooks=hooks,
+        clock=clock,
         default_vendor=default_vendor,
         checkout_ttl=timedelta(seconds=config.integer(settings, "PAYMENTS_CHECKOUT_TTL", 1, 10**7)),
-        announce=delivery.wake if delivery else None,
+        announce=relay.wake,
     )
     return service, delivery
 

@@ -8,8 +8,9 @@ import pytest
 from attrs import evolve
 
 from payments_core.hookspecs import hookimpl
+from payments_core.outbox import BATCH, OutboxRelay
 from payments_core.payment import Payment, PaymentStatus
-from payments_core.plugins import _BATCH
+from payments_core.sweep import reconcile
 from tests.unit.world import ALICE, RecordingHook, World, registered
 
 
@@ -46,7 +47,7 @@ def test_each_change_is_announced_once_to_a_healthy_hook(world: World) -> None:
     payment = world.create()
     world.notify(world.pay(payment))
 
-    world.service.deliver_changes()
+    world.relay.deliver()
 
     assert world.hook.events == [
         (payment.id, None, PaymentStatus.PENDING),
@@ -87,7 +88,7 @@ def test_a_failing_hook_is_logged_and_retried_on_the_next_delivery(
     with registered(world, flaky, "flaky"):
         payment = world.create()
         failed_events = list(flaky.events)
-        world.service.deliver_changes()
+        world.relay.deliver()
 
     assert failed_events == []
     assert flaky.events == [(payment.id, None, PaymentStatus.PENDING)]
@@ -116,10 +117,10 @@ def test_a_change_stays_pending_while_a_hook_keeps_failing(world: World) -> None
 
     with registered(world, flaky, "flaky"):
         payment = world.create()
-        world.service.deliver_changes()
-        world.service.deliver_changes()
+        world.relay.deliver()
+        world.relay.deliver()
         pending = world.repo.pending_changes(limit=10)
-        world.service.deliver_changes()
+        world.relay.deliver()
 
     assert [(c.payment_id, c.current) for c in pending] == [(payment.id, PaymentStatus.PENDING)]
     assert pending[0].delivered_to == frozenset({"recorder"})
@@ -129,13 +130,14 @@ def test_a_change_stays_pending_while_a_hook_keeps_failing(world: World) -> None
 
 
 def test_without_hooks_nothing_is_announced_and_the_changes_wait(world: World) -> None:
-    quiet = evolve(world.service, hooks=None)
+    quiet = evolve(world.service, announce=None)
     order_id = world.order()
 
     payment = quiet.create(ALICE, order_id=order_id, subject="Tea")
+    swept = reconcile(quiet)  # a sweep delivers what is pending through the service's announce
 
     assert world.hook.events == []
-    assert quiet.deliver_changes() == 0
+    assert swept.checked == 1
     assert [c.payment_id for c in world.repo.pending_changes(limit=10)] == [payment.id]
 
 
@@ -145,7 +147,7 @@ def test_two_healthy_hooks_each_hear_every_change_once(world: World) -> None:
     with registered(world, other, "other"):
         payment = world.create()
         world.notify(world.pay(payment))
-        world.service.deliver_changes()
+        world.relay.deliver()
 
     assert other.events == world.hook.events
     assert len(other.events) == 2
@@ -156,7 +158,7 @@ class TricklingOutbox:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.writer = evolve(world.service, hooks=None)  # stores changes, delivers none
+        self.writer = evolve(world.service, announce=None)  # stores changes, delivers none
         self.claims = 0
 
     def claim_changes(self, now, *, limit, lease):  # type: ignore[no-untyped-def]
@@ -171,10 +173,9 @@ class TricklingOutbox:
 
 def test_a_delivery_ends_after_a_short_batch_while_changes_keep_coming(world: World) -> None:
     outbox = TricklingOutbox(world)
-    hooks = world.service.hooks
-    assert hooks is not None
+    relay = OutboxRelay(outbox, world.repo, world.hooks, world.clock)
 
-    delivered = hooks.deliver_changes(world.repo, outbox, now=world.clock.now())
+    delivered = relay.deliver()
 
     # one claim, not one per change stored meanwhile: under load that was two tiny
     # transactions per change instead of a batch every few hundred milliseconds
@@ -183,12 +184,12 @@ def test_a_delivery_ends_after_a_short_batch_while_changes_keep_coming(world: Wo
 
 
 def test_a_backlog_longer_than_a_batch_is_delivered_in_one_call(world: World) -> None:
-    quiet = evolve(world.service, hooks=None)  # stores changes without delivering them
+    quiet = evolve(world.service, announce=None)  # stores changes without delivering them
     payments = [
-        quiet.create(ALICE, order_id=world.order(), subject="Tea") for _ in range(_BATCH + 1)
+        quiet.create(ALICE, order_id=world.order(), subject="Tea") for _ in range(BATCH + 1)
     ]
 
-    delivered = world.service.deliver_changes()
+    delivered = world.relay.deliver()
 
     assert delivered == len(payments)
     assert [e[0] for e in world.hook.events] == [p.id for p in payments]

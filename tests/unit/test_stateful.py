@@ -22,6 +22,7 @@ from payments_core.fakevendor import FakeMode, FakeVendor
 from payments_core.hookspecs import hookimpl
 from payments_core.inmemory import FrozenClock, InMemoryOrders, InMemoryPaymentRepository
 from payments_core.money import Money
+from payments_core.outbox import OutboxRelay
 from payments_core.payment import AttemptState, Payment, PaymentStatus
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.services import PaymentService
@@ -60,13 +61,14 @@ class Payments(RuleBasedStateMachine):
             Order(id=f"o{n}", buyer="alice", total=Decimal("10.00") + n, status="CREATED")
             for n in range(ORDERS)
         ]
+        self.relay = OutboxRelay(self.repo, self.repo, PaymentHooks(pm), self.clock)
         self.service = PaymentService(
             repo=self.repo,
             vendors={"fake": self.vendor},
             orders=InMemoryOrders(orders),
             clock=self.clock,
-            hooks=PaymentHooks(pm),
             default_vendor="fake",
+            announce=self.relay.wake,
         )
         self.ids: list[int] = []
         self.bodies: list[bytes] = []  # every genuine notification the vendor sent
@@ -182,7 +184,7 @@ class Payments(RuleBasedStateMachine):
 
     @invariant()
     def every_status_change_is_announced_exactly_once(self) -> None:
-        self.service.deliver_changes()
+        self.relay.deliver()
         assert self.repo.pending_changes(limit=1000) == []
         for pid in self.ids:
             chain = [(prev, cur) for seen_id, prev, cur in self.hook.seen if seen_id == pid]

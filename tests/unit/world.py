@@ -12,6 +12,7 @@ from payments_core.fakevendor import FakeVendor
 from payments_core.hookspecs import hookimpl
 from payments_core.inmemory import FrozenClock, InMemoryOrders, InMemoryPaymentRepository
 from payments_core.money import Money
+from payments_core.outbox import OutboxRelay
 from payments_core.payment import Attempt, AttemptState, Payment, PaymentStatus
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.services import PaymentService
@@ -42,7 +43,10 @@ class RecordingHook:
 
 
 class World:
-    """One core wired to fresh in-memory adapters; ``hook`` hears every status change."""
+    """One core wired to fresh in-memory adapters; ``hook`` hears every status change.
+
+    The service announces through ``relay``, which delivers inline (no background thread).
+    """
 
     def __init__(self, repo: InMemoryPaymentRepository | None = None) -> None:
         self.clock = FrozenClock()
@@ -52,14 +56,16 @@ class World:
         self.hook = RecordingHook()
         self.pm = make_plugin_manager(load_entrypoints=False)
         self.pm.register(self.hook, name="recorder")
+        self.hooks = PaymentHooks(self.pm)
+        self.relay = OutboxRelay(self.repo, self.repo, self.hooks, self.clock)
         self.service = PaymentService(
             repo=self.repo,
             vendors={"fake": self.vendor},
             orders=self.orders,
             clock=self.clock,
-            hooks=PaymentHooks(self.pm),
             default_vendor="fake",
             checkout_ttl=TTL,
+            announce=self.relay.wake,
         )
 
     def order(self, *, buyer: str = "alice", total: str = "88.88", status: str = "CREATED") -> str:

@@ -1,0 +1,132 @@
+"""The outbox relay: stored status changes, claimed in batches, told to the status hooks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING, Final
+
+from payments_core.delivery import BackgroundDelivery
+from payments_core.errors import PaymentsError
+from payments_core.values import Delivery
+
+if TYPE_CHECKING:
+    from payments_core.plugins import PaymentHooks, StatusHook
+    from payments_core.ports import Clock, Outbox, Payments
+    from payments_core.values import StatusChange
+
+log = logging.getLogger(__name__)
+BATCH: Final = 500
+"""Changes claimed, and retired, per transaction."""
+
+
+class OutboxRelay:
+    """Delivers the outbox's status changes to every ``payments_status_changed`` plugin.
+
+    Build it before the service and give the service ``announce=relay.wake``.
+
+    Args:
+        outbox: where stored changes wait to be delivered.
+        payments: where a change's payment is read, as stored at delivery time.
+        hooks: the plugins to tell.
+        clock: the time claims are made at.
+        lease: how long a claimed change is skipped by the other processes.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        payments: Payments,
+        hooks: PaymentHooks,
+        clock: Clock,
+        *,
+        lease: timedelta = timedelta(minutes=1),
+    ) -> None:
+        self._outbox = outbox
+        self._payments = payments
+        self._hooks = hooks
+        self._clock = clock
+        self._lease = lease
+        self._delivering = threading.Lock()
+        self._background: BackgroundDelivery | None = None
+
+    def wake(self) -> None:
+        """Have the pending changes delivered: by the background delivery when there is one.
+
+        Without one, they are delivered now, and a store failure is logged rather than
+        raised: the changes stay in the outbox for the next delivery.
+        """
+        if self._background is not None:
+            self._background.wake()
+            return
+        try:
+            self.deliver()
+        except PaymentsError as exc:
+            log.warning("status changes not delivered now: %s", exc.code)
+
+    def in_background(self, *, interval: float = 30.0, min_gap: float = 0.25) -> BackgroundDelivery:
+        """A thread delivering for this relay (not yet started); ``wake`` signals it from now on.
+
+        See ``BackgroundDelivery`` for ``interval`` and ``min_gap``.
+
+        Raises:
+            RuntimeError: the relay already has one.
+        """
+        if self._background is not None:
+            raise RuntimeError("this relay already delivers in the background")
+        self._background = BackgroundDelivery(self.deliver, interval=interval, min_gap=min_gap)
+        return self._background
+
+    def deliver(self) -> int:
+        """Deliver the stored changes now; how many were delivered to every plugin.
+
+        Changes are claimed in batches, so processes sharing a database never deliver
+        the same change at once. Each plugin is called on its own; one that raises is
+        logged and called again for that change on the next delivery, while those that
+        succeeded are not.
+
+        Raises:
+            StoreUnavailable: the outbox could not be read or written.
+            pluggy.PluginValidationError: see ``PaymentHooks.status_hooks``.
+        """
+        with self._delivering:  # in one process, a healthy hook sees each change once
+            delivered = 0
+            tried: set[int] = set()
+            while True:
+                claimed = self._outbox.claim_changes(
+                    self._clock.now(), limit=BATCH, lease=self._lease
+                )
+                fresh = [c for c in claimed if c.id not in tried]
+                delivered += self._deliver_batch(fresh, again=[c for c in claimed if c.id in tried])
+                # A short batch drained the outbox as it was; going on would chase each
+                # change stored meanwhile one by one, two transactions apiece, under load.
+                if not fresh or len(claimed) < BATCH:
+                    return delivered
+                tried.update(c.id for c in fresh)
+
+    def _deliver_batch(self, fresh: list[StatusChange], *, again: list[StatusChange]) -> int:
+        """Deliver ``fresh``; release ``again``, tried earlier in this call, for the next one."""
+        hooks = self._hooks.status_hooks()
+        results = [self._deliver_one(change, hooks) for change in fresh]
+        released = [Delivery(change_id=c.id) for c in again]
+        if results or released:
+            self._outbox.mark_delivered(results + released)
+        return sum(1 for r in results if r.done)
+
+    def _deliver_one(self, change: StatusChange, hooks: list[StatusHook]) -> Delivery:
+        todo = [h for h in hooks if h.plugin not in change.delivered_to]
+        if not todo:
+            return Delivery(change_id=change.id, done=True)
+        payment = self._payments.get(change.payment_id)
+        done: set[str] = set()
+        for hook in todo:
+            try:
+                hook.call(payment, change.previous, change.current)
+            except Exception:  # a plugin's failure must not stop the others or lose the change
+                log.exception(
+                    "status hook %s failed for change %s; will retry", hook.plugin, change.id
+                )
+            else:
+                done.add(hook.plugin)
+        return Delivery(change_id=change.id, to=frozenset(done), done=len(done) == len(todo))
