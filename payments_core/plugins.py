@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Final
 
 import pluggy
@@ -20,11 +21,13 @@ _STATUS_HOOK: Final = "payments_status_changed"
 
 
 class PaymentsPluginManager(pluggy.PluginManager):
-    """A pluggy manager with the ``payments`` specs that refuses wrappers of the status hook.
+    """A pluggy manager with the ``payments`` specs that refuses status hooks it cannot run.
 
     The status hook is not called through pluggy: each implementation is called on its
     own, so that one failing does not stop the others and is retried alone. A wrapper
-    could not wrap anything there, so it is refused however the plugin is registered.
+    would have nothing to wrap there, and a generator or ``async def`` would return
+    without running yet count as delivered, so they are refused however the plugin is
+    registered (entry point or ``register`` later).
     """
 
     def __init__(self) -> None:
@@ -35,21 +38,22 @@ class PaymentsPluginManager(pluggy.PluginManager):
         """Register ``plugin`` like pluggy does, after checking its status hook.
 
         Raises:
-            pluggy.PluginValidationError: the plugin wraps ``payments_status_changed``.
+            pluggy.PluginValidationError: the plugin's ``payments_status_changed`` is a
+                wrapper, a generator or a coroutine function.
         """
         plugin_name = name or self.get_canonical_name(plugin)
-        if not self.is_blocked(plugin_name) and self._wraps_status_hook(plugin):
-            raise pluggy.PluginValidationError(plugin, _wrapper_refused(plugin_name))
+        if not self.is_blocked(plugin_name):
+            for function, wrapper in self._status_hooks_of(plugin):
+                _check_status_hook(plugin, plugin_name, function, wrapper)
         return super().register(plugin, name)
 
-    def _wraps_status_hook(self, plugin: object) -> bool:
+    def _status_hooks_of(self, plugin: object) -> Iterator[tuple[Callable[..., object], bool]]:
+        """Each ``payments_status_changed`` of ``plugin``, and whether it is a wrapper."""
         for attribute in dir(plugin):
             opts = self.parse_hookimpl_opts(plugin, attribute)
-            if opts is None or (opts.get("specname") or attribute) != _STATUS_HOOK:
-                continue
-            if opts.get("wrapper") or opts.get("hookwrapper"):
-                return True
-        return False
+            if opts is not None and (opts.get("specname") or attribute) == _STATUS_HOOK:
+                wrapper = bool(opts.get("wrapper") or opts.get("hookwrapper"))
+                yield getattr(plugin, attribute), wrapper
 
 
 def make_plugin_manager(*, load_entrypoints: bool = True) -> PaymentsPluginManager:
@@ -123,16 +127,17 @@ class PaymentHooks:
         first: ``tryfirst`` ones first, ``trylast`` ones last, the others newest first.
 
         Raises:
-            pluggy.PluginValidationError: a wrapper of the hook, which only a manager
-                not made by ``make_plugin_manager`` lets in.
+            pluggy.PluginValidationError: an implementation that cannot run on its own,
+                which only a manager not made by ``make_plugin_manager`` lets in.
         """
         impls = self._pm.hook.payments_status_changed.get_hookimpls()
         return [_status_hook(impl) for impl in reversed(impls)]
 
 
 def _status_hook(impl: pluggy.HookImpl) -> StatusHook:
-    if impl.wrapper or impl.hookwrapper:
-        raise pluggy.PluginValidationError(impl.plugin, _wrapper_refused(impl.plugin_name))
+    _check_status_hook(
+        impl.plugin, impl.plugin_name, impl.function, impl.wrapper or impl.hookwrapper
+    )
 
     def call(payment: Payment, previous: PaymentStatus | None, current: PaymentStatus) -> None:
         given = {"payment": payment, "previous": previous, "current": current}
@@ -141,8 +146,17 @@ def _status_hook(impl: pluggy.HookImpl) -> StatusHook:
     return StatusHook(plugin=impl.plugin_name, call=call)
 
 
-def _wrapper_refused(plugin_name: str) -> str:
-    return (
-        f"plugin {plugin_name!r}: {_STATUS_HOOK} cannot be a wrapper "
-        "(wrapper=True or hookwrapper=True); implement it as a plain hook"
-    )
+def _check_status_hook(
+    plugin: object, plugin_name: str, function: Callable[..., object], wrapper: bool
+) -> None:
+    """Raise ``pluggy.PluginValidationError`` for a status hook that calling would not run."""
+    if wrapper:
+        why = "cannot be a wrapper (wrapper=True or hookwrapper=True)"
+    elif inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+        why = "cannot be a generator: calling it would run none of its body"
+    elif inspect.iscoroutinefunction(function):
+        why = "cannot be async: it is called from synchronous code and never awaited"
+    else:
+        return
+    message = f"plugin {plugin_name!r}: {_STATUS_HOOK} {why}; implement it as a plain function"
+    raise pluggy.PluginValidationError(plugin, message)

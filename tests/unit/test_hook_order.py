@@ -8,7 +8,8 @@ from collections.abc import Generator, Sequence
 import pluggy
 import pytest
 
-from payments_core.hookspecs import hookimpl
+from payments_core import hookspecs
+from payments_core.hookspecs import PROJECT, hookimpl
 from payments_core.payment import PaymentStatus
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.ports import VendorGateway
@@ -68,6 +69,22 @@ class RenamedWrapper(Plain):
         yield
 
 
+class GeneratorHook:
+    """Not marked as a wrapper, but a generator: calling it runs none of its body."""
+
+    @hookimpl
+    def payments_status_changed(self) -> Generator[None, None, None]:
+        yield
+
+
+class AsyncHook:
+    """An ``async def``: calling it makes a coroutine that nobody awaits."""
+
+    @hookimpl
+    async def payments_status_changed(self) -> None:
+        return None
+
+
 class GatewayWrapper:
     """A wrapper of another hook: pluggy runs that hook itself, so it stays allowed."""
 
@@ -100,14 +117,26 @@ def test_status_hooks_run_in_pluggys_order_tryfirst_first_and_trylast_last(world
     assert delivered == heard == ["first", "plain-b", "plain-a", "last"]
 
 
-@pytest.mark.parametrize("plugin", [Wrapper(), OldStyleWrapper(), RenamedWrapper()])
-def test_a_wrapper_of_the_status_hook_is_refused_when_registered(plugin: object) -> None:
+@pytest.mark.parametrize(
+    ("plugin", "why"),
+    [
+        (Wrapper(), "wrapper"),
+        (OldStyleWrapper(), "wrapper"),
+        (RenamedWrapper(), "wrapper"),
+        (GeneratorHook(), "generator"),
+        (AsyncHook(), "async"),
+    ],
+)
+def test_a_status_hook_that_would_not_run_is_refused_when_registered(
+    plugin: object, why: str
+) -> None:
     pm = make_plugin_manager(load_entrypoints=False)
 
     with pytest.raises(pluggy.PluginValidationError, match="payments_status_changed") as err:
         pm.register(plugin, name="around")
 
-    assert "wrapper" in str(err.value)
+    assert why in str(err.value)
+    assert "'around'" in str(err.value)
     assert err.value.plugin is plugin
     assert not pm.has_plugin("around")
     assert pm.hook.payments_status_changed.get_hookimpls() == []
@@ -142,3 +171,12 @@ def test_a_wrapper_of_another_hook_is_still_allowed() -> None:
     pm.register(GatewayWrapper(), name="around")
 
     assert PaymentHooks(pm).vendor_gateways({}) == {}
+
+
+def test_a_plain_pluggy_manager_cannot_slip_a_wrapper_into_delivery() -> None:
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(Wrapper(), name="around")  # plain pluggy has no reason to refuse it
+
+    with pytest.raises(pluggy.PluginValidationError, match=r"'around'.*wrapper"):
+        PaymentHooks(pm).status_hooks()
