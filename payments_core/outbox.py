@@ -49,6 +49,7 @@ class OutboxRelay:
         self._clock = clock
         self._lease = lease
         self._delivering = threading.Lock()
+        self._here = threading.local()  # whether this thread is delivering, and was woken
         self._background: BackgroundDelivery | None = None
 
     def wake(self) -> None:
@@ -84,26 +85,36 @@ class OutboxRelay:
         Changes are claimed in batches, so processes sharing a database never deliver
         the same change at once. Each plugin is called on its own; one that raises is
         logged and called again for that change on the next delivery, while those that
-        succeeded are not.
+        succeeded are not. Called by a hook during a delivery (the hook stored a change),
+        it returns 0 at once and the running delivery goes round again for that change.
 
         Raises:
             StoreUnavailable: the outbox could not be read or written.
             pluggy.PluginValidationError: see ``PaymentHooks.status_hooks``.
         """
+        if getattr(self._here, "delivering", False):  # waiting on our own lock would hang
+            self._here.again = True
+            return 0
         with self._delivering:  # in one process, a healthy hook sees each change once
-            delivered = 0
-            tried: set[int] = set()
-            while True:
-                claimed = self._outbox.claim_changes(
-                    self._clock.now(), limit=BATCH, lease=self._lease
-                )
-                fresh = [c for c in claimed if c.id not in tried]
-                delivered += self._deliver_batch(fresh, again=[c for c in claimed if c.id in tried])
-                # A short batch drained the outbox as it was; going on would chase each
-                # change stored meanwhile one by one, two transactions apiece, under load.
-                if not fresh or len(claimed) < BATCH:
-                    return delivered
-                tried.update(c.id for c in fresh)
+            self._here.delivering = True
+            try:
+                return self._deliver_pending()
+            finally:
+                self._here.delivering = False
+
+    def _deliver_pending(self) -> int:
+        delivered = 0
+        tried: set[int] = set()
+        while True:
+            self._here.again = False
+            claimed = self._outbox.claim_changes(self._clock.now(), limit=BATCH, lease=self._lease)
+            fresh = [c for c in claimed if c.id not in tried]
+            delivered += self._deliver_batch(fresh, again=[c for c in claimed if c.id in tried])
+            # A short batch drained the outbox as it was; going on would chase each
+            # change stored meanwhile one by one, two transactions apiece, under load.
+            if (not fresh or len(claimed) < BATCH) and not self._here.again:
+                return delivered
+            tried.update(c.id for c in fresh)
 
     def _deliver_batch(self, fresh: list[StatusChange], *, again: list[StatusChange]) -> int:
         """Deliver ``fresh``; release ``again``, tried earlier in this call, for the next one."""

@@ -11,7 +11,7 @@ from attrs import evolve
 
 from payments_core.errors import StoreUnavailable
 from payments_core.hookspecs import hookimpl
-from payments_core.payment import PaymentStatus
+from payments_core.payment import Payment, PaymentStatus
 from payments_core.services import PaymentService
 from tests.unit.world import ALICE, World
 
@@ -100,3 +100,27 @@ def test_a_relay_has_at_most_one_background_delivery(world: World) -> None:
 
     with pytest.raises(RuntimeError, match="already"):
         world.relay.in_background()
+
+
+def test_a_hook_that_stores_a_change_while_delivering_inline_does_not_deadlock(
+    world: World,
+) -> None:
+    second: list[int | None] = []
+
+    class Reorder:
+        """On the first payment's creation, creates another (and so stores another change)."""
+
+        @hookimpl
+        def payments_status_changed(self, payment: Payment) -> None:
+            if not second:
+                second.append(None)
+                second[0] = world.create().id
+
+    world.pm.register(Reorder(), name="reorder")
+    worker = threading.Thread(target=world.create, daemon=True)
+    worker.start()
+    worker.join(5)
+
+    assert not worker.is_alive(), "the nested delivery waited for the one that called it"
+    assert [e[0] for e in world.hook.events] == [1, second[0]]
+    assert world.repo.pending_changes(limit=10) == []
