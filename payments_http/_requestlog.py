@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("payments_http.access")
-failures = logging.getLogger("payments_http.app")
+failures = logging.getLogger("payments_http.app")  # where unexpected failures have been logged
 _INCOMING_ID: Final = re.compile(rb"^[A-Za-z0-9._-]{8,64}$")
 HEADER: Final = b"x-request-id"
 _CACHE_CONTROL: Final = b"cache-control"
@@ -36,7 +36,7 @@ class RequestLog:
 
     Args:
         app: the application it wraps.
-        reraise: re-raise an uncaught failure after answering (Starlette's debug page).
+        reraise: re-raise an uncaught failure unanswered, for Starlette's debug page.
     """
 
     def __init__(self, app: ASGIApp, *, reraise: bool = False) -> None:
@@ -72,10 +72,10 @@ class RequestLog:
                 type(exc).__name__,
                 safe_traceback(exc).rstrip("\n"),
             )
-            if not status:
-                await _internal_error(request_id)(scope, receive, send_with_headers)
             if self.reraise:
                 raise
+            if not status:
+                await _internal_error(request_id)(scope, receive, send_with_headers)
         finally:
             if log.isEnabledFor(logging.INFO):
                 log.info(
