@@ -37,7 +37,7 @@ ACCEPTABLE: Final = 1024 * 1024  # what the server may read of it before it stop
 # -- finding 2: racing idempotent creates -----------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_env(request: pytest.FixtureRequest) -> dict[str, str]:
     """The environment of a server on SQLite, then on PostgreSQL."""
     fixture = {"sqlite": "sqlite_env", "postgresql": "postgres_env"}[request.param]
