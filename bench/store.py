@@ -71,6 +71,7 @@ _attempts = Table(
     Column("expires_at", DateTime(timezone=True)),
     Column("state", String),
     Column("vendor_trade_id", String),
+    Column("vendor", String),
 )
 _records = Table(
     "idempotency_records",
@@ -152,6 +153,7 @@ def _core_insert(engine: Engine, payment: Payment) -> int:
                 "expires_at": attempt.expires_at,
                 "state": attempt.state.value,
                 "vendor_trade_id": None,
+                "vendor": payment.vendor,
             },
         )
         conn.execute(

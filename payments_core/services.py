@@ -15,6 +15,7 @@ from payments_core._references import new_reference
 from payments_core.errors import (
     ConcurrencyConflict,
     DuplicateReference,
+    DuplicateTradeId,
     IdempotencyKeyReused,
     NotAllowed,
     OrderAlreadyPaid,
@@ -28,7 +29,7 @@ from payments_core.errors import (
     VendorError,
     VendorNotFound,
 )
-from payments_core.evidence import apply_report
+from payments_core.evidence import apply_report, trade_id_reused
 from payments_core.money import Money
 from payments_core.payment import TERMINAL, Attempt, Payment, PaymentId, PaymentStatus
 from payments_core.values import (
@@ -307,6 +308,8 @@ class PaymentService:
                 saved = self.repo.save(changed, previous=current)
             except ConcurrencyConflict:
                 continue
+            except DuplicateTradeId as exc:  # the trade settled another payment: refuse
+                raise trade_id_reused(exc.vendor) from exc
             moved = saved.status is not current.status
             if moved:
                 self._announce()

@@ -115,7 +115,13 @@ attempts: Final = Table(
     Column("state", String(16), nullable=False),
     Column("vendor_trade_id", String),
     Column("claimed_until", UtcDateTime),  # sweeper lease; repository-internal
+    Column("vendor", String, nullable=False),  # the payment's, so the index below can see it
 )
+# One vendor trade settles one attempt, of one payment: a second attempt recorded with
+# the same trade id is forged or re-cut evidence. Racing app instances cannot both
+# record it. NULLs (attempts not yet settled) never collide.
+TRADE_ID_INDEX: Final = "uq_attempts_vendor_trade_id"
+Index(TRADE_ID_INDEX, attempts.c.vendor, attempts.c.vendor_trade_id, unique=True)
 Index(
     "ix_attempts_open_expiry",
     attempts.c.expires_at,

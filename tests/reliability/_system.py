@@ -500,12 +500,12 @@ class Created:
     order_string: str
 
 
-def create(server: Server, payer: str, fen: int = 1000) -> Created:
+def create(server: Server, payer: str, fen: int = 1000, subject: str = "reliability") -> Created:
     """POST a payment for a new order of ``payer``; asserts 201."""
     response = server.request(
         "POST",
         "/api/v1/payments",
-        json={"orderId": order_id(payer, fen), "subject": "reliability"},
+        json={"orderId": order_id(payer, fen), "subject": subject},
         headers=auth(payer),
     )
     assert response.status_code == 201, response.text
