@@ -22,9 +22,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def mypy(session: nox.Session) -> None:
-    """mypy strict, payments_core first, then the adapters."""
+    """mypy strict, payments_core (and its pytest plugin) first, then the adapters."""
     _install(session)
-    session.run("mypy", "payments_core", *session.posargs)
+    session.run("mypy", "payments_core", "payments_pytest.py", *session.posargs)
     session.run("mypy", "payments_alipay", "payments_sqlstore", "payments_http")
 
 
