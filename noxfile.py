@@ -23,6 +23,7 @@ def _install(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff (lint and formatting), then the tests that guard the tree: tests/quality."""
     _install(session)
+    session.install("./examples/vendor_plugin")  # tests/quality runs mypy over examples/ too
     session.run("ruff", "check", ".", *session.posargs)
     session.run("ruff", "format", "--check", ".")
     session.run("pytest", "tests/quality")

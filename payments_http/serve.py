@@ -63,10 +63,10 @@ def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str
         built = demo_server.build(settings, Path.cwd())
         sys.stdout.write(built.banner)
         sys.stdout.flush()
-        uvicorn.run(built.app, **options)  # type: ignore[arg-type]
+        uvicorn.run(built.app, **options)  # type: ignore[arg-type]  # each value fits its keyword
         return 0
     if workers == 1:
-        uvicorn.run(create_app_from_settings(settings), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app_from_settings(settings), **options)  # type: ignore[arg-type]  # as above
         return 0
     check(settings)
     os.environ.update({k: v for k, v in settings.items() if k in config.NAMES})
@@ -75,6 +75,6 @@ def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str
         "payments_http.serve:app_from_environment",
         factory=True,
         workers=workers,
-        **options,  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]  # as above
     )
     return 0

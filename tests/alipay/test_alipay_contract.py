@@ -117,7 +117,7 @@ def vendor(
 
 
 class TestAlipayGatewayOnTheEmulator(VendorContract):
-    def test_a_closed_attempt_cannot_be_paid(  # type: ignore[override]
+    def test_a_closed_attempt_cannot_be_paid(  # type: ignore[override]  # pytest also passes request
         self,
         vendor: VendorGateway,
         buyer: EmulatorBuyer,

@@ -10,10 +10,12 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.reliability._system import (
+    Created,
     FaultyGateway,
     Server,
     auth,
@@ -21,6 +23,9 @@ from tests.reliability._system import (
     reconcile,
     status_of,
 )
+
+if TYPE_CHECKING:
+    from tests.reliability.conftest import StartServer
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
@@ -38,11 +43,11 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
 }
 
 
-def _verify(server: Server, created: object) -> tuple[int, object]:
+def _verify(server: Server, created: Created) -> tuple[int, object]:
     response = server.request(
         "GET",
         f"/api/v1/payments/verify/{created.id}",
-        headers=auth(created.payer),  # type: ignore[attr-defined]
+        headers=auth(created.payer),
     )
     body = response.json()
     return response.status_code, body.get("data", body.get("error", {}).get("code"))
@@ -68,7 +73,7 @@ def _sweep(env: dict[str, str], log: Path) -> str:
 
 @pytest.mark.timeout(240)
 def test_gateway_faults_cause_no_wrong_transition_and_recovery_brings_the_true_state(
-    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server, tmp_path: Path
+    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server: StartServer, tmp_path: Path
 ) -> None:
     server = start_server(sqlite_env)
     paid = {fault: create(server, f"paid-{n}") for n, fault in enumerate(EXPECTED)}
