@@ -128,7 +128,7 @@ class TestAlipayGatewayOnTheEmulator(VendorContract):
             request.applymarker(
                 pytest.mark.xfail(
                     reason=(
-                        "Alipay limitation (protocol §5.3/§7): a page-pay trade exists only once the buyer "
+                        "Alipay limitation: a page-pay trade exists only once the buyer "
                         "opens the cashier, so closing it before answers ACQ.TRADE_NOT_EXIST and the URL "
                         "stays payable until time_expire"
                     ),

@@ -1,4 +1,4 @@
-"""Every row of DESIGN §4's error table: status, code, headers, and never a stack trace."""
+"""Every error the API answers: status, code, headers, and never a stack trace."""
 
 from __future__ import annotations
 

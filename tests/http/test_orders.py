@@ -1,4 +1,4 @@
-"""The HTTP orders adapter (DESIGN §5): forwarding, statuses, amounts, failures."""
+"""The HTTP orders adapter: forwarding, statuses, amounts, failures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every row of DESIGN §4's endpoint table, on in-memory adapters and the fake vendor."""
+"""Every endpoint of the payments API, on in-memory adapters and the fake vendor."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 - ``Server``: ``payments serve`` (or ``payments reconcile``) as a subprocess on 127.0.0.1
   and an ephemeral port, its log captured to a file;
-- ``OrdersStandIn``: the orders service of DESIGN §5; an order id ``o.<buyer>.<fen>.<x>``
+- ``OrdersStandIn``: the orders service (``PAYMENTS_ORDERS_URL``); an order id ``o.<buyer>.<fen>.<x>``
   names its buyer and amount, so it needs no state;
 - ``FaultyGateway``: the Alipay emulator behind a stand-in that injects faults per
   trade (timeout, 500, HTML, bad or missing signature, ACQ.SYSTEM_ERROR, paid shown as
@@ -441,7 +441,7 @@ class Server:
             self.kill()
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request to this server (10 s timeout unless given)."""
+        """One request to this server (40 s timeout unless given)."""
         kwargs.setdefault("timeout", 40)
         return self.session.request(method, self.url + path, **kwargs)
 

@@ -1,6 +1,6 @@
 """Vendor faults: the gateway times out, refuses, answers 500, HTML, bad or no signature,
 ACQ.SYSTEM_ERROR, and shows paid trades as unpaid. No wrong transition; the API answers
-502/503 as DESIGN §4 says; once the gateway recovers, one sweep brings every payment to
+502/503 as the OpenAPI document says; once the gateway recovers, one sweep brings every payment to
 its true state.
 """
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
-# What verify answers while the gateway misbehaves this way, for a paid trade (DESIGN §4:
+# What verify answers while the gateway misbehaves this way, for a paid trade (the API's
 # 503 when the vendor could not be reached in time, 502 when it answered something wrong
 # or unverifiable; "flip" answers validly that the trade is unpaid, so verify says false).
 EXPECTED: dict[str, tuple[int, str | None]] = {
@@ -54,7 +54,7 @@ def _verify(server: Server, created: Created) -> tuple[int, object]:
 
 
 def _leases_expire(env: dict[str, str]) -> None:
-    """What five minutes do: a sweep's claims (5 min leases) lapse, failed ones included.
+    """What a minute does: a sweep's claims (1 min leases) lapse, failed ones included.
 
     ``payments reconcile`` has no lease option and a failed attempt stays claimed until
     its lease ends, so without this the next sweep would skip every attempt just tried.
