@@ -195,7 +195,7 @@ class PaymentRepository(Payments, Sweepable, IdempotencyStore, Outbox, Protocol)
 
 
 class Orders(Protocol):
-    """Where the orders live (DESIGN §5)."""
+    """Where the orders live (``PAYMENTS_ORDERS_URL`` in the README)."""
 
     def get(self, order_id: str, *, caller: Caller) -> Order:
         """Raises: OrderNotFound, StoreUnavailable (orders service unreachable)."""

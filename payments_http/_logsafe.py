@@ -66,9 +66,10 @@ class SafeFormatter(logging.Formatter):
         super().__init__(LOG_FORMAT)
 
     def format(self, record: logging.LogRecord) -> str:
-        if isinstance(record.args, tuple) and any(isinstance(a, str) for a in record.args):
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, str) for a in args):
             record = logging.makeLogRecord(record.__dict__)
-            record.args = tuple(printable(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(printable(a) if isinstance(a, str) else a for a in args)
         return super().format(record)
 
     def formatException(self, ei: Any) -> str:

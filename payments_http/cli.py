@@ -1,6 +1,6 @@
 """The ``payments`` command: serve, reconcile, db upgrade, keys generate, emulator.
 
-Every DESIGN §6 setting is an option of ``serve`` and ``reconcile`` and an environment
+Every setting of ``payments_http.settings`` is an option of ``serve`` and ``reconcile`` and an environment
 variable; options win. A bad setting prints one line naming it and exits with 2.
 """
 

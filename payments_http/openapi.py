@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of DESIGN §4, written by hand from small helpers."""
+"""The OpenAPI 3.1 document of the payments API, written by hand from small helpers."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ _TIME: Final[Schema] = {
 
 PAYMENT: Final[Schema] = {
     "type": "object",
-    "description": "A payment (DESIGN §2); fields in this order.",
+    "description": "A payment; fields in this order.",
     "additionalProperties": False,
     "required": [
         "id",
