@@ -190,5 +190,9 @@ class Orders(Protocol):
     """Where the orders live (DESIGN §5)."""
 
     def get(self, order_id: str, *, caller: Caller) -> Order:
-        """Raises: OrderNotFound, StoreUnavailable (orders service unreachable)."""
+        """The order ``order_id``; its ``id`` must be exactly ``order_id``.
+
+        Raises: OrderNotFound, StoreUnavailable (orders service unreachable),
+        OrdersError (it answered something unusable).
+        """
         ...
