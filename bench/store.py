@@ -141,7 +141,7 @@ def _core_insert(engine: Engine, payment: Payment) -> int:
                 "version": 1,
             },
         )
-        new_id: int = result.inserted_primary_key[0]  # type: ignore[index]
+        new_id: int = result.inserted_primary_key[0]  # type: ignore[index]  # never None after a one-row INSERT
         conn.execute(
             _INSERT_ATTEMPTS,
             {

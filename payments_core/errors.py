@@ -24,6 +24,7 @@ what a code means over HTTP is decided by ``payments_http``, never here::
     │   ├── OrderNotPayable
     │   └── PaymentFinal
     ├── StoreUnavailable
+    ├── OrdersError
     └── VendorError
         ├── SignatureInvalid
         ├── VendorDeclined
@@ -250,6 +251,16 @@ class StoreUnavailable(PaymentsError):
 
     def __init__(self, detail: str = "the payment store is unavailable") -> None:
         super().__init__(detail)
+
+
+class OrdersError(PaymentsError):
+    """The orders service answered something unusable: not the order asked for, or unreadable."""
+
+    code = "orders_error"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the orders service gave an unusable answer ({reason})")
 
 
 class VendorError(PaymentsError):

@@ -1,4 +1,4 @@
-"""The one evidence-checking rule shared by notifications, sweeps and verify calls (DESIGN §7)."""
+"""The one evidence-checking rule shared by notifications, sweeps and verify calls (docs/decisions.md)."""
 
 from __future__ import annotations
 

@@ -195,8 +195,12 @@ class PaymentRepository(Payments, Sweepable, IdempotencyStore, Outbox, Protocol)
 
 
 class Orders(Protocol):
-    """Where the orders live (DESIGN §5)."""
+    """Where the orders live (``PAYMENTS_ORDERS_URL`` in the README)."""
 
     def get(self, order_id: str, *, caller: Caller) -> Order:
-        """Raises: OrderNotFound, StoreUnavailable (orders service unreachable)."""
+        """The order ``order_id``; its ``id`` must be exactly ``order_id``.
+
+        Raises: OrderNotFound, StoreUnavailable (orders service unreachable),
+        OrdersError (it answered something unusable).
+        """
         ...

@@ -187,7 +187,7 @@ class SqliteStatements:
         except (DBAPIError, PoolTimeout) as exc:
             raise unavailable(exc) or exc from exc
         try:
-            yield pooled.driver_connection  # type: ignore[misc]
+            yield pooled.driver_connection  # type: ignore[misc]  # None only once closed
         except sqlite3.OperationalError as exc:  # locked, busy, disk I/O: the store's fault
             raise store_unavailable(exc) from exc
         finally:

@@ -1,7 +1,7 @@
 """The schema as SQLAlchemy Core tables: what the repository reads and writes.
 
 The Alembic revisions in ``migrations/versions`` create exactly these tables;
-``tests/sqlstore/test_migrations.py`` compares the two. The domain classes are
+``tests/sqlstore/test_schema.py`` compares the two. The domain classes are
 never mapped: ``payments_sqlstore.rows`` converts between rows and entities.
 
 Money is stored as integer minor units plus a currency; every time as UTC.

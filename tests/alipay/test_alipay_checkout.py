@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import attrs
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
@@ -19,16 +21,15 @@ from tests.alipay.conftest import FIXED_NOW, GatewayFactory
 AMP, EQ, SLASH = "\uff06", "\uff1d", "\uff0f"  # full-width forms, read as text not syntax
 
 
-def checkout_request(**changes: object) -> CheckoutRequest:
-    values: dict[str, object] = {
-        "reference": "P1_A1",
-        "amount": Money.parse("1000.1"),
-        "subject": "Tea 茶",
-        "description": "two boxes",
-        "expires_at": FIXED_NOW + timedelta(minutes=15, microseconds=900),
-    }
-    values.update(changes)
-    return CheckoutRequest(**values)  # type: ignore[arg-type]
+def checkout_request(**changes: Any) -> CheckoutRequest:
+    request = CheckoutRequest(
+        reference="P1_A1",
+        amount=Money.parse("1000.1"),
+        subject="Tea 茶",
+        description="two boxes",
+        expires_at=FIXED_NOW + timedelta(minutes=15, microseconds=900),
+    )
+    return attrs.evolve(request, **changes)
 
 
 def sent_params(url: str) -> dict[str, str]:

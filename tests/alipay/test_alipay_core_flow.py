@@ -71,7 +71,9 @@ def service(gateway: AlipayGateway, clock: FrozenClock) -> PaymentService:
 
 def new_payment(service: PaymentService, amount: str = "25.50") -> Payment:
     order_id = unique("order-")
-    service.orders.put(Order(id=order_id, buyer="alice", total=Decimal(amount), status="CREATED"))  # type: ignore[attr-defined]
+    orders = service.orders
+    assert isinstance(orders, InMemoryOrders)
+    orders.put(Order(id=order_id, buyer="alice", total=Decimal(amount), status="CREATED"))
     return service.create(ALICE, order_id=order_id, subject="Tea 茶", description="two boxes")
 
 
@@ -144,7 +146,9 @@ def test_the_emulators_notification_confirms_and_a_duplicate_is_acknowledged(
     assert (first.body, again.body) == ("success", "success")
     confirmed = service.get(ALICE, payment.id or 0)
     assert confirmed.status is PaymentStatus.CONFIRMED
-    assert confirmed.vendor_trade_id == server.emulator.trade(reference)["trade_no"]  # type: ignore[index]
+    trade = server.emulator.trade(reference)
+    assert trade is not None
+    assert confirmed.vendor_trade_id == trade["trade_no"]
 
 
 def test_a_forged_notification_is_refused_and_changes_nothing(
@@ -181,7 +185,9 @@ def test_alipay_sees_separators_full_width_while_the_payment_keeps_what_the_clie
     service: PaymentService, server: EmulatorServer, shop: tuple[Shop, ServerThread]
 ) -> None:
     order_id = unique("order-")
-    service.orders.put(Order(id=order_id, buyer="alice", total=Decimal("9.90"), status="CREATED"))  # type: ignore[attr-defined]
+    orders = service.orders
+    assert isinstance(orders, InMemoryOrders)
+    orders.put(Order(id=order_id, buyer="alice", total=Decimal("9.90"), status="CREATED"))
     payment = service.create(
         ALICE, order_id=order_id, subject="Tea & cake = 2/3", description="a=b&c"
     )

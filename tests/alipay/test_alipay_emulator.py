@@ -174,7 +174,7 @@ def test_notifications_are_resent_on_the_scaled_schedule_until_success(
 
     trade = server.emulator.trade(reference)
     assert trade is not None
-    history: list[dict[str, Any]] = trade["notifications"]  # type: ignore[assignment]
+    history: list[dict[str, Any]] = trade["notifications"]  # type: ignore[assignment]  # trades are untyped dicts
     assert [h["delivered"] for h in history] == [False, False, True]
     gaps = [later["at"] - earlier["at"] for earlier, later in itertools.pairwise(history)]
     assert gaps[0] >= 240 * FACTOR * 0.9
@@ -351,7 +351,9 @@ def test_every_injected_fault_ends_in_the_right_error_and_no_state_change(
     with pytest.raises(error):
         getattr(gateway, operation)(reference)
 
-    assert server.emulator.trade(reference)["trade_status"] == "WAIT_BUYER_PAY"  # type: ignore[index]
+    trade = server.emulator.trade(reference)
+    assert trade is not None
+    assert trade["trade_status"] == "WAIT_BUYER_PAY"
     assert gateway.query(reference).status is TradeStatus.UNPAID
 
 
@@ -466,7 +468,8 @@ def test_the_emulator_runs_standalone_from_the_command_line() -> None:
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as process:
         try:
-            lines = [process.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
+            assert process.stdout is not None
+            lines = [process.stdout.readline() for _ in range(6)]
             keys = _wait_for_json(f"http://127.0.0.1:{port}/control/keys")
         finally:
             process.terminate()

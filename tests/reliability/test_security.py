@@ -10,6 +10,7 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote_plus, urlencode
 
 import jwt
@@ -33,6 +34,9 @@ from tests.reliability._system import (
     scan_logs,
     status_of,
 )
+
+if TYPE_CHECKING:
+    from tests.reliability.conftest import StartServer
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
@@ -73,14 +77,18 @@ def _endpoints(victim: Created) -> list[tuple[str, str, dict[str, object]]]:
 
 @pytest.mark.timeout(240)
 def test_every_endpoint_refuses_bad_tokens_and_other_users_and_nothing_leaks_to_logs(
-    sqlite_env: dict[str, str], gateway: FaultyGateway, keys: Keys, start_server, tmp_path: Path
+    sqlite_env: dict[str, str],
+    gateway: FaultyGateway,
+    keys: Keys,
+    start_server: StartServer,
+    tmp_path: Path,
 ) -> None:
     server: Server = start_server(sqlite_env, "security")
     victim = create(server, "victim")
     answers = {}
     for name, headers in _bad_credentials("victim").items():
         for method, path, extra in _endpoints(victim):
-            response = server.request(method, path, headers=headers, **extra)  # type: ignore[arg-type]
+            response = server.request(method, path, headers=headers, **extra)
             answers[(name, method, path)] = (
                 response.status_code,
                 response.json()["error"]["code"],
@@ -88,7 +96,7 @@ def test_every_endpoint_refuses_bad_tokens_and_other_users_and_nothing_leaks_to_
             )
     other = {}
     for method, path, extra in _endpoints(victim):
-        response = server.request(method, path, headers=auth("intruder"), **extra)  # type: ignore[arg-type]
+        response = server.request(method, path, headers=auth("intruder"), **extra)
         other[(method, path)] = (response.status_code, response.json()["error"]["code"])
 
     assert set(answers.values()) == {(401, "unauthenticated", True)}, answers
@@ -129,7 +137,7 @@ _JSON = st.recursive(
 
 @pytest.mark.timeout(300)
 def test_garbage_notifications_and_bodies_cause_no_5xx_and_no_state_change(
-    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server
+    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server: StartServer
 ) -> None:
     server: Server = start_server(sqlite_env, "fuzz")
     victim = create(server, "fuzzed")
@@ -216,7 +224,7 @@ def _shown(server: Server, created: Created) -> dict[str, object]:
 
 @pytest.mark.timeout(120)
 def test_a_genuine_notification_re_cut_around_a_hostile_subject_confirms_nothing(
-    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server
+    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server: StartServer
 ) -> None:
     """The probe's finding: payment A's genuine notification, its signed text cut anew so
     that the fields the customer wrote into A's subject name payment B, paid B."""

@@ -176,9 +176,9 @@ def _settled_before_0004(url: str, rows: list[tuple[str, str | None]]) -> list[i
                     payment = payment.confirm(
                         payment.attempts[0].reference, trade_id=trade_id, at=clock.now()
                     )
-                new_id = conn.execute(
-                    insert(payments).values(payment_to_row(payment))
-                ).inserted_primary_key[0]
+                inserted = conn.execute(insert(payments).values(payment_to_row(payment)))
+                assert inserted.inserted_primary_key is not None
+                new_id = inserted.inserted_primary_key[0]
                 row = attempt_to_row(new_id, 0, payment.attempts[0], vendor)
                 del row["vendor"]  # not a column before 0004
                 conn.execute(insert(attempts).values(row))
