@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m payments_alipay.emulator", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator's options, for ``python -m payments_alipay.emulator`` and ``payments emulator``."""
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--app-id", default="2021000000000001")
@@ -34,7 +34,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--resend-factor", type=float, default=1.0, help="scales Alipay's resend gaps"
     )
-    return parser
 
 
 def _write(directory: Path, name: str, text: str) -> Path:
@@ -47,7 +46,13 @@ def _write(directory: Path, name: str, text: str) -> Path:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, print the ``ALIPAY_*`` settings for the merchant, and serve."""
-    args = _parser().parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m payments_alipay.emulator", description=__doc__)
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Print the ``ALIPAY_*`` settings that reach an emulator for ``args``, and serve it."""
     directory = Path(tempfile.mkdtemp(prefix="alipay-emulator-"))
     lines = [f"ALIPAY_APP_ID={args.app_id}"]
     if args.merchant_public_key:

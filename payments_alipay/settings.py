@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from payments_alipay.keys import load_private_key, load_public_key, same_key
+from payments_core.contributions import Setting
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
@@ -24,6 +25,15 @@ SANDBOX_GATEWAY: Final = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 NOTIFY_PATH: Final = "/api/v1/payments/notify/alipay"
 REQUIRED: Final = ("ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY")
 Product = Literal["page", "wap"]
+SETTINGS: Final = (
+    Setting("ALIPAY_APP_ID", None, "Alipay application id"),
+    Setting("ALIPAY_PRIVATE_KEY", None, "app private key: PEM, bare base64 or @path", secret=True),
+    Setting("ALIPAY_PUBLIC_KEY", None, "Alipay's public key: PEM, bare base64 or @path"),
+    Setting("ALIPAY_GATEWAY", "sandbox", "production, sandbox or a gateway URL"),
+    Setting("ALIPAY_SELLER_ID", None, "when set, notifications and queries must name this seller"),
+    Setting("ALIPAY_RETURN_URL", None, "where the buyer's browser goes after paying"),
+    Setting("ALIPAY_PRODUCT", "page", "page or wap"),
+)
 _K = TypeVar("_K")
 _APP_ID: Final = re.compile(r"[0-9A-Za-z_]{1,32}")
 _SELLER_ID: Final = re.compile(r"[0-9A-Za-z_@.\-]{1,64}")
