@@ -2,9 +2,10 @@
 
 For each database (SQLite WAL, PostgreSQL) and each worker count (1, 2), it serves the
 lower-bound app (``bench/_lowerbound.py``: the irreducible work only) and our real server
-(``bench/_served.py``: ``create_app_from_settings``, as ``payments serve`` builds it) side
-by side, both under uvicorn with uvloop and httptools on 127.0.0.1, and drives them with
-wrk (``--latency``) for POST create, GET payment and POST notify, in that order:
+(``bench/_served.py``: ``create_app_from_settings``, with the uvicorn options of ``payments
+serve``) side by side, both under uvicorn with uvloop and httptools on 127.0.0.1, and
+drives them with wrk (``--latency``) for POST create, GET payment and POST notify, in that
+order:
 
 - create: a new ``bench-*`` order each request (ours also checks the JWT, looks the order
   up, signs the order string, stores payment + attempt + outbox row);
@@ -58,6 +59,7 @@ from typing import Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 APP_ID: Final = "2021000000000001"
 ENDPOINTS: Final = ("create", "get", "notify")
+SERVED: Final = "bench._served:create_app"
 _UNITS: Final = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 LUA_COMMON: Final = """
@@ -171,20 +173,23 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0)
 
 
 def _start(app: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--factory",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        f"--workers={workers}",
-        "--loop=uvloop",
-        "--http=httptools",
-        "--no-access-log",
-        "--log-level=warning",
-    ]
+    if app == SERVED:  # uvicorn as `payments serve` configures it (bounded head, ...)
+        command = [sys.executable, "-m", "bench._served", str(port), str(workers)]
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--factory",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            f"--workers={workers}",
+            "--loop=uvloop",
+            "--http=httptools",
+            "--no-access-log",
+            "--log-level=warning",
+        ]
     proc = subprocess.Popen(  # noqa: S603 - fixed arguments
         command, cwd=ROOT, env=env, start_new_session=True
     )
@@ -377,7 +382,7 @@ def _targets(urls: dict[str, str], keys: Keys, secret: str) -> list[Target]:
     }
     return [
         Target("lower bound", "bench._lowerbound:create_app", lb_env, urls["lb"]),
-        Target("ours", "bench._served:create_app", ours_env, urls["ours"]),
+        Target("ours", SERVED, ours_env, urls["ours"]),
     ]
 
 

@@ -90,7 +90,10 @@ class Payments(Protocol):
     def add(self, payment: Payment, *, idempotency: IdempotencyRecord | None = None) -> Payment:
         """Store a new payment with version 1 and a creation StatusChange, atomically.
 
-        ``idempotency.payment_id`` is ignored and set to the new id.
+        ``idempotency.payment_id`` is ignored and set to the new id. The record is
+        stored in the same transaction as the payment, and a refusal caused by a
+        concurrent add comes only once that add is stored: a create that loses the race
+        to a twin with the same key finds the twin's record right after the refusal.
 
         Returns:
             The payment with its id and version assigned.

@@ -206,7 +206,12 @@ class PaymentService:
         return self.repo.get(record.payment_id)
 
     def _add(self, payment: Payment, caller: Caller, key: str | None, fingerprint: str) -> Payment:
-        """Store a new payment; the repository's unique order index settles races."""
+        """Store a new payment; the repository's unique indexes settle races.
+
+        A create refused because a concurrent one with the same key stored first (its
+        order's payment exists, or its key was taken) answers what that one did: the
+        repository stores the payment and its key at once, so the key is found now.
+        """
         record = (
             IdempotencyRecord(payer=caller.username, key=key, fingerprint=fingerprint, payment_id=0)
             if key is not None
@@ -214,14 +219,13 @@ class PaymentService:
         )
         try:
             return self.repo.add(payment, idempotency=record)
-        except PaymentExists:
-            _check_no_payment(self.repo.find_for_order(payment.order_id), payment.order_id)
-            raise
-        except DuplicateReference:
+        except (PaymentExists, DuplicateReference) as refused:
             replay = self._replay(caller, key, fingerprint) if key is not None else None
-            if replay is None:
-                raise
-            return replay  # a concurrent twin with the same key won
+            if replay is not None:
+                return replay
+            if isinstance(refused, PaymentExists):
+                _check_no_payment(self.repo.find_for_order(payment.order_id), payment.order_id)
+            raise
 
     def _new_payment(
         self, caller: Caller, order_id: str, subject: str, description: str | None

@@ -30,6 +30,7 @@ ERROR_CODES: Final = (
     "store_unavailable",
     "concurrency_conflict",
     "internal_error",
+    "headers_too_large",
 )
 
 _NULLABLE_STRING: Final[Schema] = {"type": ["string", "null"]}
@@ -335,7 +336,10 @@ def document() -> Schema:
             "title": "payments",
             "version": "1",
             "description": "Take payment for orders through pluggable vendors. Success bodies "
-            'are `{"data": ...}`; errors are `{"error": {"code", "message"}}`.',
+            'are `{"data": ...}`; errors are `{"error": {"code", "message"}}`. Every answer '
+            "carries `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`; no "
+            "path redirects (a trailing slash is 404). `payments serve` answers 431 "
+            "(headers_too_large) to a request line and headers over 16 KiB or 100 headers.",
         },
         "paths": _paths(),
         "components": {

@@ -195,3 +195,41 @@ def test_a_refused_token_is_never_remembered() -> None:
     for _ in range(2):
         with pytest.raises(Unauthenticated):
             authenticator.authenticate(forged)
+
+
+NOW = int(time.time())
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("exp", str(NOW + 600)),  # the probe's token: accepted, then remembered forever
+        ("exp", f"{NOW + 600}.5"),
+        ("nbf", str(NOW - 60)),
+        ("iat", str(NOW - 60)),
+        ("nbf", False),
+        ("iat", False),
+        ("exp", [NOW + 600]),
+        ("exp", {"at": NOW + 600}),
+    ],
+)
+def test_a_time_claim_that_is_not_a_json_number_is_refused(name: str, value: object) -> None:
+    with pytest.raises(Unauthenticated):
+        HS.authenticate(bearer_of(claims(**{name: value})))
+
+
+def test_a_remembered_token_expires_when_the_decoder_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    authenticator = JwtAuthenticator.from_secret(SECRET)
+    now = float(NOW)
+    header = bearer_of(claims(exp=now + 60.7))  # NumericDate may have a fraction
+    monkeypatch.setattr("payments_http.auth.time.time", lambda: now)
+    first = authenticator.authenticate(header)
+
+    monkeypatch.setattr("payments_http.auth.time.time", lambda: now + 60)
+
+    assert first.username == "alice"
+    # PyJWT, decoding it afresh, compares int(exp) <= now: expired from now + 60 on.
+    with pytest.raises(Unauthenticated, match="expired"):
+        authenticator.authenticate(header)

@@ -314,6 +314,33 @@ def test_an_unexpected_failure_is_500_json_without_details(service: PaymentServi
     assert response.headers["x-request-id"] in error["message"]
 
 
+class _ForgingRepository(InMemoryPaymentRepository):
+    def get(self, payment_id: int):
+        raise ValueError("boom\n2026-01-01 00:00:00,000 INFO payments_http.access forged=1")
+
+
+def test_an_unexpected_failure_is_answered_and_logged_here_on_one_line_per_frame(
+    service: PaymentService, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = PaymentService(
+        repo=_ForgingRepository(), vendors=service.vendors, orders=service.orders,
+        clock=service.clock, default_vendor="fake",
+    )  # fmt: skip
+    app = create_app(broken, authenticator=JwtAuthenticator.from_secret(SECRET))
+
+    with TestClient(app) as client:  # a failure reaching the server would raise here
+        response = client.get(f"{PAYMENTS}/1", headers=bearer())
+
+    error_of(response, 500, "internal_error")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    [record] = [r for r in caplog.records if r.name == "payments_http.app"]
+    assert record.exc_info is None  # no formatter prints the raw message
+    text = record.getMessage()
+    assert "ValueError: boom\\n2026-01-01" in text
+    assert not [line for line in text.splitlines() if line.startswith("2026")]
+
+
 def test_an_unknown_path_is_404_json(client: TestClient) -> None:
     error_of(client.get("/nowhere"), 404, "not_found")
 
