@@ -34,12 +34,15 @@ def _add_settings(parser: argparse.ArgumentParser, declared: Sequence[Setting]) 
     for setting in declared:
         default = f" (default {setting.default})" if setting.default else ""
         hint = _KEEP_OFF_COMMAND_LINE if setting.secret else ""
-        group.add_argument(
-            setting.option,
-            dest=setting.name,
-            metavar="VALUE",
-            help=f"{setting.name}: {setting.help}{default}{hint}",
-        )
+        try:
+            group.add_argument(
+                setting.option,
+                dest=setting.name,
+                metavar="VALUE",
+                help=f"{setting.name}: {setting.help}{default}{hint}",
+            )
+        except argparse.ArgumentError as exc:  # e.g. a plugin's PAYMENTS_WORKERS is --workers
+            raise ValueError(f"the setting {setting.name} clashes: {exc.message}") from None
 
 
 def _parser(hooks: PaymentHooks, declared: Sequence[Setting]) -> argparse.ArgumentParser:
@@ -73,6 +76,18 @@ def _settings(args: argparse.Namespace, declared: Sequence[Setting]) -> dict[str
     return config.effective(os.environ, options, declared)
 
 
+def _command_of(args: argparse.Namespace) -> Command:
+    """What the chosen command runs.
+
+    Raises:
+        ValueError: a plugin added the command without ``set_defaults(run=...)``.
+    """
+    run: Command | None = getattr(args, "run", None)
+    if run is None:
+        raise ValueError(f"{args.command}: the plugin that adds it gave it nothing to run")
+    return run
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``payments`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -88,9 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         levels = ", ".join(_LOG_LEVELS)
         sys.stderr.write(f"payments: PAYMENTS_LOG_LEVEL must be one of {levels}\n")
         return 2
-    run: Command = args.run
     try:
-        return run(args, _settings(args, declared))
+        return _command_of(args)(args, _settings(args, declared))
     except (ValueError, PaymentsError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         sys.stderr.write(f"payments: {first_line}\n")

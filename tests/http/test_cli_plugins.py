@@ -135,6 +135,8 @@ def test_a_plugin_setting_reaches_the_plugin_of_a_composed_app(acme: AcmePlugin)
     [
         (AcmePlugin(Setting("PAYMENTS_PORT", "1", "mine")), "PAYMENTS_PORT, which is ours"),
         (AcmePlugin(Setting("ALIPAY_APP_ID", None, "mine")), "two plugins declare the setting ALIPAY_APP_ID"),
+        (AcmePlugin(Setting("PAYMENTS_WORKERS", "2", "mine")), "PAYMENTS_WORKERS clashes: conflicting option string: --workers"),
+        (AcmePlugin(Setting("ACME_NAME", None, ""), Setting("ACME-NAME", None, "")), "ACME-NAME clashes: conflicting option string: --acme-name"),
         (AcmePlugin(command="db"), "conflicting subparser: db"),
         (AcmePlugin(command="serve"), "conflicting subparser: serve"),
     ],
@@ -169,3 +171,21 @@ def test_without_the_plugins_their_commands_and_settings_are_absent(
     assert "--acme-name" in serve
     assert "ALIPAY" not in serve
     assert "--database-timeout" not in serve
+
+
+class HalfDoneCommand:
+    @hookimpl
+    def payments_commands(self, commands: Subcommands) -> None:
+        commands.add_parser("half", help="forgot set_defaults(run=...)")
+
+
+def test_a_plugin_command_that_runs_nothing_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "make_plugin_manager", _with(HalfDoneCommand()))
+
+    status = cli.main(["half"])
+    err = capsys.readouterr().err
+
+    assert status == 2
+    assert err == "payments: half: the plugin that adds it gave it nothing to run\n"
