@@ -18,11 +18,13 @@ what a code means over HTTP is decided by ``payments_http``, never here::
     ├── ConflictError
     │   ├── ConcurrencyConflict
     │   ├── DuplicateReference
+    │   ├── DuplicateTradeId
     │   ├── PaymentExists
     │   ├── OrderAlreadyPaid
     │   ├── OrderNotPayable
     │   └── PaymentFinal
     ├── StoreUnavailable
+    ├── OrdersError
     └── VendorError
         ├── SignatureInvalid
         ├── VendorDeclined
@@ -185,6 +187,21 @@ class DuplicateReference(ConflictError):
         super().__init__(f"attempt reference {reference} already exists")
 
 
+class DuplicateTradeId(ConflictError):
+    """A vendor trade id would be recorded on a second attempt (of any payment).
+
+    One trade at a vendor pays one attempt: a second attempt reported with the same
+    trade id is forged or re-cut evidence, never a second charge.
+    """
+
+    code = "duplicate_trade_id"
+
+    def __init__(self, vendor: str, trade_id: str) -> None:
+        self.vendor = vendor
+        self.trade_id = trade_id
+        super().__init__(f"{vendor} trade {trade_id} is already recorded on another attempt")
+
+
 class PaymentExists(ConflictError):
     """The order already has a live payment."""
 
@@ -234,6 +251,16 @@ class StoreUnavailable(PaymentsError):
 
     def __init__(self, detail: str = "the payment store is unavailable") -> None:
         super().__init__(detail)
+
+
+class OrdersError(PaymentsError):
+    """The orders service answered something unusable: not the order asked for, or unreadable."""
+
+    code = "orders_error"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the orders service gave an unusable answer ({reason})")
 
 
 class VendorError(PaymentsError):

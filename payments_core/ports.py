@@ -102,6 +102,8 @@ class Payments(Protocol):
             PaymentExists: the order already has a PENDING, TIMEOUT or CONFIRMED payment.
             DuplicateReference: an attempt reference is already stored, or the
                 idempotency key of this payer was taken meanwhile.
+            DuplicateTradeId: an attempt carries a vendor trade id that another stored
+                attempt of that vendor (or another attempt of this payment) carries.
             StoreUnavailable: nothing was written.
         """
         ...
@@ -133,6 +135,9 @@ class Payments(Protocol):
         Raises:
             ConcurrencyConflict: the stored version is not ``previous.version``.
             DuplicateReference: a new attempt reference is already stored.
+            DuplicateTradeId: an attempt would carry a vendor trade id that another
+                attempt of the same vendor carries (one trade settles one attempt,
+                enforced by the store so that racing processes cannot both record it).
             PaymentNotFound, StoreUnavailable.
         """
         ...
@@ -190,8 +195,12 @@ class PaymentRepository(Payments, Sweepable, IdempotencyStore, Outbox, Protocol)
 
 
 class Orders(Protocol):
-    """Where the orders live (DESIGN §5)."""
+    """Where the orders live (``PAYMENTS_ORDERS_URL`` in the README)."""
 
     def get(self, order_id: str, *, caller: Caller) -> Order:
-        """Raises: OrderNotFound, StoreUnavailable (orders service unreachable)."""
+        """The order ``order_id``; its ``id`` must be exactly ``order_id``.
+
+        Raises: OrderNotFound, StoreUnavailable (orders service unreachable),
+        OrdersError (it answered something unusable).
+        """
         ...

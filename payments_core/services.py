@@ -15,11 +15,13 @@ from payments_core._references import new_reference
 from payments_core.errors import (
     ConcurrencyConflict,
     DuplicateReference,
+    DuplicateTradeId,
     IdempotencyKeyReused,
     NotAllowed,
     OrderAlreadyPaid,
     OrderNotFound,
     OrderNotPayable,
+    OrdersError,
     PaymentExists,
     PaymentFinal,
     PaymentNotFound,
@@ -28,7 +30,7 @@ from payments_core.errors import (
     VendorError,
     VendorNotFound,
 )
-from payments_core.evidence import apply_report
+from payments_core.evidence import apply_report, trade_id_reused
 from payments_core.money import Money
 from payments_core.payment import TERMINAL, Attempt, Payment, PaymentId, PaymentStatus
 from payments_core.values import (
@@ -93,6 +95,7 @@ class PaymentService:
         Raises:
             NotAllowed, ValidationFailed, IdempotencyKeyReused, OrderNotFound,
             OrderAlreadyPaid, OrderNotPayable, AmountNotSupported, PaymentExists,
+            OrdersError (the orders service answered about another order, or unreadably),
             VendorError, StoreUnavailable.
         """
         _require(caller, CUSTOMER)
@@ -231,6 +234,8 @@ class PaymentService:
         self, caller: Caller, order_id: str, subject: str, description: str | None
     ) -> Payment:
         order = self.orders.get(order_id, caller=caller)
+        if order.id != order_id:  # never pay one order with the answer about another
+            raise OrdersError("it answered about another order than the one asked for")
         if order.buyer != caller.username:
             raise OrderNotFound(order_id)
         if order.status == "PAID":
@@ -307,6 +312,8 @@ class PaymentService:
                 saved = self.repo.save(changed, previous=current)
             except ConcurrencyConflict:
                 continue
+            except DuplicateTradeId as exc:  # the trade settled another payment: refuse
+                raise trade_id_reused(exc.vendor) from exc
             moved = saved.status is not current.status
             if moved:
                 self._announce()

@@ -10,10 +10,12 @@ backslash and non-ASCII character and can be decoded back exactly.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import traceback
-from typing import Final
+from typing import Any, Final
 
+LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
 VALUE_MAX: Final = 200
 """Characters of one client value that reach the log; the rest is cut."""
 
@@ -41,6 +43,45 @@ def safe_traceback(exc: BaseException) -> str:
 
 def _one_line(chunk: str) -> str:
     body = chunk.removesuffix("\n")
-    if body.isprintable():
-        return chunk
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in body) + "\n"
+    return chunk if body.isprintable() else printable(body) + "\n"
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable written as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+class SafeFormatter(logging.Formatter):
+    """Our one log line format, safe for any record of any library or plugin.
+
+    A record's arguments are data (a vendor name from a URL, a plugin's exception text
+    quoting a payment's subject): each string argument loses its line breaks and control
+    characters, and so does every exception message in a traceback. The format strings
+    are the code's own and stay as written.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(LOG_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, str) for a in args):
+            record = logging.makeLogRecord(record.__dict__)
+            record.args = tuple(printable(a) if isinstance(a, str) else a for a in args)
+        return super().format(record)
+
+    def formatException(self, ei: Any) -> str:
+        exc = ei[1]
+        if isinstance(exc, BaseException):
+            return safe_traceback(exc).rstrip("\n")
+        return super().formatException(ei)
+
+
+def configure_logging(level: int | str) -> None:
+    """Send every record of this process to stderr in the one safe format, at ``level``."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter())
+    logging.basicConfig(level=level, handlers=[handler])
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say enough at WARNING

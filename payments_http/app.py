@@ -2,7 +2,7 @@
 
 It takes an already composed ``PaymentService`` so that a team can build the service
 by hand (see ``examples/server.py``) and mount the app in its own Starlette
-application; ``payments_http.compose`` builds everything from DESIGN §6 settings.
+application; ``payments_http.compose`` builds everything from the settings.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
     debug: bool = False,
 ) -> Starlette:
-    """The Starlette app serving DESIGN §4 for ``service``.
+    """The Starlette app serving the payments API for ``service``.
 
     Args:
         service: the composed core.

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Final
 from payments_core.errors import PaymentsError
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_http import settings as config
+from payments_http._logsafe import configure_logging
 
 if TYPE_CHECKING:
     from payments_core.contributions import Command, Setting
     from payments_core.values import Settings
 
 EXIT_CONFIG: Final = 2
-_LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
 _LOG_LEVELS: Final = ("debug", "info", "warning")
 _KEEP_OFF_COMMAND_LINE: Final = "; a secret: prefer the environment to the command line"
 
@@ -116,8 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from payments_http import serve
 
-    logging.basicConfig(level=args.log_level.upper(), format=_LOG_FORMAT)
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say enough at WARNING
+    configure_logging(args.log_level.upper())
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
     return serve.run(settings, demo=args.demo, workers=args.workers, log_level=args.log_level)
@@ -127,7 +126,7 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from payments_core.sweep import reconcile
     from payments_http.compose import build_service
 
-    logging.basicConfig(level=logging.WARNING, format=_LOG_FORMAT)
+    configure_logging(logging.WARNING)
     service, _ = build_service(settings)
     progress = _ProgressBar() if sys.stderr.isatty() else None
     try:

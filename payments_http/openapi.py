@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of DESIGN §4, written by hand from small helpers."""
+"""The OpenAPI 3.1 document of the payments API, written by hand from small helpers."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ ERROR_CODES: Final = (
     "amount_not_supported",
     "idempotency_key_reused",
     "vendor_error",
+    "orders_error",
     "vendor_unavailable",
     "store_unavailable",
     "concurrency_conflict",
@@ -42,7 +43,7 @@ _TIME: Final[Schema] = {
 
 PAYMENT: Final[Schema] = {
     "type": "object",
-    "description": "A payment (DESIGN §2); fields in this order.",
+    "description": "A payment; fields in this order.",
     "additionalProperties": False,
     "required": [
         "id",
@@ -132,7 +133,8 @@ _WHY: Final = {
     415: "the body is not application/json (unsupported_media_type)",
     422: "validation_error (with field), amount_not_supported, idempotency_key_reused",
     500: "unexpected failure (internal_error); never a stack trace",
-    502: "the vendor answered something wrong or unverifiable (vendor_error)",
+    502: "the vendor answered something wrong or unverifiable (vendor_error), or the orders"
+    " service answered something other than the order asked for (orders_error)",
     503: "vendor_unavailable, store_unavailable or concurrency_conflict; see Retry-After",
 }
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 import uvicorn
 
 from payments_http import settings as config
+from payments_http._logsafe import configure_logging
 from payments_http.compose import (
     authenticator_from_settings,
     build_service,
@@ -35,9 +36,7 @@ MAX_HEAD_BYTES: Final = 16 * 1024
 def app_from_environment() -> Starlette:
     """The server's app from ``os.environ`` (the factory each uvicorn worker calls)."""
     if not logging.getLogger().handlers:  # a spawned worker: log as the parent does
-        level = os.environ.get("PAYMENTS_LOG_LEVEL", "INFO").upper()
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        configure_logging(os.environ.get("PAYMENTS_LOG_LEVEL", "INFO").upper())
     return create_app_from_settings(config.effective(os.environ, {}))
 
 

@@ -38,12 +38,15 @@ def test_the_alipay_settings_are_declared_by_the_plugin_found_through_its_entry_
         "ALIPAY_SELLER_ID",
         "ALIPAY_RETURN_URL",
         "ALIPAY_PRODUCT",
+        "ALIPAY_TIMEOUT",
     }
     assert [n for n in sorted(alipay) if declared[n].secret] == ["ALIPAY_PRIVATE_KEY"]
-    assert (declared["ALIPAY_GATEWAY"].default, declared["ALIPAY_PRODUCT"].default) == (
-        "sandbox",
-        "page",
-    )
+    defaults = {name: declared[name].default for name in alipay if declared[name].default}
+    assert defaults == {
+        "ALIPAY_GATEWAY": "sandbox",
+        "ALIPAY_PRODUCT": "page",
+        "ALIPAY_TIMEOUT": "12",
+    }
 
 
 class _Later:
@@ -89,7 +92,8 @@ def test_the_demo_orders_are_the_buyers_but_one() -> None:
     assert theirs == {"DEMO-1001": True, "DEMO-1002": True, "DEMO-1003": True, "DEMO-1004": False}
     assert [o.id for o in part.orders if o.buyer != "carol"] == ["DEMO-2001"]
     assert {o.currency for o in part.orders} == {"CNY"}
-    assert isinstance(part.app.state.emulator, AlipayEmulator)  # type: ignore[attr-defined]
+    assert isinstance(part.app, Starlette)
+    assert isinstance(part.app.state.emulator, AlipayEmulator)
 
 
 def test_payments_emulator_is_a_subcommand_with_the_emulator_options(
@@ -115,7 +119,8 @@ def test_payments_emulator_serves_and_prints_the_settings_that_reach_it() -> Non
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as process:
         try:
-            lines = [process.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
+            assert process.stdout is not None
+            lines = [process.stdout.readline() for _ in range(6)]
         finally:
             process.terminate()
             process.wait(timeout=10)

@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jwt
 import pytest
@@ -18,14 +19,19 @@ from payments_http.auth import JwtAuthenticator, Unauthenticated
 from payments_http.compose import authenticator_from_settings
 from tests.http.conftest import SECRET, token
 
+if TYPE_CHECKING:
+    from jwt.algorithms import AllowedPrivateKeys
+
 HS = JwtAuthenticator.from_secret(SECRET)
 
 
-def bearer_of(claims: dict, key: object = SECRET, algorithm: str = "HS256") -> str:
-    return "Bearer " + jwt.encode(claims, key, algorithm=algorithm)  # type: ignore[arg-type]
+def bearer_of(
+    claims: dict[str, object], key: AllowedPrivateKeys | str = SECRET, algorithm: str = "HS256"
+) -> str:
+    return "Bearer " + jwt.encode(claims, key, algorithm=algorithm)
 
 
-def claims(**more: object) -> dict:
+def claims(**more: object) -> dict[str, object]:
     return {"sub": "alice", "roles": ["CUSTOMER"], "exp": int(time.time()) + 60, **more}
 
 
@@ -211,6 +217,16 @@ NOW = int(time.time())
         ("iat", False),
         ("exp", [NOW + 600]),
         ("exp", {"at": NOW + 600}),
+    ],
+    ids=[  # stable ids: the values move with the clock
+        "exp-string",
+        "exp-decimal-string",
+        "nbf-string",
+        "iat-string",
+        "nbf-false",
+        "iat-false",
+        "exp-list",
+        "exp-object",
     ],
 )
 def test_a_time_claim_that_is_not_a_json_number_is_refused(name: str, value: object) -> None:

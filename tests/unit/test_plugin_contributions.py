@@ -95,7 +95,7 @@ def test_hook_payments_settings() -> None:
     declared = hooks.settings()
 
     assert sorted(declared, key=lambda s: s.name) == [key, sandbox, other]
-    assert not hookspecs.payments_settings.payments_spec.get("firstresult")  # type: ignore[attr-defined]
+    assert not hookspecs.payments_settings.payments_spec.get("firstresult")  # type: ignore[attr-defined]  # set by the HookspecMarker
 
 
 def test_two_plugins_declaring_one_setting_is_an_error() -> None:
@@ -122,7 +122,7 @@ def test_hook_payments_commands() -> None:
 
     assert status == 7
     assert acme.ran == [("hello", "hi")]
-    assert not hookspecs.payments_commands.payments_spec.get("firstresult")  # type: ignore[attr-defined]
+    assert not hookspecs.payments_commands.payments_spec.get("firstresult")  # type: ignore[attr-defined]  # set by the HookspecMarker
 
 
 @pytest.mark.parametrize("taken", ["serve", "acme"])
@@ -146,7 +146,7 @@ def test_hook_payments_demo_vendor() -> None:
     assert [order.buyer for order in demo.orders] == ["alice"]
     assert declines.asked == [("http://127.0.0.1:8000", "alice")]
     assert other.asked == []
-    assert hookspecs.payments_demo_vendor.payments_spec["firstresult"] is True  # type: ignore[attr-defined]
+    assert hookspecs.payments_demo_vendor.payments_spec["firstresult"] is True  # type: ignore[attr-defined]  # set by the HookspecMarker
 
 
 def test_a_demo_without_a_plugin_that_offers_one_is_an_error() -> None:
