@@ -72,15 +72,24 @@ def build(
         "PAYMENTS_JWT_SECRET": secrets.token_urlsafe(32),
         **vendor.settings,
     }
-    app = create_app_from_settings(
-        demo_settings,
-        plugin_manager=pm,
-        orders=InMemoryOrders(vendor.orders),
-        extra_routes=[Mount(vendor.mount_path, app=vendor.app)],
-        background=[_Stopper(vendor.stop)],
-    )
+    app = _app(demo_settings, vendor, pm)
     text = banner(base, demo_settings["PAYMENTS_JWT_SECRET"], vendor)
     return Demo(app=app, banner=text, settings=demo_settings)
+
+
+def _app(settings: Mapping[str, str], vendor: DemoVendor, pm: pluggy.PluginManager) -> Starlette:
+    """The server with the vendor's stand-in mounted; the stand-in stops if that fails."""
+    try:
+        return create_app_from_settings(
+            settings,
+            plugin_manager=pm,
+            orders=InMemoryOrders(vendor.orders),
+            extra_routes=[Mount(vendor.mount_path, app=vendor.app)],
+            background=[_Stopper(vendor.stop)],
+        )
+    except BaseException:
+        vendor.stop()
+        raise
 
 
 class _Stopper:

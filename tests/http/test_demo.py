@@ -122,3 +122,20 @@ def test_without_a_demo_plugin_the_demo_says_so(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="the demo needs a vendor plugin"):
         demo.build({"PAYMENTS_PORT": "8123"}, tmp_path, plugin_manager=pm)
+
+
+class AcmeDemoWithoutGateway(AcmeDemo):
+    @hookimpl
+    def payments_vendor_gateways(self, settings: Settings) -> list[FakeVendor]:
+        return []
+
+
+def test_the_vendor_stand_in_stops_when_the_server_cannot_be_built(tmp_path: Path) -> None:
+    acme = AcmeDemoWithoutGateway()
+    pm = make_plugin_manager()
+    pm.register(acme, name="acme-demo")
+
+    with pytest.raises(ValueError, match="PAYMENTS_VENDOR: no vendor 'acme'"):
+        demo.build({"PAYMENTS_PORT": "8123"}, tmp_path, plugin_manager=pm)
+
+    assert acme.stopped == 1
