@@ -15,14 +15,12 @@ from payments_alipay._form import FormError, decode_form
 from payments_alipay.signing import NOTIFICATION_EXCLUDED, canonical_string, verify_rsa2
 from payments_alipay.trade import trade_report
 from payments_core.errors import SignatureInvalid, VendorError
-from payments_core.values import Notification, Reply
 
 if TYPE_CHECKING:
     from payments_alipay.settings import AlipaySettings
+    from payments_core.values import TradeReport
 
 VENDOR: Final = "alipay"
-PROCESSED: Final = Reply(body="success")
-FAILED: Final = Reply(body="failure")
 MAX_BODY: Final = 64 * 1024
 log = logging.getLogger("payments_alipay")
 
@@ -41,7 +39,7 @@ def parse_form(body: bytes) -> dict[str, str]:
         raise VendorError(VENDOR, "malformed_notification", str(exc)) from None
 
 
-def read_notification(body: bytes, settings: AlipaySettings) -> Notification:
+def read_notification(body: bytes, settings: AlipaySettings) -> TradeReport:
     """Verified evidence from one notification body.
 
     Raises:
@@ -54,8 +52,7 @@ def read_notification(body: bytes, settings: AlipaySettings) -> Notification:
     if fields.get("app_id") != settings.app_id:
         log.warning("alipay notification for another app_id refused")
         raise SignatureInvalid(VENDOR, "the notification is not addressed to this application")
-    report = trade_report(fields, settings, reference=None)
-    return Notification(report=report, processed=PROCESSED, failed=FAILED)
+    return trade_report(fields, settings, reference=None)
 
 
 def _verify(fields: dict[str, str], settings: AlipaySettings) -> None:

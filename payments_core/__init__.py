@@ -29,6 +29,7 @@ from payments_core.errors import (
     OrderAlreadyPaid,
     OrderNotFound,
     OrderNotPayable,
+    OrdersUnavailable,
     PaymentExists,
     PaymentFinal,
     PaymentNotFound,
@@ -59,7 +60,14 @@ from payments_core.plugins import (
     StatusHook,
     make_plugin_manager,
 )
-from payments_core.ports import Clock, Orders, PaymentRepository, VendorGateway
+from payments_core.ports import (
+    Clock,
+    Closeable,
+    Orders,
+    PaymentRepository,
+    Pingable,
+    VendorGateway,
+)
 from payments_core.services import ADMIN, CUSTOMER, PaymentService
 from payments_core.sweep import SweepReport, reconcile
 from payments_core.values import (
@@ -67,8 +75,9 @@ from payments_core.values import (
     Checkout,
     CheckoutRequest,
     DueAttempt,
+    IdempotencyClaim,
     IdempotencyRecord,
-    Notification,
+    NotificationOutcome,
     Order,
     Reply,
     Settings,
@@ -89,6 +98,7 @@ __all__ = [
     "Checkout",
     "CheckoutRequest",
     "Clock",
+    "Closeable",
     "ConcurrencyConflict",
     "ConflictError",
     "CurrencyMismatch",
@@ -98,6 +108,7 @@ __all__ = [
     "FakeMode",
     "FakeVendor",
     "FrozenClock",
+    "IdempotencyClaim",
     "IdempotencyKeyReused",
     "IdempotencyRecord",
     "InMemoryOrders",
@@ -106,12 +117,13 @@ __all__ = [
     "Money",
     "NotAllowed",
     "NotFound",
-    "Notification",
+    "NotificationOutcome",
     "Order",
     "OrderAlreadyPaid",
     "OrderNotFound",
     "OrderNotPayable",
     "Orders",
+    "OrdersUnavailable",
     "OutboxRelay",
     "Payment",
     "PaymentExists",
@@ -125,6 +137,7 @@ __all__ = [
     "PaymentView",
     "PaymentsError",
     "PaymentsPluginManager",
+    "Pingable",
     "Reply",
     "Settings",
     "SignatureInvalid",

@@ -23,6 +23,7 @@ what a code means over HTTP is decided by ``payments_http``, never here::
     │   ├── OrderNotPayable
     │   └── PaymentFinal
     ├── StoreUnavailable
+    ├── OrdersUnavailable
     └── VendorError
         ├── SignatureInvalid
         ├── VendorDeclined
@@ -234,6 +235,19 @@ class StoreUnavailable(PaymentsError):
 
     def __init__(self, detail: str = "the payment store is unavailable") -> None:
         super().__init__(detail)
+
+
+class OrdersUnavailable(PaymentsError):
+    """The orders service could not be asked in time: unreachable, or it answered an error.
+
+    Not ``StoreUnavailable``: the payments database is fine, and nothing was written.
+    """
+
+    code = "orders_unavailable"
+
+    def __init__(self, reason: str = "the orders service is unavailable") -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class VendorError(PaymentsError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -31,11 +32,12 @@ from payments_core.errors import (
 from payments_core.evidence import apply_report
 from payments_core.money import Money
 from payments_core.payment import TERMINAL, Attempt, Payment, PaymentId, PaymentStatus
+from payments_core.ports import Closeable, Pingable
 from payments_core.values import (
     Caller,
     CheckoutRequest,
-    IdempotencyRecord,
-    Reply,
+    IdempotencyClaim,
+    NotificationOutcome,
     TradeReport,
     TradeStatus,
 )
@@ -50,8 +52,6 @@ ADMIN: Final = "ADMIN"
 SUBJECT_MAX: Final = 256
 DESCRIPTION_MAX: Final = 1024
 _CAS_TRIES: Final = 8
-FORGED_REPLY: Final = Reply(body="failure", status_code=400)
-"""The answer to a notification that fails verification: the vendor may resend it."""
 
 
 @frozen(kw_only=True)
@@ -63,7 +63,7 @@ class PaymentService:
         vendors: the available vendor gateways by name.
         orders: where orders are looked up.
         clock: the time.
-        default_vendor: the vendor new payments use.
+        default_vendor: the name of the vendor new payments use.
         checkout_ttl: how long an order string stays payable.
         announce: called after each stored status change, e.g. ``OutboxRelay.wake``;
             None announces nothing and the changes wait in the outbox.
@@ -74,7 +74,7 @@ class PaymentService:
     vendors: Mapping[str, VendorGateway]
     orders: Orders
     clock: Clock
-    default_vendor: str = "alipay"
+    default_vendor: str
     checkout_ttl: timedelta = timedelta(minutes=15)
     announce: Callable[[], None] | None = None
     references: Callable[[datetime], str] = field(default=new_reference)
@@ -124,12 +124,12 @@ class PaymentService:
         """
         payment = self._own(caller, payment_id, admin_ok=False)
         _require_open(payment)
-        vendor = self._vendor(payment.vendor)
+        vendor = self.vendor(payment.vendor)
         for attempt in [a for a in payment.attempts if a.is_open()]:
             payment = self._apply(payment, vendor.query(attempt.reference))
             if payment.status in TERMINAL:
                 return payment
-            vendor.close(attempt.reference)
+            vendor.close_attempt(attempt.reference)
         fresh = self._open_attempt(vendor, payment.amount, payment.subject, payment.description)
         return self._update(payment, lambda p: _reissue(p, fresh))
 
@@ -142,33 +142,39 @@ class PaymentService:
         payment = self._own(caller, payment_id, admin_ok=True)
         if payment.status in TERMINAL:
             return payment.status is PaymentStatus.CONFIRMED
-        vendor = self._vendor(payment.vendor)
+        vendor = self.vendor(payment.vendor)
         candidates = [a for a in payment.attempts if a.is_open()] or [payment.attempts[-1]]
         for attempt in candidates:
             payment = self._apply(payment, vendor.query(attempt.reference))
         return payment.status is PaymentStatus.CONFIRMED
 
-    def handle_notification(self, vendor_name: str, body: bytes, content_type: str) -> Reply:
-        """Verify a vendor notification and apply it; the reply is what the vendor expects.
+    def handle_notification(
+        self, vendor_name: str, body: bytes, content_type: str
+    ) -> NotificationOutcome:
+        """Verify a vendor notification and apply it.
+
+        Returns:
+            APPLIED (duplicates and reports with nothing to act on included), RETRY
+            when it could not be applied now, REFUSED when it does not verify. The
+            vendor's ``reply`` words the outcome.
 
         Raises:
             VendorNotFound: ``vendor_name`` is not a configured vendor.
         """
-        vendor = self._vendor(vendor_name)
+        vendor = self.vendor(vendor_name)
         try:
-            notification = vendor.parse_notification(body, content_type)
+            report = vendor.parse_notification(body, content_type)
         except VendorError as exc:
             log.warning("refused a %s notification: %s", vendor_name, exc.code)
-            return FORGED_REPLY
-        if notification.report is None:
-            return notification.processed
+            return NotificationOutcome.REFUSED
+        if report is None:
+            return NotificationOutcome.APPLIED
         try:
-            payment = self.repo.get_by_reference(notification.report.reference)
-            self._apply(payment, notification.report)
+            self._apply(self.repo.get_by_reference(report.reference), report)
         except PaymentsError as exc:
             log.warning("could not apply a %s notification: %s", vendor_name, exc.code)
-            return notification.failed
-        return notification.processed
+            return NotificationOutcome.RETRY
+        return NotificationOutcome.APPLIED
 
     def reconcile_one(self, payment_id: PaymentId, reference: str) -> PaymentStatus | None:
         """Ask the vendor about one open attempt; close and time it out when expired and unpaid.
@@ -182,16 +188,42 @@ class PaymentService:
         attempt = payment.attempt(reference)
         if attempt is None or not attempt.is_open() or payment.status is not PaymentStatus.PENDING:
             return None
-        vendor = self._vendor(payment.vendor)
+        vendor = self.vendor(payment.vendor)
         report = vendor.query(reference)
         if report.status is TradeStatus.UNPAID and self.clock.now() >= attempt.expires_at:
-            vendor.close(reference)
+            vendor.close_attempt(reference)
             report = evolve(report, status=TradeStatus.CLOSED)
         # Report only a change this call stored: a concurrent sweeper may have made it.
         after, changed = self._store(
             payment, lambda p: apply_report(p, report, at=self.clock.now())
         )
         return after.status if changed else None
+
+    def vendor(self, name: str) -> VendorGateway:
+        """The configured vendor called ``name``. Raises: VendorNotFound."""
+        try:
+            return self.vendors[name]
+        except KeyError:
+            raise VendorNotFound(name) from None
+
+    def health(self) -> None:
+        """Return when the repository answers; one that cannot be pinged is taken as up.
+
+        Raises: StoreUnavailable.
+        """
+        if isinstance(self.repo, Pingable):
+            self.repo.ping()
+
+    def close(self) -> None:
+        """Release what the vendors, the orders adapter and the repository hold, in that order.
+
+        Every part that can be closed is closed, even when one fails; a failure is
+        raised afterwards.
+        """
+        with contextlib.ExitStack() as closing:  # runs every callback, last pushed first
+            for part in reversed([*self.vendors.values(), self.orders, self.repo]):
+                if isinstance(part, Closeable):
+                    closing.callback(part.close)
 
     def _announce(self) -> None:
         if self.announce is not None:
@@ -207,13 +239,13 @@ class PaymentService:
 
     def _add(self, payment: Payment, caller: Caller, key: str | None, fingerprint: str) -> Payment:
         """Store a new payment; the repository's unique order index settles races."""
-        record = (
-            IdempotencyRecord(payer=caller.username, key=key, fingerprint=fingerprint, payment_id=0)
+        claim = (
+            IdempotencyClaim(payer=caller.username, key=key, fingerprint=fingerprint)
             if key is not None
             else None
         )
         try:
-            return self.repo.add(payment, idempotency=record)
+            return self.repo.add(payment, idempotency=claim)
         except PaymentExists:
             _check_no_payment(self.repo.find_for_order(payment.order_id), payment.order_id)
             raise
@@ -234,7 +266,7 @@ class PaymentService:
         if not order.payable:
             raise OrderNotPayable(order_id, order.status)
         amount = Money.parse(order.total, order.currency)
-        vendor = self._vendor(self.default_vendor)
+        vendor = self.vendor(self.default_vendor)
         attempt = self._open_attempt(vendor, amount, subject, description)
         return Payment.start(
             order_id=order_id,
@@ -271,12 +303,6 @@ class PaymentService:
             raise PaymentNotFound(payment_id)
         return payment
 
-    def _vendor(self, name: str) -> VendorGateway:
-        try:
-            return self.vendors[name]
-        except KeyError:
-            raise VendorNotFound(name) from None
-
     def _apply(self, loaded: Payment, report: TradeReport) -> Payment:
         return self._update(loaded, lambda p: apply_report(p, report, at=self.clock.now()))
 
@@ -307,7 +333,7 @@ class PaymentService:
             if moved:
                 self._announce()
             return saved, moved
-        raise ConcurrencyConflict(loaded.id, -1)
+        raise ConcurrencyConflict(loaded.id, current.version)
 
 
 def _reissue(payment: Payment, fresh: Attempt) -> Payment:
@@ -331,11 +357,9 @@ def _require_open(payment: Payment) -> None:
 
 
 def _check_no_payment(existing: Payment | None, order_id: str) -> None:
-    if existing is None:
-        return
-    if existing.status is PaymentStatus.CONFIRMED:
+    """Raise OrderAlreadyPaid when the payment holding the order is CONFIRMED."""
+    if existing is not None and existing.status is PaymentStatus.CONFIRMED:
         raise OrderAlreadyPaid(order_id)
-    raise PaymentExists(existing.id or 0)
 
 
 def _check_text(name: str, value: str | None, limit: int, *, required: bool) -> None:

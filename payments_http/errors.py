@@ -21,6 +21,7 @@ from payments_core.errors import (
     InvalidTransition,
     NotAllowed,
     NotFound,
+    OrdersUnavailable,
     PaymentExists,
     PaymentsError,
     StoreUnavailable,
@@ -30,6 +31,7 @@ from payments_core.errors import (
 )
 
 RETRY_AFTER_STORE: Final = "2"
+RETRY_AFTER_ORDERS: Final = "2"
 RETRY_AFTER_VENDOR: Final = "5"
 RETRY_AFTER_CONFLICT: Final = "1"
 
@@ -44,6 +46,7 @@ _STATUS: Final[Mapping[type[PaymentsError], int]] = {
     VendorError: 502,
     VendorUnavailable: 503,
     StoreUnavailable: 503,
+    OrdersUnavailable: 503,
     ConcurrencyConflict: 503,
     DuplicateReference: 503,
 }
@@ -58,6 +61,7 @@ _CODE: Final[Mapping[type[PaymentsError], str]] = {
 
 _RETRY_AFTER: Final[Mapping[str, str]] = {
     "store_unavailable": RETRY_AFTER_STORE,
+    "orders_unavailable": RETRY_AFTER_ORDERS,
     "vendor_unavailable": RETRY_AFTER_VENDOR,
     "concurrency_conflict": RETRY_AFTER_CONFLICT,
 }

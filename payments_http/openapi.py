@@ -28,6 +28,7 @@ ERROR_CODES: Final = (
     "vendor_error",
     "vendor_unavailable",
     "store_unavailable",
+    "orders_unavailable",
     "concurrency_conflict",
     "internal_error",
 )
@@ -132,7 +133,8 @@ _WHY: Final = {
     422: "validation_error (with field), amount_not_supported, idempotency_key_reused",
     500: "unexpected failure (internal_error); never a stack trace",
     502: "the vendor answered something wrong or unverifiable (vendor_error)",
-    503: "vendor_unavailable, store_unavailable or concurrency_conflict; see Retry-After",
+    503: "vendor_unavailable, store_unavailable, orders_unavailable or concurrency_conflict;"
+    " see Retry-After",
 }
 
 
@@ -282,7 +284,9 @@ def _notify() -> Schema:
         "operationId": "vendorNotification",
         "summary": "A vendor's asynchronous notification, in the vendor's own format",
         "description": "Alipay posts a signed form and gets the plain-text body `success` once "
-        "it is processed (duplicates included) and anything else when it must resend.",
+        "it is processed (duplicates included) and anything else when it must resend. A vendor "
+        "whose protocol fixes the statuses of its answers (an empty 204 when processed, say) "
+        "gets those, in its own format.",
         "security": [],
         "parameters": [
             {"name": "vendor", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -301,6 +305,7 @@ def _notify() -> Schema:
             "413": _error(413),
             "500": _error(500),
             "503": _error(503),
+            "default": {"description": "a status the vendor's own protocol asks for"},
         },
     }
 

@@ -10,7 +10,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from payments_core.errors import OrderNotFound, StoreUnavailable
+from payments_core.errors import OrderNotFound, OrdersUnavailable, StoreUnavailable
 from payments_core.values import Caller, Order
 
 CONNECT_TIMEOUT: Final = 2.0
@@ -24,8 +24,6 @@ _RETRY: Final = Retry(
 
 class HttpOrders:
     """``GET {base}/api/v1/orders/{id}`` with the caller's ``Authorization`` forwarded."""
-
-    network: Final = True  # tells create_app to keep create off the event loop
 
     def __init__(
         self,
@@ -42,7 +40,13 @@ class HttpOrders:
         self._session.mount("https://", adapter)
 
     def get(self, order_id: str, *, caller: Caller) -> Order:
-        """The order. Raises: OrderNotFound, StoreUnavailable (unreachable or unusable)."""
+        """The order.
+
+        Raises:
+            OrderNotFound: no such order for this caller.
+            OrdersUnavailable: the service is unreachable, or answered another error.
+            StoreUnavailable: the answer is not a readable order.
+        """
         headers = {"Accept": "application/json"}
         if caller.credentials:
             headers["Authorization"] = caller.credentials
@@ -50,13 +54,13 @@ class HttpOrders:
         try:
             response = self._session.get(url, headers=headers, timeout=self._timeout)
         except requests.RequestException as exc:
-            raise StoreUnavailable(
+            raise OrdersUnavailable(
                 f"the orders service is unreachable ({type(exc).__name__})"
             ) from exc
         if response.status_code in (401, 403, 404):  # not an order this caller may pay
             raise OrderNotFound(order_id)
         if response.status_code != 200:
-            raise StoreUnavailable(f"the orders service answered {response.status_code}")
+            raise OrdersUnavailable(f"the orders service answered {response.status_code}")
         try:
             return _order(response.json(parse_float=Decimal))
         except (ValueError, KeyError, TypeError, InvalidOperation) as exc:

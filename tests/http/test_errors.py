@@ -271,6 +271,9 @@ class _DownRepository(InMemoryPaymentRepository):
     def get(self, payment_id: int):
         raise StoreUnavailable()
 
+    def ping(self) -> None:
+        raise StoreUnavailable()
+
 
 def _client(service: PaymentService) -> TestClient:
     app = create_app(service, authenticator=JwtAuthenticator.from_secret(SECRET))

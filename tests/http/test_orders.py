@@ -12,7 +12,8 @@ import requests
 import responses
 from responses import matchers
 
-from payments_core.errors import OrderNotFound, StoreUnavailable
+from payments_core.errors import OrderNotFound, OrdersUnavailable, StoreUnavailable
+from payments_core.ports import Closeable
 from payments_core.values import Caller
 from payments_http.orders import HttpOrders
 
@@ -61,11 +62,18 @@ def test_an_order_the_caller_may_not_see_is_not_found(status: int) -> None:
         HttpOrders(BASE).get("o1", caller=CALLER)
 
 
+@pytest.mark.parametrize("reply", [{"status": 500}, {"body": requests.ConnectTimeout()}])
+@responses.activate
+def test_an_unreachable_orders_service_is_orders_unavailable(reply: dict) -> None:
+    responses.get(f"{BASE}/api/v1/orders/o1", **reply)
+
+    with pytest.raises(OrdersUnavailable):
+        HttpOrders(BASE).get("o1", caller=CALLER)
+
+
 @pytest.mark.parametrize(
     "reply",
     [
-        {"status": 500},
-        {"body": requests.ConnectTimeout()},
         {"body": b"<html>"},
         {"json": {"data": {"id": "o1"}}},
         {"json": order_doc(total=True)},
@@ -73,7 +81,7 @@ def test_an_order_the_caller_may_not_see_is_not_found(status: int) -> None:
     ],
 )
 @responses.activate
-def test_an_unreachable_or_unreadable_orders_service_is_store_unavailable(reply: dict) -> None:
+def test_an_unreadable_orders_answer_is_store_unavailable(reply: dict) -> None:
     responses.get(f"{BASE}/api/v1/orders/o1", **reply)
 
     with pytest.raises(StoreUnavailable):
@@ -107,7 +115,7 @@ def test_a_connection_dropped_without_an_answer_is_tried_once_more() -> None:
     assert served == ["dropped", "answered"]
 
 
-def test_a_connection_dropped_twice_is_store_unavailable() -> None:
+def test_a_connection_dropped_twice_is_orders_unavailable() -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -119,6 +127,14 @@ def test_a_connection_dropped_twice_is_store_unavailable() -> None:
 
     threading.Thread(target=drop_all, daemon=True).start()
 
-    with pytest.raises(StoreUnavailable, match="unreachable"):
+    with pytest.raises(OrdersUnavailable, match="unreachable"):
         HttpOrders(f"http://127.0.0.1:{port}").get("o1", caller=CALLER)
     listener.close()
+
+
+def test_the_orders_adapter_is_closeable_by_type() -> None:
+    orders = HttpOrders(BASE)
+
+    orders.close()
+
+    assert isinstance(orders, Closeable)
