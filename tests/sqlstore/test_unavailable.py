@@ -16,6 +16,7 @@ from sqlalchemy import make_url, text
 
 from payments_core.errors import StoreUnavailable
 from payments_core.payment import Payment
+from payments_core.ports import Closeable, Pingable
 from payments_sqlstore import SqlPaymentRepository, make_engine
 from tests.sqlstore._worker import new_payment
 
@@ -127,3 +128,18 @@ def test_concurrent_sqlite_writers_never_see_database_is_locked(sqlite_url: str)
 def test_an_unusable_url_is_a_value_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="PAYMENTS_DATABASE_URL"):
         make_engine(f"mysql://{tmp_path}")
+
+
+def test_the_repository_is_pingable_and_closeable_by_type(repo: SqlPaymentRepository) -> None:
+    repo.ping()
+
+    assert isinstance(repo, Pingable)
+    assert isinstance(repo, Closeable)
+
+
+def test_a_ping_of_an_unreachable_database_is_store_unavailable() -> None:
+    repo = SqlPaymentRepository.from_url("postgresql+psycopg://u@127.0.0.1:1/x", timeout=2)
+
+    with within(5), pytest.raises(StoreUnavailable):
+        repo.ping()
+    repo.close()
