@@ -44,10 +44,7 @@ def check(settings: Mapping[str, str]) -> None:
     """
     authenticator_from_settings(settings)
     service, _ = build_service(settings)
-    for resource in (service.repo, service.orders):
-        close = getattr(resource, "close", None)
-        if callable(close):
-            close()
+    service.close()
 
 
 def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str) -> int:

@@ -14,7 +14,7 @@ from payments_core.fakevendor import FakeVendor
 from payments_core.inmemory import FrozenClock, InMemoryOrders, InMemoryPaymentRepository
 from payments_core.services import PaymentService
 from payments_core.values import Caller, NotificationOutcome, Order, Reply
-from payments_http import compose
+from payments_http import compose, serve
 from payments_http.app import create_app
 from payments_http.auth import JwtAuthenticator
 from tests.http.conftest import SECRET
@@ -183,5 +183,23 @@ def test_the_server_closes_the_vendors_sessions_when_it_stops(
 
     with TestClient(app):
         assert not vendor.closed
+
+    assert vendor.closed
+
+
+def test_the_check_before_starting_workers_releases_what_it_built(
+    service: PaymentService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vendor = SessionVendor("fake")
+    holder = PaymentService(
+        repo=service.repo,
+        vendors={"fake": vendor},
+        orders=service.orders,
+        clock=service.clock,
+        default_vendor="fake",
+    )
+    monkeypatch.setattr(serve, "build_service", lambda *_, **__: (holder, None))
+
+    serve.check({"PAYMENTS_JWT_SECRET": SECRET})
 
     assert vendor.closed
