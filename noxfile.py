@@ -1,4 +1,7 @@
-"""Developer sessions: ``nox`` runs lint, mypy and tests; ``nox -s NAME`` runs one."""
+"""Developer sessions: ``nox`` runs lint, mypy and tests; ``nox -s NAME`` runs one.
+
+Every test belongs to at least one session; tests/quality/test_nox_sessions.py checks it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,10 @@ import nox
 nox.options.sessions = ["lint", "mypy", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
+# Each adapter's directory also holds tests marked integration or e2e; `tests` leaves those out.
+FAST_TEST_DIRS = ("tests/unit", "tests/contracts", "tests/alipay", "tests/sqlstore", "tests/http")
+NOT_SLOW = "not integration and not e2e"
+
 
 def _install(session: nox.Session) -> None:
     session.install("-e", ".[test]")
@@ -14,25 +21,29 @@ def _install(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff: lint and formatting."""
-    session.install("ruff")
+    """Ruff (lint and formatting), then the tests that guard the tree: tests/quality."""
+    _install(session)
+    session.install("./examples/vendor_plugin")  # tests/quality runs mypy over examples/ too
     session.run("ruff", "check", ".", *session.posargs)
     session.run("ruff", "format", "--check", ".")
+    session.run("pytest", "tests/quality")
 
 
 @nox.session
 def mypy(session: nox.Session) -> None:
-    """mypy strict, payments_core first, then the adapters."""
+    """mypy strict: payments_core first, then the adapters, then tests, bench and examples."""
     _install(session)
+    session.install("./examples/vendor_plugin")
     session.run("mypy", "payments_core", *session.posargs)
     session.run("mypy", "payments_alipay", "payments_sqlstore", "payments_http")
+    session.run("mypy")  # everything pyproject.toml's [tool.mypy] files names
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit and contract tests: fast, no services."""
+    """Unit, contract and in-process adapter tests: fast, no services."""
     _install(session)
-    session.run("pytest", "tests/unit", "tests/contracts", "tests/examples", *session.posargs)
+    session.run("pytest", "-m", NOT_SLOW, *FAST_TEST_DIRS, *session.posargs)
 
 
 @nox.session

@@ -164,7 +164,7 @@ def create_app() -> Starlette:
             "valid": False,
         }
         with engine.begin() as conn:
-            new_id = conn.execute(insert(lb_payments), row).inserted_primary_key[0]  # type: ignore[index]
+            new_id = conn.execute(insert(lb_payments), row).inserted_primary_key[0]  # type: ignore[index]  # never None after a one-row INSERT
         view = _row_view(SimpleNamespace(id=new_id, confirmed_at=None, vendor_trade_id=None, **row))
         headers = {"Location": f"/api/v1/payments/{new_id}"}
         return JSONResponse({"data": view}, 201, headers=headers)

@@ -1,15 +1,17 @@
 """Our real server for bench/http.py: ``create_app_from_settings`` with a bench order book.
 
-Served by uvicorn as ``bench._served:create_app --factory``; every setting comes from
-the environment exactly as ``payments serve`` reads it. The only substitution is the
-orders port: an order book that knows every ``bench-*`` order (10.00 CNY, payable, owned
-by whoever asks), so a create costs no network call to an orders service. The lower
-bound does no orders lookup either.
+Served by ``python -m bench._served PORT WORKERS``: uvicorn with uvloop and the options
+``payments serve`` gives it (``uvicorn_options``: httptools with a bounded request head,
+no server header); every setting comes from the environment as ``payments serve`` reads
+it. The only substitution is the orders port: an order book that knows every ``bench-*``
+order (10.00 CNY, payable, owned by whoever asks), so a create costs no network call to
+an orders service. The lower bound does no orders lookup either.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -35,3 +37,26 @@ class BenchOrders:
 def create_app() -> Starlette:
     """The server ``payments serve`` would build, with the bench order book."""
     return create_app_from_settings(effective(dict(os.environ), {}), orders=BenchOrders())
+
+
+def main(argv: list[str]) -> None:
+    """Serve ``create_app`` on 127.0.0.1: ``python -m bench._served PORT WORKERS``."""
+    import uvicorn
+
+    from payments_http.serve import uvicorn_options
+
+    port, workers = (int(arg) for arg in argv)
+    uvicorn.run(
+        "bench._served:create_app",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        log_level="warning",
+        **uvicorn_options(),
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

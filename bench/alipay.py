@@ -124,6 +124,7 @@ def raw(app_pem: str, platform_public_pem: str, body: bytes) -> dict[str, Callab
 
 
 def sdk(app_pem: str, platform_public_pem: str, body: bytes) -> dict[str, Callable[[], object]]:
+    # python-alipay-sdk is untyped and installed only by the bench session
     from alipay import AliPay  # type: ignore[attr-defined,import-not-found,import-untyped,unused-ignore]
 
     client = AliPay(APP_ID, NOTIFY_URL, app_pem, platform_public_pem, sign_type="RSA2")

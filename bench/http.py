@@ -2,9 +2,10 @@
 
 For each database (SQLite WAL, PostgreSQL) and each worker count (1, 2), it serves the
 lower-bound app (``bench/_lowerbound.py``: the irreducible work only) and our real server
-(``bench/_served.py``: ``create_app_from_settings``, as ``payments serve`` builds it) side
-by side, both under uvicorn with uvloop and httptools on 127.0.0.1, and drives them with
-wrk (``--latency``) for POST create, GET payment and POST notify, in that order:
+(``bench/_served.py``: ``create_app_from_settings``, with the uvicorn options of ``payments
+serve``) side by side, both under uvicorn with uvloop and httptools on 127.0.0.1, and
+drives them with wrk (``--latency``) for POST create, GET payment and POST notify, in that
+order:
 
 - create: a new ``bench-*`` order each request (ours also checks the JWT, looks the order
   up, signs the order string, stores payment + attempt + outbox row);
@@ -53,11 +54,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 APP_ID: Final = "2021000000000001"
 ENDPOINTS: Final = ("create", "get", "notify")
+SERVED: Final = "bench._served:create_app"
 _UNITS: Final = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 LUA_COMMON: Final = """
@@ -135,7 +140,7 @@ class Keys:
     app_private: Path
     platform_private: Path
     platform_public: Path
-    signer: object
+    signer: RSAPrivateKey
 
 
 def _make_keys(directory: Path) -> Keys:
@@ -144,11 +149,16 @@ def _make_keys(directory: Path) -> Keys:
     from payments_alipay.keys import private_pem, public_pem
 
     app, platform = (rsa.generate_private_key(65537, 2048) for _ in range(2))
-    paths = [directory / n for n in ("app.pem", "platform.pem", "platform_public.pem")]
-    paths[0].write_text(private_pem(app))
-    paths[1].write_text(private_pem(platform))
-    paths[2].write_text(public_pem(platform.public_key()))
-    return Keys(*paths, signer=platform)
+    keys = Keys(
+        app_private=directory / "app.pem",
+        platform_private=directory / "platform.pem",
+        platform_public=directory / "platform_public.pem",
+        signer=platform,
+    )
+    keys.app_private.write_text(private_pem(app))
+    keys.platform_private.write_text(private_pem(platform))
+    keys.platform_public.write_text(public_pem(platform.public_key()))
+    return keys
 
 
 def _free_port() -> int:
@@ -171,20 +181,23 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0)
 
 
 def _start(app: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--factory",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        f"--workers={workers}",
-        "--loop=uvloop",
-        "--http=httptools",
-        "--no-access-log",
-        "--log-level=warning",
-    ]
+    if app == SERVED:  # uvicorn as `payments serve` configures it (bounded head, ...)
+        command = [sys.executable, "-m", "bench._served", str(port), str(workers)]
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--factory",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            f"--workers={workers}",
+            "--loop=uvloop",
+            "--http=httptools",
+            "--no-access-log",
+            "--log-level=warning",
+        ]
     proc = subprocess.Popen(  # noqa: S603 - fixed arguments
         command, cwd=ROOT, env=env, start_new_session=True
     )
@@ -222,11 +235,19 @@ def _millis(text: str) -> float:
     return float(match[1]) * _UNITS[match[2]]
 
 
+def _found(pattern: str, output: str) -> str:
+    """The first group of ``pattern`` in wrk's ``output``."""
+    match = re.search(pattern, output)
+    if not match:
+        raise ValueError(f"no {pattern!r} in wrk's output:\n{output}")
+    return match[1]
+
+
 def _parse(output: str) -> Result:
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
-    p50 = _millis(re.search(r"\s50%\s+(\S+)", output)[1])  # type: ignore[index]
-    p99 = _millis(re.search(r"\s99%\s+(\S+)", output)[1])  # type: ignore[index]
-    total = int(re.search(r"(\d+) requests in", output)[1])  # type: ignore[index]
+    rps = float(_found(r"Requests/sec:\s+([\d.]+)", output))
+    p50 = _millis(_found(r"\s50%\s+(\S+)", output))
+    p99 = _millis(_found(r"\s99%\s+(\S+)", output))
+    total = int(_found(r"(\d+) requests in", output))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     sock = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
@@ -259,7 +280,7 @@ def _wrk(port: int, script: Path, args: argparse.Namespace, env: dict[str, str])
     return result
 
 
-def _notification(reference: str, signer: object, now: datetime) -> str:
+def _notification(reference: str, signer: RSAPrivateKey, now: datetime) -> str:
     from bench._lowerbound import encode_form
     from payments_alipay.signing import canonical_string, sign_rsa2
 
@@ -278,7 +299,7 @@ def _notification(reference: str, signer: object, now: datetime) -> str:
         "trade_status": "TRADE_SUCCESS",
         "version": "1.0",
     }
-    params["sign"] = sign_rsa2(signer, canonical_string(params, ("sign", "sign_type")))  # type: ignore[arg-type]
+    params["sign"] = sign_rsa2(signer, canonical_string(params, ("sign", "sign_type")))
     params["sign_type"] = "RSA2"
     return encode_form(params)
 
@@ -377,7 +398,7 @@ def _targets(urls: dict[str, str], keys: Keys, secret: str) -> list[Target]:
     }
     return [
         Target("lower bound", "bench._lowerbound:create_app", lb_env, urls["lb"]),
-        Target("ours", "bench._served:create_app", ours_env, urls["ours"]),
+        Target("ours", SERVED, ours_env, urls["ours"]),
     ]
 
 

@@ -37,6 +37,7 @@ import requests
 
 if TYPE_CHECKING:
     from payments_core.services import PaymentService
+    from payments_core.values import Caller, Order
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 APP_ID: Final = "2021000000000001"
@@ -95,7 +96,7 @@ def _start_emulator(tmp: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, 
 class _AnyOrder:
     """Every ``bench-*`` order exists, costs 10.00 and belongs to whoever asks."""
 
-    def get(self, order_id: str, *, caller: object) -> object:
+    def get(self, order_id: str, *, caller: Caller) -> Order:
         from payments_core.values import Order
 
         return Order(id=order_id, buyer="bench", total=Decimal("10.00"), status="CREATED")
@@ -110,7 +111,7 @@ def _service(url: str, settings: dict[str, str]) -> PaymentService:
     return PaymentService(
         repo=hooks.repository(url, settings),
         vendors=hooks.vendor_gateways(settings),
-        orders=_AnyOrder(),  # type: ignore[arg-type]
+        orders=_AnyOrder(),
         clock=SystemClock(),
         default_vendor="alipay",  # the emulator the bench runs
         announce=None,  # the sweep alone: no relay, no status hooks to deliver to
@@ -173,14 +174,14 @@ def _measure(count: int, tmp: Path, base: str, settings: dict[str, str]) -> str:
     print(
         f"  {count}: {count} payments, {paid} paid, set up in {time.perf_counter() - started:.0f} s"
     )
-    setup.repo.close()  # type: ignore[attr-defined]
+    setup.repo.close()  # type: ignore[attr-defined]  # the sqlstore plugin's repository; the port has no close
     shutil.copyfile(timed_db, traced_db)
     timed = _service(f"sqlite:///{timed_db}", settings)
     seconds, _, rss, report = _sweep(timed, traced=False)
     traced = _service(f"sqlite:///{traced_db}", settings)
     _, peak, _, _ = _sweep(traced, traced=True)
     for service in (timed, traced):
-        service.repo.close()  # type: ignore[attr-defined]
+        service.repo.close()  # type: ignore[attr-defined]  # as above
     return (
         f"  {count:>6} attempts: {count / seconds:7.0f} attempts/s ({seconds:5.1f} s) | "
         f"peak traced {peak / 1024:8.0f} KiB ({peak / count:6.0f} B/attempt) | "

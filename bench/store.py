@@ -71,6 +71,7 @@ _attempts = Table(
     Column("expires_at", DateTime(timezone=True)),
     Column("state", String),
     Column("vendor_trade_id", String),
+    Column("vendor", String),
 )
 _records = Table(
     "idempotency_records",
@@ -140,7 +141,7 @@ def _core_insert(engine: Engine, payment: Payment) -> int:
                 "version": 1,
             },
         )
-        new_id: int = result.inserted_primary_key[0]  # type: ignore[index]
+        new_id: int = result.inserted_primary_key[0]  # type: ignore[index]  # never None after a one-row INSERT
         conn.execute(
             _INSERT_ATTEMPTS,
             {
@@ -152,6 +153,7 @@ def _core_insert(engine: Engine, payment: Payment) -> int:
                 "expires_at": attempt.expires_at,
                 "state": attempt.state.value,
                 "vendor_trade_id": None,
+                "vendor": payment.vendor,
             },
         )
         conn.execute(

@@ -134,5 +134,5 @@ def self_test() -> int:
 if __name__ == "__main__":
     if "--self-test" in sys.argv:
         sys.exit(self_test())
-    application, _, _ = compose("sqlite:///example-shop.db")
+    application = compose("sqlite:///example-shop.db")[0]
     uvicorn.run(application, host="127.0.0.1", port=8000)

@@ -1,6 +1,6 @@
 """Alipay vendor plugin for ``payments`` (Open Platform, RSA2), and a local gateway emulator.
 
-Configure it with the ``ALIPAY_*`` settings (DESIGN §6); the ``payments`` entry point
+Configure it with the ``ALIPAY_*`` settings (docs/alipay.md); the ``payments`` entry point
 ``alipay`` registers :class:`AlipayGateway`. The emulator lives in
 ``payments_alipay.emulator`` and is not imported here (it needs Starlette).
 """

@@ -26,6 +26,8 @@ PRODUCTS: Final = {
     "wap": ("alipay.trade.wap.pay", "QUICK_WAP_WAY"),
 }
 _REFERENCE: Final = re.compile(r"[0-9A-Za-z_]{1,64}")
+# Alipay forbids these three in subject and body; their full-width forms read the same.
+FULL_WIDTH: Final = str.maketrans({"&": "\uff06", "=": "\uff1d", "/": "\uff0f"})
 
 
 def alipay_time(moment: datetime) -> str:
@@ -74,11 +76,22 @@ def cut(text: str, limit: int) -> str:
     return text.strip()[:limit].rstrip()
 
 
+def customer_text(text: str, limit: int) -> str:
+    """Text a customer wrote, as Alipay may take it: cut, and ``& = /`` made full-width.
+
+    Alipay signs raw ``name=value`` pairs joined with ``&``, and echoes ``subject`` and
+    ``body`` in its notifications: a customer's ``&`` or ``=`` there would let the
+    signed text be read as other fields (docs/alipay.md, "Unambiguous evidence"). The
+    stored payment keeps what the customer wrote; only what Alipay sees is changed.
+    """
+    return cut(text, limit).translate(FULL_WIDTH)
+
+
 def pay_biz(request: CheckoutRequest, product_code: str) -> dict[str, str]:
     """The ``biz_content`` of page or WAP pay for one attempt."""
     if request.amount.currency != "CNY":
         raise VendorError(VENDOR, "currency_not_supported", "Alipay takes CNY only")
-    subject = cut(request.subject, SUBJECT_MAX)
+    subject = customer_text(request.subject, SUBJECT_MAX)
     if not subject:
         raise VendorError(VENDOR, "invalid_subject", "the subject is empty")
     biz = {
@@ -88,7 +101,7 @@ def pay_biz(request: CheckoutRequest, product_code: str) -> dict[str, str]:
         "total_amount": f"{request.amount.to_decimal():.2f}",
         "time_expire": alipay_time(request.expires_at),
     }
-    body = cut(request.description or "", BODY_MAX)
+    body = customer_text(request.description or "", BODY_MAX)
     if body:
         biz["body"] = body
     return biz

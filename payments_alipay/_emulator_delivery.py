@@ -1,7 +1,7 @@
 """The emulator's notification sender: POST, and resend on Alipay's schedule until ``success``.
 
 Alipay delivers up to 8 times; the gaps between deliveries are 4 min, 10 min, 10 min,
-1 h, 2 h, 6 h and 15 h (alipay-protocol.md §8.5). ``factor`` scales them, so a test
+1 h, 2 h, 6 h and 15 h, as Alipay documents for asynchronous notifications. ``factor`` scales them, so a test
 can use 0.001 and see the whole schedule in about 90 seconds, or less.
 """
 

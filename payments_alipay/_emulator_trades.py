@@ -28,6 +28,7 @@ SUCCESS: Final = "TRADE_SUCCESS"
 CLOSED: Final = "TRADE_CLOSED"
 _REFERENCE: Final = re.compile(r"[0-9A-Za-z_]{1,64}")
 _AMOUNT: Final = re.compile(r"\d{1,9}(\.\d{1,2})?")
+_FORBIDDEN: Final = frozenset("&=/")  # in subject and body, by Alipay's field rules
 
 
 class TradeError(Exception):
@@ -220,6 +221,8 @@ def _pay_fields(method: str, biz: Mapping[str, object], now: datetime) -> dict[s
         raise TradeError("ACQ.INVALID_PARAMETER", "subject must be 1-256 characters")
     if len(fields.get("body", "")) > 128:
         raise TradeError("ACQ.INVALID_PARAMETER", "body must be at most 128 characters")
+    if _FORBIDDEN & set(subject + fields.get("body", "")):
+        raise TradeError("ACQ.INVALID_PARAMETER", "subject and body must not contain /, = or &")
     if fields.get("product_code", PRODUCT_CODES[method]) != PRODUCT_CODES[method]:
         raise TradeError("ACQ.INVALID_PARAMETER", f"product_code must be {PRODUCT_CODES[method]}")
     if "time_expire" in fields:

@@ -1,4 +1,4 @@
-"""The Alipay configuration, read once from the environment-style settings (DESIGN §6).
+"""The Alipay configuration, read once from the environment-style settings (docs/alipay.md).
 
 Every problem is a ``ValueError`` whose message is one line that starts with the name
 of the setting at fault and never contains a key.

@@ -7,7 +7,7 @@ from datetime import datetime
 
 
 def new_reference(now: datetime) -> str:
-    """A 32-character reference of letters and digits: UTC time, then 80 random bits.
+    """A 33-character reference of letters and digits: ``P``, UTC time, then 72 random bits.
 
     The time prefix keeps references readable and sortable in vendor consoles; the
     random part keeps them unique across database resets and app instances.

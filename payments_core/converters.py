@@ -1,4 +1,4 @@
-"""The wire format of a payment (DESIGN §2), through one cattrs converter.
+"""The wire format of a payment (the OpenAPI ``Payment`` schema), through one cattrs converter.
 
 The domain keeps snake_case; ``PaymentView`` is the wire shape, and camelCase is
 applied by a hook factory on attrs classes. Amounts stay Decimal until the JSON
@@ -96,7 +96,7 @@ def _amount(value: object, _: object = None) -> Decimal:
 
 
 def make_converter() -> JsonConverter:
-    """The JSON converter for wire classes: camelCase names, DESIGN §2 times and amounts."""
+    """The JSON converter for wire classes: camelCase names, wire times and amounts."""
     conv = make_json_converter(forbid_extra_keys=True)
     conv.register_unstructure_hook(datetime, format_time)
     conv.register_structure_hook(datetime, parse_time)
@@ -149,14 +149,14 @@ def _shared_converter() -> JsonConverter:
 
 
 def payment_json(payment: Payment, converter: JsonConverter | None = None) -> dict[str, Any]:
-    """The DESIGN §2 document of a payment (unstructured, ready for ``dumps``)."""
+    """The wire document of a payment (unstructured, ready for ``dumps``)."""
     conv = converter or _shared_converter()
     document: dict[str, Any] = conv.unstructure(PaymentView.of(payment))
     return document
 
 
 def read_payment(document: object, converter: JsonConverter | None = None) -> PaymentView:
-    """A PaymentView read back from a DESIGN §2 document.
+    """A PaymentView read back from its wire document.
 
     Raises:
         cattrs.ClassValidationError: a field is missing, extra or malformed.

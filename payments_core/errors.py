@@ -18,6 +18,7 @@ what a code means over HTTP is decided by ``payments_http``, never here::
     ├── ConflictError
     │   ├── ConcurrencyConflict
     │   ├── DuplicateReference
+    │   ├── DuplicateTradeId
     │   ├── PaymentExists
     │   ├── OrderAlreadyPaid
     │   ├── OrderNotPayable
@@ -184,6 +185,21 @@ class DuplicateReference(ConflictError):
     def __init__(self, reference: str) -> None:
         self.reference = reference
         super().__init__(f"attempt reference {reference} already exists")
+
+
+class DuplicateTradeId(ConflictError):
+    """A vendor trade id would be recorded on a second attempt (of any payment).
+
+    One trade at a vendor pays one attempt: a second attempt reported with the same
+    trade id is forged or re-cut evidence, never a second charge.
+    """
+
+    code = "duplicate_trade_id"
+
+    def __init__(self, vendor: str, trade_id: str) -> None:
+        self.vendor = vendor
+        self.trade_id = trade_id
+        super().__init__(f"{vendor} trade {trade_id} is already recorded on another attempt")
 
 
 class PaymentExists(ConflictError):

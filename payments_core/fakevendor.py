@@ -122,8 +122,13 @@ class FakeVendor:
         """Plain-text ``success`` once applied, else ``failure`` (the fake then resends)."""
         return PROCESSED if outcome is NotificationOutcome.APPLIED else RESEND
 
-    def pay(self, reference: str, *, amount: Money | None = None) -> bytes:
+    def pay(
+        self, reference: str, *, amount: Money | None = None, trade_id: str | None = None
+    ) -> bytes:
         """The buyer pays (``amount`` defaults to the trade's); returns the signed notification.
+
+        ``trade_id`` (default: a new one) plays a vendor, or a forger who re-cut a genuine
+        signed text, reporting a trade id that already paid another attempt.
 
         Raises:
             VendorDeclined: the trade is unknown, closed, or past its expiry.
@@ -137,7 +142,7 @@ class FakeVendor:
             if trade.status is not TradeStatus.PAID:
                 trade.status = TradeStatus.PAID
                 trade.paid_amount = amount or trade.amount
-                trade.trade_id = "T" + secrets.token_hex(8)
+                trade.trade_id = trade_id or "T" + secrets.token_hex(8)
             return self._notification_body(reference, trade)
 
     def notification(self, reference: str, *, forged: bool = False) -> bytes:

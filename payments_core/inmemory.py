@@ -14,6 +14,7 @@ from attrs import evolve
 from payments_core.errors import (
     ConcurrencyConflict,
     DuplicateReference,
+    DuplicateTradeId,
     OrderNotFound,
     PaymentExists,
     PaymentNotFound,
@@ -39,6 +40,7 @@ class InMemoryPaymentRepository:
         self._lock = threading.Lock()
         self._payments: dict[PaymentId, Payment] = {}
         self._owner: dict[str, PaymentId] = {}  # attempt reference -> payment id
+        self._trades: dict[tuple[str, str], str] = {}  # (vendor, trade id) -> attempt reference
         self._idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self._changes: dict[int, StatusChange] = {}
         self._done: set[int] = set()
@@ -52,6 +54,7 @@ class InMemoryPaymentRepository:
             if existing is not None:
                 raise PaymentExists(existing)
             self._check_references_free(a.reference for a in payment.attempts)
+            self._check_trades_free(payment)
             if idempotency and (idempotency.payer, idempotency.key) in self._idempotency:
                 raise DuplicateReference(f"idempotency key of {idempotency.payer}")
             stored = evolve(payment, id=len(self._payments) + 1, version=1)
@@ -96,7 +99,9 @@ class InMemoryPaymentRepository:
             self._check_references_free(
                 a.reference for a in payment.attempts if previous.attempt(a.reference) is None
             )
+            self._check_trades_free(payment)
             stored = evolve(payment, version=previous.version + 1)
+            self._disown_trades(self._payments[payment.id])
             self._payments[payment.id] = stored
             self._own(stored)
             if stored.status is not previous.status:
@@ -170,9 +175,32 @@ class InMemoryPaymentRepository:
             if reference in self._owner:
                 raise DuplicateReference(reference)
 
+    def _check_trades_free(self, payment: Payment) -> None:
+        """Like the SQL store's unique index on (vendor, trade id) over all attempts."""
+        seen: set[str] = set()
+        for attempt in payment.attempts:
+            trade = attempt.vendor_trade_id
+            if trade is None:
+                continue
+            holder = self._trades.get((payment.vendor, trade))
+            taken = holder is not None and self._owner.get(holder) != payment.id
+            if trade in seen or taken:
+                raise DuplicateTradeId(payment.vendor, trade)
+            seen.add(trade)
+
     def _own(self, payment: Payment) -> None:
         for attempt in payment.attempts:
             self._owner[attempt.reference] = payment.id  # type: ignore[assignment]  # stored payments have ids
+        for attempt in payment.attempts:
+            if attempt.vendor_trade_id is not None:
+                self._trades[(payment.vendor, attempt.vendor_trade_id)] = attempt.reference
+
+    def _disown_trades(self, payment: Payment) -> None:
+        """Forget the trade ids of ``payment`` as stored, before storing its next version."""
+        for attempt in payment.attempts:
+            key = (payment.vendor, attempt.vendor_trade_id or "")
+            if self._trades.get(key) == attempt.reference:
+                del self._trades[key]
 
     def _record_change(self, payment: Payment, previous: PaymentStatus | None) -> None:
         assert payment.id is not None  # noqa: S101 - only stored payments reach here

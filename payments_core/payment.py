@@ -16,7 +16,7 @@ PaymentId = int
 
 
 class PaymentStatus(enum.Enum):
-    """Where a payment is in its life (DESIGN §3)."""
+    """Where a payment is in its life; ``_ALLOWED`` below is the transition table."""
 
     PENDING = "PENDING"
     CONFIRMED = "CONFIRMED"
@@ -43,7 +43,7 @@ TERMINAL: Final = frozenset(s for s, targets in _ALLOWED.items() if not targets)
 
 
 def can_transition(current: PaymentStatus, target: PaymentStatus) -> bool:
-    """Whether DESIGN §3 allows going from ``current`` to ``target``."""
+    """Whether the transition table allows going from ``current`` to ``target``."""
     return target in _ALLOWED[current]
 
 
@@ -149,7 +149,7 @@ class Payment:
         """The payment in ``target`` status.
 
         Raises:
-            InvalidTransition: DESIGN §3 does not allow it.
+            InvalidTransition: the transition table does not allow it.
         """
         if not can_transition(self.status, target):
             raise InvalidTransition(self.id, self.status, target)

@@ -130,7 +130,10 @@ class Payments(Protocol):
     def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
         """Store a new payment with version 1 and a creation StatusChange, atomically.
 
-        ``idempotency``, when given, is recorded with the new payment's id.
+        ``idempotency``, when given, is recorded with the new payment's id. The record
+        is stored in the same transaction as the payment, and a refusal caused by a
+        concurrent add comes only once that add is stored: a create that loses the race
+        to a twin with the same key finds the twin's record right after the refusal.
 
         Returns:
             The payment with its id and version assigned.
@@ -139,6 +142,8 @@ class Payments(Protocol):
             PaymentExists: the order already has a PENDING, TIMEOUT or CONFIRMED payment.
             DuplicateReference: an attempt reference is already stored, or the
                 idempotency key of this payer was taken meanwhile.
+            DuplicateTradeId: an attempt carries a vendor trade id that another stored
+                attempt of that vendor (or another attempt of this payment) carries.
             StoreUnavailable: nothing was written.
         """
         ...
@@ -170,6 +175,9 @@ class Payments(Protocol):
         Raises:
             ConcurrencyConflict: the stored version is not ``previous.version``.
             DuplicateReference: a new attempt reference is already stored.
+            DuplicateTradeId: an attempt would carry a vendor trade id that another
+                attempt of the same vendor carries (one trade settles one attempt,
+                enforced by the store so that racing processes cannot both record it).
             PaymentNotFound, StoreUnavailable.
         """
         ...
@@ -227,7 +235,7 @@ class PaymentRepository(Payments, Sweepable, IdempotencyStore, Outbox, Protocol)
 
 
 class Orders(Protocol):
-    """Where the orders live (DESIGN §5)."""
+    """Where the orders live (``PAYMENTS_ORDERS_URL`` in the README)."""
 
     def get(self, order_id: str, *, caller: Caller) -> Order:
         """The order, whoever its buyer: the use case checks that the caller owns it.

@@ -16,6 +16,7 @@ from payments_core._references import new_reference
 from payments_core.errors import (
     ConcurrencyConflict,
     DuplicateReference,
+    DuplicateTradeId,
     IdempotencyKeyReused,
     NotAllowed,
     OrderAlreadyPaid,
@@ -29,7 +30,7 @@ from payments_core.errors import (
     VendorError,
     VendorNotFound,
 )
-from payments_core.evidence import apply_report
+from payments_core.evidence import apply_report, trade_id_reused
 from payments_core.money import Money
 from payments_core.payment import TERMINAL, Attempt, Payment, PaymentId, PaymentStatus
 from payments_core.ports import Closeable, Pingable
@@ -238,7 +239,12 @@ class PaymentService:
         return self.repo.get(record.payment_id)
 
     def _add(self, payment: Payment, caller: Caller, key: str | None, fingerprint: str) -> Payment:
-        """Store a new payment; the repository's unique order index settles races."""
+        """Store a new payment; the repository's unique indexes settle races.
+
+        A create refused because a concurrent one with the same key stored first (its
+        order's payment exists, or its key was taken) answers what that one did: the
+        repository stores the payment and its key at once, so the key is found now.
+        """
         claim = (
             IdempotencyClaim(payer=caller.username, key=key, fingerprint=fingerprint)
             if key is not None
@@ -246,14 +252,13 @@ class PaymentService:
         )
         try:
             return self.repo.add(payment, idempotency=claim)
-        except PaymentExists:
-            _check_no_payment(self.repo.find_for_order(payment.order_id), payment.order_id)
-            raise
-        except DuplicateReference:
+        except (PaymentExists, DuplicateReference) as refused:
             replay = self._replay(caller, key, fingerprint) if key is not None else None
-            if replay is None:
-                raise
-            return replay  # a concurrent twin with the same key won
+            if replay is not None:
+                return replay
+            if isinstance(refused, PaymentExists):
+                _check_no_payment(self.repo.find_for_order(payment.order_id), payment.order_id)
+            raise
 
     def _new_payment(
         self, caller: Caller, order_id: str, subject: str, description: str | None
@@ -329,6 +334,8 @@ class PaymentService:
                 saved = self.repo.save(changed, previous=current)
             except ConcurrencyConflict:
                 continue
+            except DuplicateTradeId as exc:  # the trade settled another payment: refuse
+                raise trade_id_reused(exc.vendor) from exc
             moved = saved.status is not current.status
             if moved:
                 self._announce()

@@ -26,6 +26,7 @@ from attrs import evolve
 from payments_core.errors import (
     ConcurrencyConflict,
     DuplicateReference,
+    DuplicateTradeId,
     PaymentExists,
     PaymentNotFound,
     SignatureInvalid,
@@ -432,6 +433,108 @@ class RepositoryContract:
         assert [a.state for a in loaded.attempts] == [AttemptState.PAID, AttemptState.DUPLICATE]
         assert loaded.vendor_trade_id == "2024T1"
         assert loaded.confirmed_at == clock.now()
+
+    def test_one_trade_id_never_settles_attempts_of_two_payments(
+        self, repo: PaymentRepository, clock: FrozenClock
+    ) -> None:
+        first, second = repo.add(new_payment(clock)), repo.add(new_payment(clock))
+        trade = unique("T")
+        repo.save(_paid(first, trade, clock), previous=first)
+
+        with raises(DuplicateTradeId) as caught:
+            repo.save(_paid(second, trade, clock), previous=second)
+
+        assert isinstance(caught[0], DuplicateTradeId)
+        assert (caught[0].vendor, caught[0].trade_id) == (second.vendor, trade)
+        assert repo.get(second.id or 0) == second
+
+    def test_one_trade_id_never_settles_two_attempts_of_one_payment(
+        self, repo: PaymentRepository, clock: FrozenClock
+    ) -> None:
+        stored = repo.add(new_payment(clock))
+        trade = unique("T")
+        extra = attempt_for(clock)
+        twice = (
+            _paid(stored, trade, clock)
+            .with_attempt(extra, at=clock.now())
+            .flag_refund(extra.reference, trade_id=trade, at=clock.now())
+        )
+
+        with raises(DuplicateTradeId):
+            repo.save(twice, previous=stored)
+
+        assert repo.get(stored.id or 0) == stored
+
+    def test_a_trade_id_already_recorded_is_refused_on_add(
+        self, repo: PaymentRepository, clock: FrozenClock
+    ) -> None:
+        first = repo.add(new_payment(clock))
+        trade = unique("T")
+        repo.save(_paid(first, trade, clock), previous=first)
+        newcomer = _paid(new_payment(clock), trade, clock)
+
+        with raises(DuplicateTradeId):
+            repo.add(newcomer)
+
+        assert repo.find_for_order(newcomer.order_id) is None
+
+    def test_the_same_trade_id_at_another_vendor_is_another_trade(
+        self, repo: PaymentRepository, clock: FrozenClock
+    ) -> None:
+        first = repo.add(new_payment(clock))
+        other = repo.add(evolve(new_payment(clock), vendor="other"))
+        trade = unique("T")
+        repo.save(_paid(first, trade, clock), previous=first)
+
+        saved = repo.save(_paid(other, trade, clock), previous=other)
+
+        assert repo.get(other.id or 0).vendor_trade_id == trade == saved.vendor_trade_id
+
+    def test_a_payment_saved_again_keeps_its_own_trade_id(
+        self, repo: PaymentRepository, clock: FrozenClock
+    ) -> None:
+        stored = repo.add(new_payment(clock))
+        paid = repo.save(_paid(stored, unique("T"), clock), previous=stored)
+        extra = attempt_for(clock)
+        flagged = paid.with_attempt(extra, at=clock.now()).flag_refund(
+            extra.reference, trade_id=unique("T"), at=clock.now()
+        )
+
+        again = repo.save(flagged, previous=paid)
+        renamed = repo.save(evolve(again, subject="renamed"), previous=again)
+
+        assert repo.get(stored.id or 0) == renamed
+
+    def test_concurrent_settlements_with_one_trade_id_let_exactly_one_win(
+        self, repo: PaymentRepository, clock: FrozenClock
+    ) -> None:
+        payments = [repo.add(new_payment(clock)) for _ in range(6)]
+        trade = unique("T")
+        outcomes: list[str] = []
+        start = threading.Barrier(len(payments))
+
+        def settle(payment: Payment) -> None:
+            start.wait()
+            try:
+                repo.save(_paid(payment, trade, clock), previous=payment)
+                outcomes.append("won")
+            except DuplicateTradeId:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=settle, args=(p,)) for p in payments]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert sorted(outcomes) == ["refused"] * 5 + ["won"]
+        settled = [p for p in payments if repo.get(p.id or 0).vendor_trade_id == trade]
+        assert len(settled) == 1
+
+
+def _paid(payment: Payment, trade_id: str, clock: FrozenClock) -> Payment:
+    """``payment`` confirmed through its first attempt with the vendor's ``trade_id``."""
+    return payment.confirm(payment.attempts[0].reference, trade_id=trade_id, at=clock.now())
 
 
 class Buyer(Protocol):

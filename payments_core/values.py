@@ -87,7 +87,7 @@ class Reply:
 
 @frozen(kw_only=True)
 class Order:
-    """An order as the orders service knows it (DESIGN §5)."""
+    """An order as the orders service knows it."""
 
     id: str
     buyer: str

@@ -1,7 +1,7 @@
-"""The Starlette adapter of ``payments``: DESIGN §4 endpoints, authentication, the command.
+"""The Starlette adapter of ``payments``: the API's endpoints, authentication, the command.
 
 ``create_app(service, authenticator=...)`` serves an already composed ``PaymentService``;
-``create_app_from_settings(settings)`` composes one from DESIGN §6 settings and the
+``create_app_from_settings(settings)`` composes one from the settings (README) and the
 installed plugins; ``payments_http.cli:main`` is the ``payments`` command.
 """
 

@@ -2,7 +2,7 @@
 
 It takes an already composed ``PaymentService`` so that a team can build the service
 by hand (see ``examples/server.py``) and mount the app in its own Starlette
-application; ``payments_http.compose`` builds everything from DESIGN §6 settings.
+application; ``payments_http.compose`` builds everything from the settings.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
     debug: bool = False,
 ) -> Starlette:
-    """The Starlette app serving DESIGN §4 for ``service``.
+    """The Starlette app serving the payments API for ``service``.
 
     Args:
         service: the composed core.
@@ -90,23 +90,26 @@ def create_app(
             for part in reversed(background):
                 part.stop()
 
-    return Starlette(
+    app = Starlette(
         debug=debug,
         routes=[
             *extra_routes,
             *endpoints.routes(),
             Route("/openapi.json", openapi_json, methods=["GET"]),
         ],
-        middleware=[Middleware(RequestLog)],
+        middleware=[Middleware(RequestLog, reraise=debug)],  # also answers the uncaught
         exception_handlers={
             PaymentsError: _payments_error,
             Unauthenticated: _unauthenticated,
             RequestProblem: _request_problem,
             HTTPException: _http_exception,
-            Exception: _unexpected,
         },
         lifespan=lifespan,
     )
+    # No path is answered by a redirect: Starlette would build its Location from the
+    # request's Host header, and "/api/v1/payments/1/" names nothing here (404).
+    app.router.redirect_slashes = False
+    return app
 
 
 async def _payments_error(request: Request, exc: Exception) -> Response:
@@ -141,17 +144,6 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     message = "no such resource" if exc.status_code == 404 else str(exc.detail)
     headers: Mapping[str, str] = exc.headers or {}
     return error_response(exc.status_code, code, message, headers=headers)
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    rid = _rid(request)
-    log.error("request_id=%s unexpected %s", rid, type(exc).__name__, exc_info=exc)
-    return error_response(  # sent from outside the middleware: add the id here
-        500,
-        "internal_error",
-        f"the server failed; quote request id {rid} when reporting it",
-        headers={"X-Request-Id": rid},
-    )
 
 
 def _rid(request: Request) -> str:

@@ -6,8 +6,9 @@ method to ``create_app``; it returns a ``Caller`` or raises ``Unauthenticated``.
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -21,6 +22,7 @@ from payments_core.values import Caller
 MIN_SECRET_LENGTH: Final = 32
 _VERIFIED_MAX: Final = 4096  # tokens remembered after their signature was checked
 _SCHEME: Final = "bearer"
+_TIME_CLAIMS: Final = ("exp", "nbf", "iat")
 
 
 class Unauthenticated(Exception):
@@ -60,7 +62,8 @@ class JwtAuthenticator:
 
     The accepted algorithms are fixed by the key: HS256 for a shared secret, RS256 for
     an RSA public key, ES256 for an EC P-256 public key; ``alg: none`` never verifies.
-    ``exp`` and ``nbf`` are honoured when present; ``sub`` is required.
+    ``exp`` and ``nbf`` are honoured when present; ``exp``, ``nbf`` and ``iat`` must then
+    be JSON numbers (PyJWT would take ``"exp": "1700000000"`` too); ``sub`` is required.
     """
 
     def __init__(
@@ -84,8 +87,9 @@ class JwtAuthenticator:
             "verify_aud": audience is not None,
         }
         # Verified Authorization headers by their exact text: a client sends the same
-        # token on every request; its signature need not be checked again, its times are.
-        self._verified: dict[str, tuple[Caller, float | None, float | None]] = {}
+        # token on every request; its signature need not be checked again, its times are,
+        # as PyJWT checks them (whole seconds), so that no entry outlives its token.
+        self._verified: dict[str, tuple[Caller, int | None, int | None]] = {}
 
     @classmethod
     def from_secret(cls, secret: str) -> JwtAuthenticator:
@@ -120,10 +124,10 @@ class JwtAuthenticator:
         if known is not None:
             caller, expires, not_before = known
             now = time.time()
-            if expires is not None and now > expires + self._leeway:
+            if expires is not None and expires <= now - self._leeway:
                 self._verified.pop(header, None)
                 raise Unauthenticated("the token has expired")
-            if not_before is not None and now < not_before - self._leeway:
+            if not_before is not None and not_before > now + self._leeway:
                 raise Unauthenticated("the token is not valid")
             return caller
         try:
@@ -140,6 +144,7 @@ class JwtAuthenticator:
             raise Unauthenticated("the token has expired") from None
         except jwt.InvalidTokenError:
             raise Unauthenticated("the token is not valid") from None
+        _require_numeric_times(claims)
         caller = _caller(claims, header)
         if len(self._verified) >= _VERIFIED_MAX:
             self._verified.pop(next(iter(self._verified)), None)  # the oldest goes first
@@ -147,9 +152,23 @@ class JwtAuthenticator:
         return caller
 
 
-def _time_claim(claims: dict[str, object], name: str) -> float | None:
+def _require_numeric_times(claims: Mapping[str, object]) -> None:
+    """Raises Unauthenticated unless every time claim present is a finite JSON number."""
+    for name in _TIME_CLAIMS:
+        if name in claims and not _is_number(claims[name]):
+            raise Unauthenticated(f"the token's {name} claim must be a number")
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _time_claim(claims: Mapping[str, object], name: str) -> int | None:
+    """The claim in whole seconds, as PyJWT compares it (``int(exp) <= now`` is expired)."""
     value = claims.get(name)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return int(value) if isinstance(value, int | float) else None
 
 
 def _caller(claims: dict[str, object], authorization: str) -> Caller:

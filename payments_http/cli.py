@@ -1,6 +1,6 @@
 """The ``payments`` command: serve, reconcile, db upgrade, keys generate, emulator.
 
-Every DESIGN §6 setting is an option of ``serve`` and ``reconcile`` and an environment
+Every setting of ``payments_http.settings`` is an option of ``serve`` and ``reconcile`` and an environment
 variable; options win. A bad setting prints one line naming it and exits with 2.
 """
 
@@ -16,9 +16,9 @@ from typing import Final
 
 from payments_core.errors import PaymentsError
 from payments_http import settings as config
+from payments_http._logsafe import configure_logging
 
 EXIT_CONFIG: Final = 2
-_LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
@@ -111,8 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from payments_http import serve
 
-    logging.basicConfig(level=args.log_level.upper(), format=_LOG_FORMAT)
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say enough at WARNING
+    configure_logging(args.log_level.upper())
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
     return serve.run(
@@ -124,7 +123,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     from payments_core.sweep import reconcile
     from payments_http.compose import build_service
 
-    logging.basicConfig(level=logging.WARNING, format=_LOG_FORMAT)
+    configure_logging(logging.WARNING)
     service, _ = build_service(_settings(args))
     progress = _ProgressBar() if sys.stderr.isatty() else None
     try:

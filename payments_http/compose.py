@@ -1,4 +1,4 @@
-"""Composition from DESIGN §6 settings: the plugins' repository and vendors, the orders
+"""Composition from the settings: the plugins' repository and vendors, the orders
 adapter, the authenticator, status-change delivery and the in-process sweeper.
 """
 

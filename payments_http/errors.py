@@ -1,4 +1,4 @@
-"""What the core's errors mean over HTTP: one status, one DESIGN §4 code, one JSON body.
+"""What the core's errors mean over HTTP: one status, one error code, one JSON body.
 
 The core knows nothing of HTTP; this module owns the mapping. Lookups walk the
 exception's MRO, so a subclass inherits its parent's status unless listed itself.
@@ -78,7 +78,7 @@ def status_for(exc: PaymentsError) -> int:
 
 
 def code_for(exc: PaymentsError) -> str:
-    """The DESIGN §4 error code of a core error."""
+    """The error code (one of ``openapi.ERROR_CODES``) of a core error."""
     code: str | None = _lookup(exc, _CODE)
     return code or exc.code
 
@@ -110,7 +110,7 @@ def error_response(
 
 
 def response_for(exc: PaymentsError) -> Response:
-    """The response for a core error, with the data DESIGN §4 asks for."""
+    """The response for a core error, with the data its code carries."""
     extra: dict[str, object] = {}
     if isinstance(exc, PaymentExists):
         extra["paymentId"] = exc.payment_id

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of DESIGN §4, written by hand from small helpers."""
+"""The OpenAPI 3.1 document of the payments API, written by hand from small helpers."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ ERROR_CODES: Final = (
     "orders_unavailable",
     "concurrency_conflict",
     "internal_error",
+    "headers_too_large",
 )
 
 _NULLABLE_STRING: Final[Schema] = {"type": ["string", "null"]}
@@ -42,7 +43,7 @@ _TIME: Final[Schema] = {
 
 PAYMENT: Final[Schema] = {
     "type": "object",
-    "description": "A payment (DESIGN §2); fields in this order.",
+    "description": "A payment; fields in this order.",
     "additionalProperties": False,
     "required": [
         "id",
@@ -340,7 +341,10 @@ def document() -> Schema:
             "title": "payments",
             "version": "1",
             "description": "Take payment for orders through pluggable vendors. Success bodies "
-            'are `{"data": ...}`; errors are `{"error": {"code", "message"}}`.',
+            'are `{"data": ...}`; errors are `{"error": {"code", "message"}}`. Every answer '
+            "carries `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`; no "
+            "path redirects (a trailing slash is 404). `payments serve` answers 431 "
+            "(headers_too_large) to a request line and headers over 16 KiB or 100 headers.",
         },
         "paths": _paths(),
         "components": {

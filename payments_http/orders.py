@@ -1,4 +1,4 @@
-"""The HTTP orders adapter of DESIGN §5: one pooled ``requests`` session, short timeouts."""
+"""The HTTP orders adapter (``PAYMENTS_ORDERS_URL``): one pooled ``requests`` session, short timeouts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The endpoints of DESIGN §4, bound to one composed ``PaymentService``.
+"""The endpoints of the payments API, bound to one composed ``PaymentService``.
 
 Database and signing work runs inline on the event loop (measured faster than the
 thread pool for this workload); anything that waits on a vendor over the network

@@ -1,7 +1,8 @@
 """``payments serve``: check the configuration once, then hand the app to uvicorn.
 
 With ``--workers N`` each worker builds its own app from the environment
-(``app_from_environment``), after the parent process has checked it.
+(``app_from_environment``), after the parent process has checked it. uvicorn runs with
+a bounded request head (``_protocol``) and announces no server software.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 import uvicorn
 
 from payments_http import settings as config
+from payments_http._logsafe import configure_logging
 from payments_http.compose import (
     authenticator_from_settings,
     build_service,
@@ -23,15 +25,18 @@ from payments_http.compose import (
 )
 
 if TYPE_CHECKING:
+    import asyncio
+
     from starlette.applications import Starlette
+
+MAX_HEAD_BYTES: Final = 16 * 1024
+"""The request line and headers together; a longer head is refused (431 or closed)."""
 
 
 def app_from_environment() -> Starlette:
     """The server's app from ``os.environ`` (the factory each uvicorn worker calls)."""
     if not logging.getLogger().handlers:  # a spawned worker: log as the parent does
-        level = os.environ.get("PAYMENTS_LOG_LEVEL", "INFO").upper()
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        configure_logging(os.environ.get("PAYMENTS_LOG_LEVEL", "INFO").upper())
     return create_app_from_settings(config.effective(os.environ, {}))
 
 
@@ -47,11 +52,30 @@ def check(settings: Mapping[str, str]) -> None:
     service.close()
 
 
+def uvicorn_options() -> dict[str, Any]:
+    """How uvicorn serves the app, whoever starts it (``payments serve``, bench.http)."""
+    return {
+        "http": http_protocol(),
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,  # when h11 is what we have
+        "server_header": False,
+        "access_log": False,  # the app logs each request itself (_requestlog)
+    }
+
+
+def http_protocol() -> type[asyncio.Protocol] | str:
+    """httptools with a bounded head; h11 (bounded by uvicorn) where httptools is missing."""
+    try:
+        from payments_http._protocol import BoundedHttpToolsProtocol
+    except ImportError:
+        return "h11"
+    return BoundedHttpToolsProtocol
+
+
 def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str) -> int:
     """Serve until interrupted; returns the exit status."""
     host = settings.get("PAYMENTS_HOST", "127.0.0.1")
     port = config.integer(settings, "PAYMENTS_PORT", 1, 65535)
-    options = {"host": host, "port": port, "log_level": log_level, "access_log": False}
+    options = {"host": host, "port": port, "log_level": log_level, **uvicorn_options()}
     if demo:
         from payments_http import demo as demo_server
 
@@ -60,10 +84,10 @@ def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str
         built = demo_server.build(settings, Path.cwd())
         sys.stdout.write(built.banner)
         sys.stdout.flush()
-        uvicorn.run(built.app, **options)  # type: ignore[arg-type]
+        uvicorn.run(built.app, **options)
         return 0
     if workers == 1:
-        uvicorn.run(create_app_from_settings(settings), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app_from_settings(settings), **options)
         return 0
     check(settings)
     os.environ.update({k: v for k, v in settings.items() if k in config.NAMES})
@@ -72,6 +96,6 @@ def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str
         "payments_http.serve:app_from_environment",
         factory=True,
         workers=workers,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
     return 0

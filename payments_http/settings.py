@@ -1,4 +1,4 @@
-"""The DESIGN §6 settings: names, defaults, command-line options and checks.
+"""The settings: names, defaults, command-line options and checks.
 
 Settings are environment-style names mapped to strings. Every check raises
 ``ValueError`` with one line that starts with the setting's name and never echoes

@@ -24,7 +24,7 @@ _ID: Final = re.compile(r"^[1-9][0-9]{0,17}$")
 
 
 class RequestProblem(Exception):
-    """The request cannot be read: 400, 413 or 415, with the DESIGN §4 code."""
+    """The request cannot be read: 400, 413 or 415, with its error code."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         self.status = status
@@ -57,7 +57,7 @@ def data(
 def payment_response(
     payment: Payment, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """``{"data": Payment}`` in the exact DESIGN §2 form."""
+    """``{"data": Payment}`` in the exact wire form."""
     return data(payment_json(payment), status_code, headers)
 
 

@@ -22,7 +22,7 @@ from typing import Any, Final
 from sqlalchemy import Column, Table
 from sqlalchemy.dialects import postgresql
 
-from payments_core.errors import DuplicateReference
+from payments_core.errors import DuplicateReference, DuplicateTradeId
 from payments_core.payment import Payment
 from payments_core.values import IdempotencyClaim
 from payments_sqlstore.rows import (
@@ -34,6 +34,7 @@ from payments_sqlstore.rows import (
 )
 from payments_sqlstore.tables import (
     LIVE_ORDER_INDEX,
+    TRADE_ID_INDEX,
     attempts,
     idempotency_records,
     payments,
@@ -42,7 +43,7 @@ from payments_sqlstore.tables import (
 
 _DIALECT: Final = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]  # unannotated upstream
 _quote = _DIALECT.identifier_preparer.quote
-_ATTEMPT_KEYS: Final = frozenset({"reference", "payment_id"})
+_ATTEMPT_KEYS: Final = frozenset({"reference", "payment_id", "vendor"})  # never updated
 _CHANGE_COLUMNS: Final = ("previous_status", "current_status", "changed_at")
 _SHAPES: Final = 256  # distinct statement texts kept; real payments use a handful
 
@@ -61,7 +62,7 @@ def insert(payment: Payment, record: IdempotencyClaim | None) -> Statement:
     """
     params = _prefixed("p", payment_to_row(payment))
     for n, attempt in enumerate(payment.attempts):
-        params |= _prefixed(f"a{n}", attempt_to_row(0, n, attempt))
+        params |= _prefixed(f"a{n}", attempt_to_row(0, n, attempt, payment.vendor))
     if record is not None:
         params |= _prefixed("r", claim_to_row(record))
     params |= _prefixed("c", change_to_row(payment, None))
@@ -93,11 +94,19 @@ def refusal(
     references = [attempt.reference for attempt in payment.attempts]
     if constraint == LIVE_ORDER_INDEX:
         return LiveOrderTaken()
+    if constraint == TRADE_ID_INDEX:
+        return trade_id_taken(payment, detail)
     if constraint == _constraint_of(idempotency_records) and record is not None:
         return DuplicateReference(f"idempotency key {record.key!r}")
     if constraint == _constraint_of(attempts) and references:
         return DuplicateReference(next((r for r in references if r in detail), references[0]))
     return None
+
+
+def trade_id_taken(payment: Payment, detail: str) -> DuplicateTradeId:
+    """The error for ``payment``'s attempt whose trade id the database ``detail`` names."""
+    trades = [a.vendor_trade_id for a in payment.attempts if a.vendor_trade_id]
+    return DuplicateTradeId(payment.vendor, next((t for t in trades if t in detail), "?"))
 
 
 def _prefixed(prefix: str, row: dict[str, Any]) -> dict[str, Any]:

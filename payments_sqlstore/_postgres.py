@@ -99,7 +99,7 @@ class PostgresStatements:
             raise unavailable(exc) or exc from exc
         except _UNAVAILABLE as exc:
             raise store_unavailable(exc) from exc
-        conn: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+        conn: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]  # None only once closed
         try:
             conn.autocommit = True
             yield conn

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from payments_core.errors import DuplicateReference
+from payments_core.errors import DuplicateReference, DuplicateTradeId
 from payments_core.payment import Payment
 from payments_core.values import IdempotencyClaim
 from payments_sqlstore import _statements as sql
@@ -105,7 +105,8 @@ class SqliteStatements:
     def insert(self, payment: Payment, record: IdempotencyClaim | None) -> int:
         """Insert ``payment`` (version set), its attempts, ``record`` and its creation event.
 
-        Returns the new id. Raises: LiveOrderTaken, DuplicateReference, StoreUnavailable.
+        Returns the new id. Raises: LiveOrderTaken, DuplicateReference, DuplicateTradeId,
+        StoreUnavailable.
         """
         with self._transaction() as cursor:
             try:
@@ -118,7 +119,8 @@ class SqliteStatements:
             assert new_id is not None  # noqa: S101 - an INSERT always sets it
             stored = evolve(payment, id=new_id)
             for seq, attempt in enumerate(stored.attempts):
-                self._add_attempt(cursor, attempt_to_row(new_id, seq, attempt))
+                row = attempt_to_row(new_id, seq, attempt, payment.vendor)
+                self._write_attempt(cursor, self._insert_attempt, row)
             if record is not None:
                 try:
                     row = claim_to_row(record) | {"payment_id": new_id}
@@ -131,7 +133,7 @@ class SqliteStatements:
     def save(self, stored: Payment, previous: Payment) -> bool:
         """Write ``stored`` over ``previous`` if its version still matches; False if not.
 
-        Raises: DuplicateReference, StoreUnavailable.
+        Raises: DuplicateReference, DuplicateTradeId, StoreUnavailable.
         """
         keys = {"b_id": previous.id, "b_version": previous.version}
         with self._transaction() as cursor:
@@ -141,19 +143,24 @@ class SqliteStatements:
             for kind, row in attempt_changes(stored, previous):
                 mine = {"b_reference": row["reference"], "b_payment_id": previous.id}
                 if kind == "insert":
-                    self._add_attempt(cursor, row)
+                    self._write_attempt(cursor, self._insert_attempt, row)
                 elif kind == "update":
-                    self._run(cursor, self._update_attempt, row | mine)
+                    self._write_attempt(cursor, self._update_attempt, row | mine)
                 else:
                     self._run(cursor, self._delete_attempt, mine)
             if stored.status is not previous.status:
                 self._run(cursor, self._insert_change, change_to_row(stored, previous.status))
         return True
 
-    def _add_attempt(self, cursor: sqlite3.Cursor, row: dict[str, Any]) -> None:
+    def _write_attempt(
+        self, cursor: sqlite3.Cursor, compiled: _Compiled, row: dict[str, Any]
+    ) -> None:
+        """Insert or update one attempt row; a unique index's refusal as the domain error."""
         try:
-            self._run(cursor, self._insert_attempt, row)
+            self._run(cursor, compiled, row)
         except sqlite3.IntegrityError as exc:
+            if "attempts.vendor_trade_id" in str(exc):
+                raise DuplicateTradeId(row["vendor"], row["vendor_trade_id"]) from exc
             raise DuplicateReference(row["reference"]) from exc
 
     @staticmethod
@@ -180,7 +187,7 @@ class SqliteStatements:
         except (DBAPIError, PoolTimeout) as exc:
             raise unavailable(exc) or exc from exc
         try:
-            yield pooled.driver_connection  # type: ignore[misc]
+            yield pooled.driver_connection  # type: ignore[misc]  # None only once closed
         except sqlite3.OperationalError as exc:  # locked, busy, disk I/O: the store's fault
             raise store_unavailable(exc) from exc
         finally:

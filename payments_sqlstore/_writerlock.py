@@ -25,7 +25,7 @@ from payments_core.errors import StoreUnavailable
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: threads still queue, processes poll
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module's stand-in where it is missing
 
 _FIRST_POLL: Final = 0.00005
 _LAST_POLL: Final = 0.001
@@ -60,7 +60,7 @@ class WriterLock:
 
     def _lock_file(self, deadline: float) -> None:
         if self._fd is None:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)  # type: ignore[arg-type]
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)  # type: ignore[arg-type]  # only called with a path
         pause = _FIRST_POLL
         while True:
             try:

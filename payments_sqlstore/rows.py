@@ -38,8 +38,8 @@ def payment_to_row(payment: Payment) -> RowValues:
     }
 
 
-def attempt_to_row(payment_id: int, seq: int, attempt: Attempt) -> RowValues:
-    """The ``attempts`` columns of ``attempt``, the ``seq``-th of its payment."""
+def attempt_to_row(payment_id: int, seq: int, attempt: Attempt, vendor: str) -> RowValues:
+    """The ``attempts`` columns of ``attempt``, the ``seq``-th of its ``vendor`` payment."""
     return {
         "reference": attempt.reference,
         "payment_id": payment_id,
@@ -49,6 +49,7 @@ def attempt_to_row(payment_id: int, seq: int, attempt: Attempt) -> RowValues:
         "expires_at": attempt.expires_at,
         "state": attempt.state.value,
         "vendor_trade_id": attempt.vendor_trade_id,
+        "vendor": vendor,
     }
 
 
@@ -61,7 +62,7 @@ def attempt_changes(payment: Payment, previous: Payment) -> list[tuple[str, RowV
         old = before.pop(attempt.reference, None)
         if old != (seq, attempt):
             kind = "insert" if old is None else "update"
-            changes.append((kind, attempt_to_row(previous.id or 0, seq, attempt)))
+            changes.append((kind, attempt_to_row(previous.id or 0, seq, attempt, payment.vendor)))
     changes += [("delete", {"reference": reference}) for reference in before]
     return changes
 

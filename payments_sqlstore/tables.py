@@ -1,7 +1,7 @@
 """The schema as SQLAlchemy Core tables: what the repository reads and writes.
 
 The Alembic revisions in ``migrations/versions`` create exactly these tables;
-``tests/sqlstore/test_migrations.py`` compares the two. The domain classes are
+``tests/sqlstore/test_schema.py`` compares the two. The domain classes are
 never mapped: ``payments_sqlstore.rows`` converts between rows and entities.
 
 Money is stored as integer minor units plus a currency; every time as UTC.
@@ -115,7 +115,13 @@ attempts: Final = Table(
     Column("state", String(16), nullable=False),
     Column("vendor_trade_id", String),
     Column("claimed_until", UtcDateTime),  # sweeper lease; repository-internal
+    Column("vendor", String, nullable=False),  # the payment's, so the index below can see it
 )
+# One vendor trade settles one attempt, of one payment: a second attempt recorded with
+# the same trade id is forged or re-cut evidence. Racing app instances cannot both
+# record it. NULLs (attempts not yet settled) never collide.
+TRADE_ID_INDEX: Final = "uq_attempts_vendor_trade_id"
+Index(TRADE_ID_INDEX, attempts.c.vendor, attempts.c.vendor_trade_id, unique=True)
 Index(
     "ix_attempts_open_expiry",
     attempts.c.expires_at,

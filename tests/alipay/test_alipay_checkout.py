@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import attrs
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
@@ -16,17 +18,18 @@ from payments_core.money import Money
 from payments_core.values import CheckoutRequest
 from tests.alipay.conftest import FIXED_NOW, GatewayFactory
 
+AMP, EQ, SLASH = "\uff06", "\uff1d", "\uff0f"  # full-width forms, read as text not syntax
 
-def checkout_request(**changes: object) -> CheckoutRequest:
-    values: dict[str, object] = {
-        "reference": "P1_A1",
-        "amount": Money.parse("1000.1"),
-        "subject": "Tea 茶",
-        "description": "two boxes",
-        "expires_at": FIXED_NOW + timedelta(minutes=15, microseconds=900),
-    }
-    values.update(changes)
-    return CheckoutRequest(**values)  # type: ignore[arg-type]
+
+def checkout_request(**changes: Any) -> CheckoutRequest:
+    request = CheckoutRequest(
+        reference="P1_A1",
+        amount=Money.parse("1000.1"),
+        subject="Tea 茶",
+        description="two boxes",
+        expires_at=FIXED_NOW + timedelta(minutes=15, microseconds=900),
+    )
+    return attrs.evolve(request, **changes)
 
 
 def sent_params(url: str) -> dict[str, str]:
@@ -137,3 +140,39 @@ def test_the_expiry_is_returned_unchanged(make_gateway: GatewayFactory) -> None:
     expires = datetime(2030, 1, 1, tzinfo=UTC)
 
     assert make_gateway().open_checkout(checkout_request(expires_at=expires)).expires_at == expires
+
+
+def test_separators_in_subject_and_body_are_sent_as_their_full_width_forms(
+    make_gateway: GatewayFactory,
+) -> None:
+    request = checkout_request(
+        subject="x&out_trade_no=P2_A1&total_amount=0.01/y", description="a=b&c/d"
+    )
+
+    biz = json.loads(sent_params(make_gateway().open_checkout(request).order_string)["biz_content"])
+
+    assert biz["subject"] == f"x{AMP}out_trade_no{EQ}P2_A1{AMP}total_amount{EQ}0.01{SLASH}y"
+    assert biz["body"] == f"a{EQ}b{AMP}c{SLASH}d"
+
+
+def test_the_signed_text_of_a_hostile_subject_has_one_reading(
+    make_gateway: GatewayFactory,
+) -> None:
+    request = checkout_request(subject='x"}&notify_url=https://evil.example/&z=', description="&=")
+
+    params = sent_params(make_gateway().open_checkout(request).order_string)
+
+    text = canonical_string(params, REQUEST_EXCLUDED)
+    read_back = dict(part.partition("=")[::2] for part in text.split("&"))
+    assert read_back == {name: value for name, value in params.items() if name != "sign"}
+    assert not set("&=/") & set(params["biz_content"])
+
+
+def test_a_subject_of_separators_only_is_sent_as_full_width_not_refused(
+    make_gateway: GatewayFactory,
+) -> None:
+    request = checkout_request(subject="&=/", description=None)
+
+    biz = json.loads(sent_params(make_gateway().open_checkout(request).order_string)["biz_content"])
+
+    assert biz["subject"] == AMP + EQ + SLASH

@@ -117,7 +117,7 @@ def vendor(
 
 
 class TestAlipayGatewayOnTheEmulator(VendorContract):
-    def test_a_closed_attempt_cannot_be_paid(  # type: ignore[override]
+    def test_a_closed_attempt_cannot_be_paid(  # type: ignore[override]  # pytest also passes request
         self,
         vendor: VendorGateway,
         buyer: EmulatorBuyer,
@@ -128,7 +128,7 @@ class TestAlipayGatewayOnTheEmulator(VendorContract):
             request.applymarker(
                 pytest.mark.xfail(
                     reason=(
-                        "Alipay limitation (protocol §5.3/§7): a page-pay trade exists only once the buyer "
+                        "Alipay limitation: a page-pay trade exists only once the buyer "
                         "opens the cashier, so closing it before answers ACQ.TRADE_NOT_EXIST and the URL "
                         "stays payable until time_expire"
                     ),

@@ -77,7 +77,9 @@ def notify(service: PaymentService, body: bytes) -> Reply:
 
 def new_payment(service: PaymentService, amount: str = "25.50") -> Payment:
     order_id = unique("order-")
-    service.orders.put(Order(id=order_id, buyer="alice", total=Decimal(amount), status="CREATED"))  # type: ignore[attr-defined]
+    orders = service.orders
+    assert isinstance(orders, InMemoryOrders)
+    orders.put(Order(id=order_id, buyer="alice", total=Decimal(amount), status="CREATED"))
     return service.create(ALICE, order_id=order_id, subject="Tea 茶", description="two boxes")
 
 
@@ -154,7 +156,9 @@ def test_the_emulators_notification_confirms_and_a_duplicate_is_acknowledged(
     assert (first.body, again.body) == ("success", "success")
     confirmed = service.get(ALICE, payment.id or 0)
     assert confirmed.status is PaymentStatus.CONFIRMED
-    assert confirmed.vendor_trade_id == server.emulator.trade(reference)["trade_no"]  # type: ignore[index]
+    trade = server.emulator.trade(reference)
+    assert trade is not None
+    assert confirmed.vendor_trade_id == trade["trade_no"]
 
 
 def test_a_forged_notification_is_refused_and_changes_nothing(
@@ -185,3 +189,28 @@ def test_a_paid_trade_failing_the_business_checks_makes_the_payment_invalid(
 
     assert reply.body == "success"
     assert service.get(ALICE, payment.id or 0).status is PaymentStatus.INVALID
+
+
+def test_alipay_sees_separators_full_width_while_the_payment_keeps_what_the_client_wrote(
+    service: PaymentService, server: EmulatorServer, shop: tuple[Shop, ServerThread]
+) -> None:
+    order_id = unique("order-")
+    service.orders.put(Order(id=order_id, buyer="alice", total=Decimal("9.90"), status="CREATED"))  # type: ignore[attr-defined]
+    payment = service.create(
+        ALICE, order_id=order_id, subject="Tea & cake = 2/3", description="a=b&c"
+    )
+    reference = open_and_pay(server, payment)
+    (body,) = shop[0].wait_for(reference)
+
+    reply = notify(service, body)
+
+    trade = server.emulator.trade(reference)
+    assert trade is not None
+    assert (trade["subject"], trade["body"]) == (
+        "Tea \uff06 cake \uff1d 2\uff0f3",
+        "a\uff1db\uff06c",
+    )
+    stored = service.get(ALICE, payment.id or 0)
+    assert (stored.subject, stored.description) == ("Tea & cake = 2/3", "a=b&c")
+    assert reply.body == "success"
+    assert stored.status is PaymentStatus.CONFIRMED

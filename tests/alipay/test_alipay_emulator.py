@@ -20,9 +20,10 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from payments_alipay import AlipayGateway, AlipaySettings, Timeouts, canonical_string, verify_rsa2
+from payments_alipay._checkout import common_params
 from payments_alipay.emulator import AlipayEmulator
 from payments_alipay.emulator_server import EmulatorServer, ServerThread
-from payments_alipay.signing import NOTIFICATION_EXCLUDED
+from payments_alipay.signing import NOTIFICATION_EXCLUDED, encode_query, signed_params
 from payments_core.errors import SignatureInvalid, VendorDeclined, VendorError, VendorUnavailable
 from payments_core.inmemory import FrozenClock
 from payments_core.money import Money
@@ -173,7 +174,7 @@ def test_notifications_are_resent_on_the_scaled_schedule_until_success(
 
     trade = server.emulator.trade(reference)
     assert trade is not None
-    history: list[dict[str, Any]] = trade["notifications"]  # type: ignore[assignment]
+    history: list[dict[str, Any]] = trade["notifications"]  # type: ignore[assignment]  # trades are untyped dicts
     assert [h["delivered"] for h in history] == [False, False, True]
     gaps = [later["at"] - earlier["at"] for earlier, later in itertools.pairwise(history)]
     assert gaps[0] >= 240 * FACTOR * 0.9
@@ -350,7 +351,9 @@ def test_every_injected_fault_ends_in_the_right_error_and_no_state_change(
     with pytest.raises(error):
         {"query": gateway.query, "close": gateway.close_attempt}[operation](reference)
 
-    assert server.emulator.trade(reference)["trade_status"] == "WAIT_BUYER_PAY"  # type: ignore[index]
+    trade = server.emulator.trade(reference)
+    assert trade is not None
+    assert trade["trade_status"] == "WAIT_BUYER_PAY"
     assert gateway.query(reference).status is TradeStatus.UNPAID
 
 
@@ -465,7 +468,8 @@ def test_the_emulator_runs_standalone_from_the_command_line() -> None:
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as process:
         try:
-            lines = [process.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
+            assert process.stdout is not None
+            lines = [process.stdout.readline() for _ in range(6)]
             keys = _wait_for_json(f"http://127.0.0.1:{port}/control/keys")
         finally:
             process.terminate()
@@ -503,3 +507,40 @@ def test_the_emulator_opens_an_order_string_in_process(
     assert snapshot["trade_status"] == "WAIT_BUYER_PAY"
     assert snapshot["total_amount"] == "3.00"
     assert server.emulator.pay(reference)["trade_status"] == "TRADE_SUCCESS"
+
+
+@pytest.mark.parametrize("field", ["subject", "body"])
+@pytest.mark.parametrize("text", ["a&b", "a=b", "a/b"])
+def test_the_emulator_refuses_the_characters_alipay_forbids_in_subject_and_body(
+    settings: AlipaySettings,
+    buyer: BrowserBuyer,
+    clock: FrozenClock,
+    server: EmulatorServer,
+    field: str,
+    text: str,
+) -> None:
+    reference = unique("E")
+    biz = {"out_trade_no": reference, "subject": "tea", "total_amount": "1.00"} | {field: text}
+    params = common_params(settings, "alipay.trade.page.pay", biz, clock.now())
+    url = f"{settings.gateway_url}?{encode_query(signed_params(params, settings.private_key))}"
+
+    page = buyer.open(url)
+
+    assert page.status_code == 400
+    assert "ACQ.INVALID_PARAMETER" in page.text
+    assert server.emulator.trade(reference) is None
+
+
+def test_separators_a_customer_wrote_reach_the_emulator_full_width_and_come_back_so(
+    gateway: AlipayGateway, buyer: BrowserBuyer, clock: FrozenClock, shop: tuple[Shop, ServerThread]
+) -> None:
+    reference, order_string = checkout(gateway, clock)
+    buyer.open(order_string)
+
+    buyer.click(reference, "pay")
+    (body,) = shop[0].wait_for(reference)
+
+    assert dict(parse_qsl(body.decode()))["subject"] == "Emulator 测试 \uff06 co"
+    report = gateway.parse_notification(body, "application/x-www-form-urlencoded")
+    assert report is not None
+    assert report.status is TradeStatus.PAID

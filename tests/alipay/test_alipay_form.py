@@ -77,7 +77,8 @@ def test_edge_cases_decode_like_unquote_plus(body: bytes, fields: dict[str, str]
 
 
 @pytest.mark.parametrize(
-    "body", [b"a=%00", b"a=1&a=2", b"a=1&%61=2", b"a=%FF", b"a=\x00", "a=é".encode()]
+    "body",
+    [b"a=%00", b"a=1&a=2", b"a=1&%61=2", b"a=%FF", b"a=\x00", "a=é".encode(), b"charset=%00&a=1"],
 )
 def test_nuls_repeats_and_bad_bytes_are_refused(body: bytes) -> None:
     with pytest.raises(FormError):

@@ -250,3 +250,94 @@ def test_errors_never_carry_the_signature(
         make_gateway().parse_notification(body, FORM)
 
     assert sign[:12] not in str(raised.value)
+
+
+def pairs_of(text: str) -> list[tuple[str, str]]:
+    """``text`` cut at every ``&`` and each part at its first ``=``."""
+    return [(name, value) for name, _, value in (part.partition("=") for part in text.split("&"))]
+
+
+def folded(text: str, into: str, until: str) -> list[tuple[str, str]]:
+    """The signed ``text`` read another way: ``into``'s value runs on up to ``until``.
+
+    This is how the black-box probe re-split a genuine notification: the genuine
+    ``out_trade_no`` disappears into ``notify_type`` and the pairs the customer wrote
+    into ``subject`` become fields of their own.
+    """
+    head, rest = text.split(f"&{into}=", 1)
+    swallowed, tail = rest.split(until, 1)
+    return [*pairs_of(head), (into, swallowed), *pairs_of(until.removeprefix("&") + tail)]
+
+
+def body_of(pairs: list[tuple[str, str]], sign: str) -> bytes:
+    sent = [*pairs, ("sign_type", "RSA2"), ("sign", sign)]
+    return urlencode(sent, quote_via=quote_plus).encode("ascii")
+
+
+HOSTILE_SUBJECT = (
+    f"x&out_trade_no=P9_B1&point_amount=0.00&receipt_amount=12.30&seller_id={SELLER_ID}&subject=y"
+)
+
+
+def test_a_genuine_notification_re_split_to_name_another_attempt_is_refused(
+    platform_key: RSAPrivateKey, make_gateway: GatewayFactory
+) -> None:
+    text = canonical_string(fields(subject=HOSTILE_SUBJECT), NOTIFICATION_EXCLUDED)
+    forged = folded(text, "notify_type", "&out_trade_no=P9_B1")
+    assert canonical_string(dict(forged), NOTIFICATION_EXCLUDED) == text  # still verifies
+    assert dict(forged)["out_trade_no"] == "P9_B1"
+
+    with pytest.raises(VendorError):
+        make_gateway().parse_notification(body_of(forged, sign_rsa2(platform_key, text)), FORM)
+
+
+@pytest.mark.parametrize(
+    "notify_type", ["batch_trans_notify", "TRADE_STATUS_SYNC", "trade_status_sync ", ""]
+)
+def test_a_notification_of_another_type_is_refused(
+    platform_key: RSAPrivateKey, make_gateway: GatewayFactory, notify_type: str
+) -> None:
+    body = signed_body(platform_key, fields(notify_type=notify_type))
+
+    with pytest.raises(VendorError, match="notify_type"):
+        make_gateway().parse_notification(body, FORM)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "tea&total_amount=0.01",
+        "tea&out_trade_no=P9_B1",
+        "&x=",
+        "a&B_2=c",
+    ],
+)
+def test_a_signed_value_that_reads_as_more_fields_is_refused(
+    platform_key: RSAPrivateKey, make_gateway: GatewayFactory, value: str
+) -> None:
+    for name in ("subject", "body", "passback_params", "fund_bill_list"):
+        body = signed_body(platform_key, fields(**{name: value}))
+
+        with pytest.raises(SignatureInvalid, match="more than one way"):
+            make_gateway().parse_notification(body, FORM)
+
+
+@pytest.mark.parametrize(
+    "value", ["茶 & cake = 2/3", "a&b", "a=b", "x & y=z", "&", "=&=", "a&-b=c"]
+)
+def test_separators_that_cannot_start_a_field_are_accepted(
+    platform_key: RSAPrivateKey, make_gateway: GatewayFactory, value: str
+) -> None:
+    body = signed_body(platform_key, fields(body=value))
+
+    assert make_gateway().parse_notification(body, FORM) is not None
+
+
+@pytest.mark.parametrize("name", ["a=b", "a&b", "sub ject", "", "x-y", "主题"])
+def test_a_field_name_that_is_not_a_plain_name_is_refused(
+    platform_key: RSAPrivateKey, make_gateway: GatewayFactory, name: str
+) -> None:
+    body = signed_body(platform_key, fields() | {name: "1"})
+
+    with pytest.raises(SignatureInvalid, match="more than one way"):
+        make_gateway().parse_notification(body, FORM)

@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jwt
 import pytest
@@ -18,14 +19,19 @@ from payments_http.auth import JwtAuthenticator, Unauthenticated
 from payments_http.compose import authenticator_from_settings
 from tests.http.conftest import SECRET, token
 
+if TYPE_CHECKING:
+    from jwt.algorithms import AllowedPrivateKeys
+
 HS = JwtAuthenticator.from_secret(SECRET)
 
 
-def bearer_of(claims: dict, key: object = SECRET, algorithm: str = "HS256") -> str:
-    return "Bearer " + jwt.encode(claims, key, algorithm=algorithm)  # type: ignore[arg-type]
+def bearer_of(
+    claims: dict[str, object], key: AllowedPrivateKeys | str = SECRET, algorithm: str = "HS256"
+) -> str:
+    return "Bearer " + jwt.encode(claims, key, algorithm=algorithm)
 
 
-def claims(**more: object) -> dict:
+def claims(**more: object) -> dict[str, object]:
     return {"sub": "alice", "roles": ["CUSTOMER"], "exp": int(time.time()) + 60, **more}
 
 
@@ -195,3 +201,41 @@ def test_a_refused_token_is_never_remembered() -> None:
     for _ in range(2):
         with pytest.raises(Unauthenticated):
             authenticator.authenticate(forged)
+
+
+NOW = int(time.time())
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("exp", str(NOW + 600)),  # the probe's token: accepted, then remembered forever
+        ("exp", f"{NOW + 600}.5"),
+        ("nbf", str(NOW - 60)),
+        ("iat", str(NOW - 60)),
+        ("nbf", False),
+        ("iat", False),
+        ("exp", [NOW + 600]),
+        ("exp", {"at": NOW + 600}),
+    ],
+)
+def test_a_time_claim_that_is_not_a_json_number_is_refused(name: str, value: object) -> None:
+    with pytest.raises(Unauthenticated):
+        HS.authenticate(bearer_of(claims(**{name: value})))
+
+
+def test_a_remembered_token_expires_when_the_decoder_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    authenticator = JwtAuthenticator.from_secret(SECRET)
+    now = float(NOW)
+    header = bearer_of(claims(exp=now + 60.7))  # NumericDate may have a fraction
+    monkeypatch.setattr("payments_http.auth.time.time", lambda: now)
+    first = authenticator.authenticate(header)
+
+    monkeypatch.setattr("payments_http.auth.time.time", lambda: now + 60)
+
+    assert first.username == "alice"
+    # PyJWT, decoding it afresh, compares int(exp) <= now: expired from now + 60 on.
+    with pytest.raises(Unauthenticated, match="expired"):
+        authenticator.authenticate(header)

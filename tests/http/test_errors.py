@@ -1,16 +1,19 @@
-"""Every row of DESIGN §4's error table: status, code, headers, and never a stack trace."""
+"""Every error the API answers: status, code, headers, and never a stack trace."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
 from payments_core.errors import StoreUnavailable
 from payments_core.fakevendor import FakeMode, FakeVendor
 from payments_core.inmemory import InMemoryOrders, InMemoryPaymentRepository
+from payments_core.payment import Payment, PaymentId
 from payments_core.services import PaymentService
 from payments_core.testing import unique
 from payments_core.values import Caller, Order
@@ -20,7 +23,7 @@ from tests.http.conftest import SECRET, bearer
 from tests.http.test_payments_api import PAYMENTS, create, reference_of
 
 
-def error_of(response, status: int, code: str) -> dict:
+def error_of(response: httpx2.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
@@ -28,7 +31,8 @@ def error_of(response, status: int, code: str) -> dict:
     assert body["error"]["code"] == code
     assert body["error"]["message"]
     assert "Traceback" not in response.text
-    return body["error"]
+    error: dict[str, Any] = body["error"]
+    return error
 
 
 def place(
@@ -39,7 +43,7 @@ def place(
     return order
 
 
-def post(client: TestClient, body: object, **headers: str):
+def post(client: TestClient, body: object, **headers: str) -> httpx2.Response:
     return client.post(PAYMENTS, json=body, headers={**bearer(), **headers})
 
 
@@ -268,7 +272,7 @@ class _DownOrders:
 
 
 class _DownRepository(InMemoryPaymentRepository):
-    def get(self, payment_id: int):
+    def get(self, payment_id: PaymentId) -> Payment:
         raise StoreUnavailable()
 
     def ping(self) -> None:
@@ -299,7 +303,7 @@ def test_an_unreachable_store_is_503_with_retry_after(service: PaymentService) -
 
 
 class _BrokenRepository(InMemoryPaymentRepository):
-    def get(self, payment_id: int):
+    def get(self, payment_id: PaymentId) -> Payment:
         raise RuntimeError("secret-token-in-message")
 
 
@@ -315,6 +319,33 @@ def test_an_unexpected_failure_is_500_json_without_details(service: PaymentServi
     error = error_of(response, 500, "internal_error")
     assert "secret-token" not in response.text
     assert response.headers["x-request-id"] in error["message"]
+
+
+class _ForgingRepository(InMemoryPaymentRepository):
+    def get(self, payment_id: int) -> Payment:
+        raise ValueError("boom\n2026-01-01 00:00:00,000 INFO payments_http.access forged=1")
+
+
+def test_an_unexpected_failure_is_answered_and_logged_here_on_one_line_per_frame(
+    service: PaymentService, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = PaymentService(
+        repo=_ForgingRepository(), vendors=service.vendors, orders=service.orders,
+        clock=service.clock, default_vendor="fake",
+    )  # fmt: skip
+    app = create_app(broken, authenticator=JwtAuthenticator.from_secret(SECRET))
+
+    with TestClient(app) as client:  # a failure reaching the server would raise here
+        response = client.get(f"{PAYMENTS}/1", headers=bearer())
+
+    error_of(response, 500, "internal_error")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    [record] = [r for r in caplog.records if r.name == "payments_http.app"]
+    assert record.exc_info is None  # no formatter prints the raw message
+    text = record.getMessage()
+    assert "ValueError: boom\\n2026-01-01" in text
+    assert not [line for line in text.splitlines() if line.startswith("2026")]
 
 
 def test_an_unknown_path_is_404_json(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -83,6 +84,22 @@ def test_one_log_line_per_request_with_an_id_and_no_secrets(
     assert "user=alice" in lines[0]
     assert secret_token not in caplog.text
     assert payment["orderString"] not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "username",
+    ["mal\nlory", "mal\rlory", "mal\u2028lory", "mal\x1blory", 'mal" user="root', "mal lory"],
+)
+def test_a_username_that_could_forge_a_log_line_is_escaped(
+    client: TestClient, caplog: pytest.LogCaptureFixture, username: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="payments_http.access")
+
+    client.get(f"{PAYMENTS}/1", headers={"Authorization": f"Bearer {token(username)}"})
+
+    [line] = [r.getMessage() for r in caplog.records if r.name == "payments_http.access"]
+    assert line.isprintable()
+    assert line.endswith(" user=" + json.dumps(username))
 
 
 def test_a_well_formed_incoming_request_id_is_kept(client: TestClient) -> None:

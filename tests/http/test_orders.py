@@ -1,4 +1,4 @@
-"""The HTTP orders adapter (DESIGN §5): forwarding, statuses, amounts, failures."""
+"""The HTTP orders adapter: forwarding, statuses, amounts, failures."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import requests
@@ -21,7 +22,7 @@ BASE = "http://orders.test"
 CALLER = Caller(username="alice", roles={"CUSTOMER"}, credentials="Bearer tok")
 
 
-def order_doc(total: object = "1000.12", status: str = "CREATED") -> dict:
+def order_doc(total: object = "1000.12", status: str = "CREATED") -> dict[str, object]:
     return {"data": {"id": "o/1", "buyer": "alice", "totalAmount": total, "status": status}}
 
 
@@ -64,7 +65,7 @@ def test_an_order_the_caller_may_not_see_is_not_found(status: int) -> None:
 
 @pytest.mark.parametrize("reply", [{"status": 500}, {"body": requests.ConnectTimeout()}])
 @responses.activate
-def test_an_unreachable_orders_service_is_orders_unavailable(reply: dict) -> None:
+def test_an_unreachable_orders_service_is_orders_unavailable(reply: dict[str, Any]) -> None:
     responses.get(f"{BASE}/api/v1/orders/o1", **reply)
 
     with pytest.raises(OrdersUnavailable):
@@ -81,7 +82,7 @@ def test_an_unreachable_orders_service_is_orders_unavailable(reply: dict) -> Non
     ],
 )
 @responses.activate
-def test_an_unreadable_orders_answer_is_store_unavailable(reply: dict) -> None:
+def test_an_unreadable_orders_answer_is_store_unavailable(reply: dict[str, Any]) -> None:
     responses.get(f"{BASE}/api/v1/orders/o1", **reply)
 
     with pytest.raises(StoreUnavailable):

@@ -1,8 +1,9 @@
-"""Every row of DESIGN §4's endpoint table, on in-memory adapters and the fake vendor."""
+"""Every endpoint of the payments API, on in-memory adapters and the fake vendor."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from starlette.testclient import TestClient
 
@@ -15,18 +16,19 @@ from tests.http.conftest import bearer
 PAYMENTS = "/api/v1/payments"
 
 
-def create(client: TestClient, order: Order, **headers: str) -> dict:
+def create(client: TestClient, order: Order, **headers: str) -> dict[str, Any]:
     response = client.post(
         PAYMENTS,
         json={"orderId": order.id, "subject": "Tea 茶", "description": "two boxes"},
         headers={**bearer(), **headers},
     )
     assert response.status_code == 201, response.text
-    return response.json()["data"]
+    created: dict[str, Any] = response.json()["data"]
+    return created
 
 
-def reference_of(payment: dict) -> str:
-    return payment["orderString"].rsplit("ref=", 1)[1]
+def reference_of(payment: dict[str, Any]) -> str:
+    return str(payment["orderString"]).rsplit("ref=", 1)[1]
 
 
 def test_create_answers_201_with_the_payment_and_its_location(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -15,6 +16,9 @@ from payments_core.values import Order
 from payments_http.app import create_app
 from payments_http.auth import JwtAuthenticator
 from tests.http.conftest import SECRET, token
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 
 def _app() -> object:
@@ -39,7 +43,7 @@ AUTH = {"Authorization": f"Bearer {token('alice', ['CUSTOMER', 'ADMIN'], lifetim
 
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-def test_the_api_conforms_to_its_openapi_document(case: schemathesis.Case) -> None:
+def test_the_api_conforms_to_its_openapi_document(case: OpenApiCase) -> None:
     case.call_and_validate(
         headers=AUTH,
         checks=[

@@ -2,7 +2,7 @@
 
 - ``Server``: ``payments serve`` (or ``payments reconcile``) as a subprocess on 127.0.0.1
   and an ephemeral port, its log captured to a file;
-- ``OrdersStandIn``: the orders service of DESIGN §5; an order id ``o.<buyer>.<fen>.<x>``
+- ``OrdersStandIn``: the orders service (``PAYMENTS_ORDERS_URL``); an order id ``o.<buyer>.<fen>.<x>``
   names its buyer and amount, so it needs no state;
 - ``FaultyGateway``: the Alipay emulator behind a stand-in that injects faults per
   trade (timeout, 500, HTML, bad or missing signature, ACQ.SYSTEM_ERROR, paid shown as
@@ -38,6 +38,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from payments_alipay._emulator_protocol import notification_body, signed_answer
 from payments_alipay.emulator import DEFAULT_BUYER_ID, AlipayEmulator
@@ -182,7 +183,7 @@ class FaultyGateway:
     def start(self) -> None:
         """Listen (again) on the same port."""
 
-        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await self._app(scope, receive, send)
 
         self._thread = ServerThread(app, port=self._port)
@@ -228,7 +229,7 @@ class FaultyGateway:
         hide(signature_of(body))
         return body
 
-    async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].endswith("/gateway.do"):
             await self.emulator.app(scope, receive, send)
             return
@@ -249,18 +250,18 @@ class FaultyGateway:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
 
-    async def _forward(self, scope: dict[str, Any], body: bytes) -> tuple[int, list[Any], bytes]:
+    async def _forward(self, scope: Scope, body: bytes) -> tuple[int, list[Any], bytes]:
         sent = False
         out: dict[str, Any] = {"body": b""}
 
-        async def receive() -> dict[str, Any]:
+        async def receive() -> Message:
             nonlocal sent
             if sent:
                 await asyncio.sleep(3600)
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 out["status"], out["headers"] = message["status"], message.get("headers", [])
             else:
@@ -440,7 +441,7 @@ class Server:
             self.kill()
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request to this server (10 s timeout unless given)."""
+        """One request to this server (40 s timeout unless given)."""
         kwargs.setdefault("timeout", 40)
         return self.session.request(method, self.url + path, **kwargs)
 
@@ -500,12 +501,12 @@ class Created:
     order_string: str
 
 
-def create(server: Server, payer: str, fen: int = 1000) -> Created:
+def create(server: Server, payer: str, fen: int = 1000, subject: str = "reliability") -> Created:
     """POST a payment for a new order of ``payer``; asserts 201."""
     response = server.request(
         "POST",
         "/api/v1/payments",
-        json={"orderId": order_id(payer, fen), "subject": "reliability"},
+        json={"orderId": order_id(payer, fen), "subject": subject},
         headers=auth(payer),
     )
     assert response.status_code == 201, response.text

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import pytest
@@ -35,6 +36,9 @@ from tests.reliability._system import (
     status_of,
     wait_until,
 )
+
+if TYPE_CHECKING:
+    from tests.reliability.conftest import StartServer
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration, pytest.mark.postgres]
 PG_CTLCLUSTER = "pg_ctlcluster"
@@ -170,7 +174,7 @@ def _assert_no_loss(outage: Outage) -> None:
 
 @pytest.mark.timeout(240)
 def test_database_outage_answers_503_and_recovers_without_restart(
-    postgres_env: dict[str, str], start_server
+    postgres_env: dict[str, str], start_server: StartServer
 ) -> None:
     url = make_url(postgres_env["PAYMENTS_DATABASE_URL"])
     relay = Relay((url.host or "127.0.0.1", url.port or 5432))
@@ -217,7 +221,7 @@ def restartable_cluster(postgres_url: str) -> None:
 @pytest.mark.timeout(300)
 @pytest.mark.usefixtures("restartable_cluster")
 def test_a_real_postgresql_restart_answers_503_and_loses_nothing(
-    postgres_env: dict[str, str], start_server
+    postgres_env: dict[str, str], start_server: StartServer
 ) -> None:
     server = start_server(postgres_env, "restart")
 

@@ -13,6 +13,7 @@ import threading
 import time
 from contextlib import closing, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
@@ -26,6 +27,9 @@ from tests.reliability._system import (
     scaled,
     status_of,
 )
+
+if TYPE_CHECKING:
+    from tests.reliability.conftest import StartServer
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -70,7 +74,7 @@ def _changes(db: Path) -> list[tuple[int, str]]:
 
 @pytest.mark.timeout(300)
 def test_kill_9_of_server_and_sweeper_loses_no_acknowledged_payment(
-    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server, tmp_path: Path
+    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server: StartServer, tmp_path: Path
 ) -> None:
     target = scaled(300, 120)
     server = start_server(sqlite_env, "kills")

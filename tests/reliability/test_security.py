@@ -5,15 +5,21 @@ garbage notifications and bodies cause no 5xx and no state change; no secret is 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, quote_plus, urlencode
 
 import jwt
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from payments_alipay._emulator_protocol import notification_body
+from payments_alipay.signing import NOTIFICATION_EXCLUDED, canonical_string
 from tests.reliability._system import (
     HIDDEN,
     SECRET,
@@ -28,6 +34,9 @@ from tests.reliability._system import (
     scan_logs,
     status_of,
 )
+
+if TYPE_CHECKING:
+    from tests.reliability.conftest import StartServer
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
@@ -68,14 +77,18 @@ def _endpoints(victim: Created) -> list[tuple[str, str, dict[str, object]]]:
 
 @pytest.mark.timeout(240)
 def test_every_endpoint_refuses_bad_tokens_and_other_users_and_nothing_leaks_to_logs(
-    sqlite_env: dict[str, str], gateway: FaultyGateway, keys: Keys, start_server, tmp_path: Path
+    sqlite_env: dict[str, str],
+    gateway: FaultyGateway,
+    keys: Keys,
+    start_server: StartServer,
+    tmp_path: Path,
 ) -> None:
     server: Server = start_server(sqlite_env, "security")
     victim = create(server, "victim")
     answers = {}
     for name, headers in _bad_credentials("victim").items():
         for method, path, extra in _endpoints(victim):
-            response = server.request(method, path, headers=headers, **extra)  # type: ignore[arg-type]
+            response = server.request(method, path, headers=headers, **extra)
             answers[(name, method, path)] = (
                 response.status_code,
                 response.json()["error"]["code"],
@@ -83,7 +96,7 @@ def test_every_endpoint_refuses_bad_tokens_and_other_users_and_nothing_leaks_to_
             )
     other = {}
     for method, path, extra in _endpoints(victim):
-        response = server.request(method, path, headers=auth("intruder"), **extra)  # type: ignore[arg-type]
+        response = server.request(method, path, headers=auth("intruder"), **extra)
         other[(method, path)] = (response.status_code, response.json()["error"]["code"])
 
     assert set(answers.values()) == {(401, "unauthenticated", True)}, answers
@@ -124,7 +137,7 @@ _JSON = st.recursive(
 
 @pytest.mark.timeout(300)
 def test_garbage_notifications_and_bodies_cause_no_5xx_and_no_state_change(
-    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server
+    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server: StartServer
 ) -> None:
     server: Server = start_server(sqlite_env, "fuzz")
     victim = create(server, "fuzzed")
@@ -163,3 +176,90 @@ def test_garbage_notifications_and_bodies_cause_no_5xx_and_no_state_change(
 
     assert status_of(server, victim) == "PENDING"
     assert max(seen) < 500
+
+
+def _recut(text: str, folds: dict[str, str]) -> list[tuple[str, str]]:
+    """The signed ``text`` cut into fields the attacker's way.
+
+    Cut at every ``&``, except that the value of each name in ``folds`` runs on up to
+    the mark given for it (``""``: to the end). That is the black-box probe's re-split.
+    """
+    pairs = []
+    rest = text
+    while rest:
+        name, _, rest = rest.partition("=")
+        mark = folds.get(name)
+        if mark is None:
+            value, _, rest = rest.partition("&")
+        else:
+            end = rest.index(mark) if mark else len(rest)
+            value, rest = rest[:end], rest[end + 1 :]
+        pairs.append((name, value))
+    return pairs
+
+
+def _as_if_echoed_raw(gateway: FaultyGateway, reference: str, subject: str) -> dict[str, str]:
+    """The notification an Alipay that echoed ``subject`` unchanged would sign for the trade."""
+    with gateway.emulator.trades.lock:
+        trade = gateway.emulator.trades.get(reference)
+        assert trade is not None
+        raw = dataclasses.replace(trade, subject=subject)
+        body = notification_body(raw, gateway.emulator.platform_private_key, datetime.now(UTC))
+    return dict(parse_qsl(body))
+
+
+def _forge(genuine: dict[str, str], folds: dict[str, str]) -> str:
+    text = canonical_string(genuine, NOTIFICATION_EXCLUDED)
+    pairs = _recut(text, folds)
+    assert canonical_string(dict(pairs), NOTIFICATION_EXCLUDED) == text  # the signature holds
+    sign = hide(genuine["sign"])
+    return urlencode([*pairs, ("sign_type", "RSA2"), ("sign", sign)], quote_via=quote_plus)
+
+
+def _shown(server: Server, created: Created) -> dict[str, object]:
+    response = server.request("GET", f"/api/v1/payments/{created.id}", headers=auth(created.payer))
+    data: dict[str, object] = response.json()["data"]
+    return data
+
+
+@pytest.mark.timeout(120)
+def test_a_genuine_notification_re_cut_around_a_hostile_subject_confirms_nothing(
+    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server: StartServer
+) -> None:
+    """The probe's finding: payment A's genuine notification, its signed text cut anew so
+    that the fields the customer wrote into A's subject name payment B, paid B."""
+    server: Server = start_server(sqlite_env, "recut")
+    victim, dearer = create(server, "victim"), create(server, "victim", fen=1234)
+    seller = gateway.emulator.seller_id
+    same, other = f"&out_trade_no={victim.reference}", f"&out_trade_no={dearer.reference}"
+    made_up = "&total_amount=12.34&trade_no=2099FAKE&trade_status=TRADE_SUCCESS&version=1.0&w="
+    hostile = {  # the same amount as A (10.00); another amount with a made-up trade id
+        same: f"x{same}&point_amount=0.00&receipt_amount=10.00&seller_id={seller}&subject=y",
+        other: f"x{other}&receipt_amount=12.34&seller_id={seller}&subject=y{made_up}",
+    }
+    folds = {same: {"notify_type": same}, other: {"notify_type": other, "w": ""}}
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    notify = "/api/v1/payments/notify/alipay"
+    replies, attackers, genuine = {}, {}, {}
+    for mark, subject in hostile.items():
+        attackers[mark] = attacker = create(server, "attacker", subject=subject)
+        gateway.open(attacker.order_string)
+        gateway.pay(attacker.reference)
+        forged = _forge(_as_if_echoed_raw(gateway, attacker.reference, subject), folds[mark])
+        replies[mark] = server.request("POST", notify, data=forged, headers=form).text
+        genuine[mark] = dict(parse_qsl(gateway.notification(attacker.reference)))
+        body = urlencode(genuine[mark], quote_via=quote_plus)
+        replies[f"{mark} genuine"] = server.request("POST", notify, data=body, headers=form).text
+
+    for payment in (victim, dearer):
+        shown = _shown(server, payment)
+        assert (shown["status"], shown["valid"], shown["vendorTradeId"]) == ("PENDING", False, None)
+    assert replies == {same: "failure", other: "failure"} | {
+        f"{same} genuine": "success",
+        f"{other} genuine": "success",
+    }
+    for mark, attacker in attackers.items():
+        shown = _shown(server, attacker)
+        assert (shown["status"], shown["subject"]) == ("CONFIRMED", hostile[mark])
+        assert shown["vendorTradeId"] == genuine[mark]["trade_no"]
+        assert not set("&=/") & set(genuine[mark]["subject"]), "separators reached Alipay"

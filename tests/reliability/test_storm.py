@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -31,6 +32,9 @@ from tests.reliability._system import (
     status_of,
     wait_until,
 )
+
+if TYPE_CHECKING:
+    from tests.reliability.conftest import StartServer
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration, pytest.mark.postgres]
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -67,7 +71,7 @@ def test_storm_confirms_each_genuine_payment_once_and_refuses_every_forgery(
     postgres_env: dict[str, str],
     gateway: FaultyGateway,
     keys: Keys,
-    start_server,
+    start_server: StartServer,
     tmp_path: Path,
 ) -> None:
     genuine_count = scaled(2000, 200)

@@ -1,6 +1,6 @@
 """Vendor faults: the gateway times out, refuses, answers 500, HTML, bad or no signature,
 ACQ.SYSTEM_ERROR, and shows paid trades as unpaid. No wrong transition; the API answers
-502/503 as DESIGN §4 says; once the gateway recovers, one sweep brings every payment to
+502/503 as the OpenAPI document says; once the gateway recovers, one sweep brings every payment to
 its true state.
 """
 
@@ -10,10 +10,12 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.reliability._system import (
+    Created,
     FaultyGateway,
     Server,
     auth,
@@ -22,9 +24,12 @@ from tests.reliability._system import (
     status_of,
 )
 
+if TYPE_CHECKING:
+    from tests.reliability.conftest import StartServer
+
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
-# What verify answers while the gateway misbehaves this way, for a paid trade (DESIGN §4:
+# What verify answers while the gateway misbehaves this way, for a paid trade (the API's
 # 503 when the vendor could not be reached in time, 502 when it answered something wrong
 # or unverifiable; "flip" answers validly that the trade is unpaid, so verify says false).
 EXPECTED: dict[str, tuple[int, str | None]] = {
@@ -38,18 +43,18 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
 }
 
 
-def _verify(server: Server, created: object) -> tuple[int, object]:
+def _verify(server: Server, created: Created) -> tuple[int, object]:
     response = server.request(
         "GET",
         f"/api/v1/payments/verify/{created.id}",
-        headers=auth(created.payer),  # type: ignore[attr-defined]
+        headers=auth(created.payer),
     )
     body = response.json()
     return response.status_code, body.get("data", body.get("error", {}).get("code"))
 
 
 def _leases_expire(env: dict[str, str]) -> None:
-    """What five minutes do: a sweep's claims (5 min leases) lapse, failed ones included.
+    """What a minute does: a sweep's claims (1 min leases) lapse, failed ones included.
 
     ``payments reconcile`` has no lease option and a failed attempt stays claimed until
     its lease ends, so without this the next sweep would skip every attempt just tried.
@@ -68,7 +73,7 @@ def _sweep(env: dict[str, str], log: Path) -> str:
 
 @pytest.mark.timeout(240)
 def test_gateway_faults_cause_no_wrong_transition_and_recovery_brings_the_true_state(
-    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server, tmp_path: Path
+    sqlite_env: dict[str, str], gateway: FaultyGateway, start_server: StartServer, tmp_path: Path
 ) -> None:
     server = start_server(sqlite_env)
     paid = {fault: create(server, f"paid-{n}") for n, fault in enumerate(EXPECTED)}

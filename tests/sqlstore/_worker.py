@@ -64,7 +64,7 @@ def _say(line: str) -> None:
 def _confirm(repo: SqlPaymentRepository) -> None:
     _say("ready")
     for line in sys.stdin:
-        won = confirm_once(repo, int(line), trade_id="process")
+        won = confirm_once(repo, int(line), trade_id=f"trade-{int(line)}")  # one trade each
         _say("won" if won else "lost")
 
 
@@ -76,7 +76,9 @@ def _write(repo: SqlPaymentRepository, prefix: str) -> None:
         stored = repo.add(new_payment(f"{prefix}-{n}", f"{prefix}R{n}"), idempotency=record)
         _say(f"created {stored.id}")
         if n % 2 == 0:
-            paid = stored.confirm(stored.attempts[0].reference, trade_id="T", at=datetime.now(UTC))
+            paid = stored.confirm(
+                stored.attempts[0].reference, trade_id=f"T{prefix}-{n}", at=datetime.now(UTC)
+            )
             repo.save(paid, previous=stored)
             _say(f"confirmed {stored.id}")
 

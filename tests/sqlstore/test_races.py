@@ -64,7 +64,7 @@ def _race(repo: SqlPaymentRepository, payment_id: int, procs: list[subprocess.Po
 
     def confirm() -> None:
         start.wait()
-        results.append(confirm_once(repo, payment_id, trade_id="thread"))
+        results.append(confirm_once(repo, payment_id, trade_id=f"trade-{payment_id}"))
 
     threads = [threading.Thread(target=confirm) for _ in range(THREADS)]
     for thread in threads:

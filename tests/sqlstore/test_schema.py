@@ -11,9 +11,13 @@ import pluggy
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from attrs import evolve
+from sqlalchemy import insert, inspect, select, text
 
+from payments_core.errors import DuplicateTradeId
+from payments_core.inmemory import FrozenClock
 from payments_core.plugins import PaymentHooks, make_plugin_manager
+from payments_core.testing import new_payment
 from payments_sqlstore import (
     SchemaMismatch,
     SqlPaymentRepository,
@@ -24,7 +28,8 @@ from payments_sqlstore import (
     upgrade,
 )
 from payments_sqlstore import plugin as sqlstore_plugin
-from payments_sqlstore.tables import metadata
+from payments_sqlstore.rows import attempt_to_row, payment_to_row
+from payments_sqlstore.tables import attempts, metadata, payments
 from tests.sqlstore.conftest import postgres_schema
 
 pytestmark = pytest.mark.integration
@@ -155,3 +160,83 @@ def _manager() -> pluggy.PluginManager:
     pm = make_plugin_manager(load_entrypoints=False)
     pm.register(sqlstore_plugin)
     return pm
+
+
+def _settled_before_0004(url: str, rows: list[tuple[str, str | None]]) -> list[int]:
+    """At revision 0003, one payment per (vendor, trade id) row, each with one attempt."""
+    upgrade(url, "0003")
+    engine = make_engine(url)
+    clock = FrozenClock()
+    ids = []
+    try:
+        with engine.begin() as conn:
+            for vendor, trade_id in rows:
+                payment = evolve(new_payment(clock), vendor=vendor, version=1)
+                if trade_id is not None:
+                    payment = payment.confirm(
+                        payment.attempts[0].reference, trade_id=trade_id, at=clock.now()
+                    )
+                inserted = conn.execute(insert(payments).values(payment_to_row(payment)))
+                assert inserted.inserted_primary_key is not None
+                new_id = inserted.inserted_primary_key[0]
+                row = attempt_to_row(new_id, 0, payment.attempts[0], vendor)
+                del row["vendor"]  # not a column before 0004
+                conn.execute(insert(attempts).values(row))
+                ids.append(new_id)
+    finally:
+        engine.dispose()
+    return ids
+
+
+def test_revision_0004_gives_attempts_their_vendor_and_one_trade_one_attempt(
+    empty_url: str,
+) -> None:
+    ids = _settled_before_0004(empty_url, [("alipay", "T1"), ("fake", "T1"), ("alipay", None)])
+
+    upgrade(empty_url)
+
+    repo = SqlPaymentRepository.from_url(empty_url)
+    try:
+        with repo.engine.connect() as conn:
+            vendors = conn.execute(
+                select(attempts.c.payment_id, attempts.c.vendor).order_by(attempts.c.payment_id)
+            ).all()
+        assert [tuple(row) for row in vendors] == list(
+            zip(ids, ["alipay", "fake", "alipay"], strict=True)
+        )
+        pending = repo.get(ids[2])
+        with pytest.raises(DuplicateTradeId):
+            repo.save(
+                pending.confirm(
+                    pending.attempts[0].reference, trade_id="T1", at=pending.created_at
+                ),
+                previous=pending,
+            )
+        assert repo.get(ids[2]) == pending
+    finally:
+        repo.close()
+
+
+def test_revision_0004_stops_and_changes_nothing_when_one_trade_settled_two_attempts(
+    empty_url: str,
+) -> None:
+    ids = _settled_before_0004(empty_url, [("alipay", "T1"), ("alipay", "T1"), ("fake", "T2")])
+
+    with pytest.raises(SchemaMismatch) as stopped:
+        upgrade(empty_url)
+
+    message = str(stopped.value)
+    assert "revision 0004 stopped, nothing changed" in message
+    assert "alipay trade T1 on attempt" in message
+    assert f"of payment {ids[0]}" in message
+    assert f"of payment {ids[1]}" in message
+    assert "T2" not in message
+    assert message.endswith("then run `payments db upgrade` again")
+    assert current_revision(empty_url) == "0003"
+    engine = make_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("attempts")}
+    finally:
+        engine.dispose()
+    assert "vendor" not in columns

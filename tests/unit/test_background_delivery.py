@@ -10,7 +10,12 @@ from payments_core.errors import StoreUnavailable
 
 def test_a_wake_runs_a_delivery_soon() -> None:
     ran = threading.Event()
-    delivery = BackgroundDelivery(lambda: ran.set() or 0, interval=60).start()
+
+    def deliver() -> int:
+        ran.set()
+        return 0
+
+    delivery = BackgroundDelivery(deliver, interval=60).start()
 
     delivery.wake()
 
@@ -38,7 +43,12 @@ def test_a_failing_delivery_is_retried_on_the_next_round() -> None:
 
 def test_stop_delivers_once_more_and_ends_the_thread() -> None:
     calls: list[int] = []
-    delivery = BackgroundDelivery(lambda: calls.append(1) or 0, interval=60).start()
+
+    def deliver() -> int:
+        calls.append(1)
+        return 0
+
+    delivery = BackgroundDelivery(deliver, interval=60).start()
 
     delivery.stop()
 

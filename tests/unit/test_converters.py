@@ -1,4 +1,4 @@
-"""The DESIGN.md §2 wire format: field names and order, times, exact amounts, reading back."""
+"""The wire format of a payment: field names and order, times, exact amounts, reading back."""
 
 from __future__ import annotations
 

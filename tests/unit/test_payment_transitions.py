@@ -1,4 +1,4 @@
-"""The Payment state machine against the table of DESIGN.md §3, written out by hand."""
+"""The Payment state machine against its transition table, written out again by hand."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ CONFIRMED = PaymentStatus.CONFIRMED
 TIMEOUT = PaymentStatus.TIMEOUT
 INVALID = PaymentStatus.INVALID
 
-# DESIGN.md §3, row by row; every pair not listed here is forbidden.
+# The transition table, row by row; every pair not listed here is forbidden.
 DESIGN_TABLE = frozenset(
     {
         (PENDING, CONFIRMED),  # verified evidence that an attempt was paid in full

@@ -175,7 +175,7 @@ def test_hook_payments_vendor_gateways() -> None:
     assert sorted(gateways) == ["acme-sandbox", "other"]
     assert all(gateway.name == name for name, gateway in gateways.items())
     assert acme.settings == [settings]
-    assert not hookspecs.payments_vendor_gateways.payments_spec.get("firstresult")  # type: ignore[attr-defined]
+    assert not hookspecs.payments_vendor_gateways.payments_spec.get("firstresult")  # type: ignore[attr-defined]  # set by the HookspecMarker
 
 
 def test_hook_payments_payment_repository() -> None:
@@ -196,7 +196,7 @@ def test_hook_payments_payment_repository() -> None:
     assert answers == {"sqlite:///x.db": sql.repo, "memory://shared": shared.repo}
     assert isinstance(fallback, InMemoryPaymentRepository)
     assert fallback not in (sql.repo, shared.repo)
-    assert hookspecs.payments_payment_repository.payments_spec["firstresult"] is True  # type: ignore[attr-defined]
+    assert hookspecs.payments_payment_repository.payments_spec["firstresult"] is True  # type: ignore[attr-defined]  # as above
 
 
 def test_hook_payments_status_changed(world: World) -> None:

@@ -186,10 +186,10 @@ def test_the_same_idempotency_key_with_another_body_is_reused(
 ) -> None:
     order_id = world.order()
     body = {"order_id": order_id, "subject": "Tea", "description": None}
-    world.service.create(ALICE, **body, idempotency_key="k1")  # type: ignore[arg-type]
+    world.service.create(ALICE, **body, idempotency_key="k1")  # type: ignore[arg-type]  # mypy cannot pair dict keys with parameters
 
     with pytest.raises(IdempotencyKeyReused):
-        world.service.create(ALICE, **{**body, **changed}, idempotency_key="k1")  # type: ignore[arg-type]
+        world.service.create(ALICE, **{**body, **changed}, idempotency_key="k1")  # type: ignore[arg-type]  # as above
 
 
 def test_the_same_idempotency_key_from_another_user_makes_a_separate_payment(
@@ -219,7 +219,7 @@ def test_a_subject_is_required(world: World, subject: str | None) -> None:
     order_id = world.order()
 
     with pytest.raises(ValidationFailed, match="subject: is required") as err:
-        world.service.create(ALICE, order_id=order_id, subject=subject)  # type: ignore[arg-type]
+        world.service.create(ALICE, order_id=order_id, subject=subject)  # type: ignore[arg-type]  # None is the point
 
     assert err.value.field == "subject"
     assert world.repo.find_for_order(order_id) is None

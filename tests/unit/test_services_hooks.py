@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import pytest
 from attrs import evolve
@@ -11,6 +13,7 @@ from payments_core.hookspecs import hookimpl
 from payments_core.outbox import BATCH, OutboxRelay
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.sweep import reconcile
+from payments_core.values import Delivery, StatusChange
 from tests.unit.world import ALICE, RecordingHook, World, registered
 
 
@@ -161,13 +164,18 @@ class TricklingOutbox:
         self.writer = evolve(world.service, announce=None)  # stores changes, delivers none
         self.claims = 0
 
-    def claim_changes(self, now, *, limit, lease):  # type: ignore[no-untyped-def]
+    def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
+        return self.world.repo.pending_changes(limit=limit)
+
+    def claim_changes(
+        self, now: datetime, *, limit: int, lease: timedelta
+    ) -> Sequence[StatusChange]:
         self.claims += 1
         if self.claims <= 20:  # bounded, so that a delivery that chases them all still ends
             self.writer.create(ALICE, order_id=self.world.order(), subject="Tea")
         return self.world.repo.claim_changes(now, limit=limit, lease=lease)
 
-    def mark_delivered(self, deliveries):  # type: ignore[no-untyped-def]
+    def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
         self.world.repo.mark_delivered(deliveries)
 
 

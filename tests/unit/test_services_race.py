@@ -1,16 +1,19 @@
-"""A notification and a verify call racing for one payment apply its transition once."""
+"""Races: a notification and a verify call apply a transition once; creates that share
+an Idempotency-Key all answer the first payment."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from payments_core.errors import ConcurrencyConflict
+from payments_core.errors import ConcurrencyConflict, IdempotencyKeyReused, PaymentExists
 from payments_core.inmemory import InMemoryPaymentRepository
 from payments_core.payment import Payment, PaymentStatus
+from payments_core.values import IdempotencyClaim
 from tests.unit.world import ALICE, World
 
 
@@ -95,3 +98,62 @@ def test_a_conflict_on_every_try_gives_up_without_overwriting() -> None:
         world.service.verify(ALICE, payment.id or 0)
 
     assert world.stored(payment) == payment
+
+
+class TwinsRepository(InMemoryPaymentRepository):
+    """Holds the first two adds until both creates reach theirs: both have looked for
+    their Idempotency-Key and found it unused, as two requests racing on two servers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._both_adding = threading.Barrier(2)
+        self._adds = itertools.count()
+
+    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
+        if next(self._adds) < 2:
+            self._both_adding.wait(timeout=5)
+        return super().add(payment, idempotency=idempotency)
+
+
+def _twins(first: dict[str, str], second: dict[str, str]) -> list[Payment | Exception]:
+    repo = TwinsRepository()
+    world = World(repo=repo)
+    order_id = world.order()
+
+    def create(body: dict[str, str]) -> Payment | Exception:
+        try:
+            return world.service.create(ALICE, **{"order_id": order_id, **body})
+        except (PaymentExists, IdempotencyKeyReused) as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(create, [first, second], timeout=10))
+
+
+def test_creates_racing_with_one_key_and_body_answer_the_same_payment() -> None:
+    body = {"subject": "Tea", "idempotency_key": "k1"}
+
+    outcomes = _twins(body, body)
+
+    assert all(isinstance(outcome, Payment) for outcome in outcomes), outcomes
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize(
+    ("second", "refusal"),
+    [
+        ({"subject": "Coffee", "idempotency_key": "k1"}, IdempotencyKeyReused),
+        ({"subject": "Tea", "idempotency_key": "k2"}, PaymentExists),
+        ({"subject": "Tea"}, PaymentExists),
+    ],
+    ids=["same key, other body", "other key", "no key"],
+)
+def test_a_racing_create_that_is_not_a_twin_is_refused_as_it_would_be_after(
+    second: dict[str, str], refusal: type[Exception]
+) -> None:
+    outcomes = _twins({"subject": "Tea", "idempotency_key": "k1"}, second)
+
+    payments = [outcome for outcome in outcomes if isinstance(outcome, Payment)]
+    refused = [type(outcome) for outcome in outcomes if not isinstance(outcome, Payment)]
+    assert len(payments) == 1, outcomes
+    assert refused == [refusal]

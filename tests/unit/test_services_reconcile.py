@@ -14,7 +14,15 @@ from attrs import evolve
 from payments_core.fakevendor import FakeMode, FakeVendor
 from payments_core.payment import AttemptState, PaymentStatus
 from payments_core.sweep import SweepReport, reconcile
-from payments_core.values import DueAttempt, TradeReport, TradeStatus
+from payments_core.values import (
+    Checkout,
+    CheckoutRequest,
+    DueAttempt,
+    NotificationOutcome,
+    Reply,
+    TradeReport,
+    TradeStatus,
+)
 from tests.unit.world import TTL, World
 
 
@@ -27,8 +35,21 @@ class CountingVendor:
         self.in_flight = 0
         self.most_in_flight = 0
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._vendor, name)
+    @property
+    def name(self) -> str:
+        return self._vendor.name
+
+    def open_checkout(self, request: CheckoutRequest) -> Checkout:
+        return self._vendor.open_checkout(request)
+
+    def close_attempt(self, reference: str) -> None:
+        self._vendor.close_attempt(reference)
+
+    def parse_notification(self, body: bytes, content_type: str) -> TradeReport | None:
+        return self._vendor.parse_notification(body, content_type)
+
+    def reply(self, outcome: NotificationOutcome) -> Reply:
+        return self._vendor.reply(outcome)
 
     def query(self, reference: str) -> TradeReport:
         with self._lock:

@@ -1,0 +1,123 @@
+"""The docs and comments point at things that exist and state the facts the code has."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from payments_core._references import new_reference
+
+ROOT = Path(__file__).parents[2]
+# a file or folder in `backticks` or ``double backticks``: a known suffix, or a final slash
+QUOTED_PATH = re.compile(
+    r"`{1,2}([\w.][\w./-]*(?:\.(?:py|md|toml|ya?ml|ini|cfg|pem|json|html|lua|mako)|/))`{1,2}"
+)
+# "SOMEDOC §4" or "SOMEDOC.md §4": a section of a document, which must be ours
+SECTION = re.compile(r"([\w.-]+?)(?:\.md)? §\s?\d")
+
+
+def _tracked(*patterns: str) -> list[Path]:
+    """The files git would commit, but for this one: its examples are meant to fail."""
+    listed = subprocess.run(  # noqa: S603 - git on our own tree
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", *patterns],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    paths = [ROOT / name for name in listed.stdout.splitlines()]
+    return [path for path in paths if path.exists() and path != Path(__file__)]
+
+
+def missing_paths(text: str, *, beside: Path, names: set[str]) -> list[str]:
+    """Quoted paths in ``text`` that are not in the repository.
+
+    A path with a slash is looked up from the project root and from each folder above
+    ``beside``; a bare module or markdown file name must be the name of some file in
+    ``names``. Other bare names (files a command writes, say) are not checked.
+    """
+    missing = []
+    for path in QUOTED_PATH.findall(text):
+        if path.startswith(("http", "api/", "/")):
+            continue
+        if "/" in path:
+            found = any((base / path).exists() for base in (ROOT, *beside.parents))
+        else:
+            found = not path.endswith((".py", ".md")) or path in names
+        if not found:
+            missing.append(path)
+    return missing
+
+
+def foreign_sections(text: str, documents: set[str]) -> list[str]:
+    """Section references (``X §4``) to documents that are not in the repository."""
+    return [name for name in SECTION.findall(text) if name not in documents]
+
+
+def test_every_quoted_path_in_docs_and_code_exists() -> None:
+    files = _tracked("*.md", "*.py")
+    names = {path.name for path in _tracked()}
+
+    missing = {
+        str(path.relative_to(ROOT)): found
+        for path in files
+        if (found := missing_paths(path.read_text(encoding="utf-8"), beside=path, names=names))
+    }
+
+    assert files
+    assert not missing, missing
+
+
+def test_every_section_reference_is_to_one_of_our_documents() -> None:
+    files = _tracked("*.md", "*.py")
+    documents = {path.stem for path in _tracked("*.md")}
+
+    foreign = {
+        str(path.relative_to(ROOT)): found
+        for path in files
+        if (found := foreign_sections(path.read_text(encoding="utf-8"), documents))
+    }
+
+    assert not foreign, foreign
+
+
+def test_the_reference_length_and_randomness_are_stated_as_the_code_makes_them() -> None:
+    now = datetime(2024, 5, 20, 5, 14, 15, tzinfo=UTC)
+    reference = new_reference(now)
+    random_bits = 4 * (len(reference) - len(now.strftime("P%Y%m%d%H%M%S")))
+    decisions = (ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
+
+    assert f"A {len(reference)}-character reference" in (new_reference.__doc__ or "")
+    assert f"{random_bits} random bits" in (new_reference.__doc__ or "")
+    assert f"({len(reference)} characters of letters and digits, {random_bits}" in decisions
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("see ``tests/sqlstore/test_nowhere.py``", ["tests/sqlstore/test_nowhere.py"]),
+        ("see `docs/hooks.md` and `payments_core/`", []),
+        ("`Asia/Shanghai`, `application/x-www-form-urlencoded`, `retry/1`", []),
+        ("the protocol notes in `elsewhere.md`, not `hooks.md`", ["elsewhere.md"]),
+        ("run it to write `app_private_key.pem`", []),
+        ("GET `api/v1/payments/1` or `https://example.invalid/x.md`", []),
+    ],
+)
+def test_a_quoted_path_that_does_not_exist_is_found(text: str, expected: list[str]) -> None:
+    assert missing_paths(text, beside=ROOT / "README.md", names={"hooks.md"}) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("as DESIGN §4 says", ["DESIGN"]),
+        ("(alipay-protocol.md §8.5)", ["alipay-protocol"]),
+        ("see decisions §2", []),
+    ],
+)
+def test_a_section_of_a_foreign_document_is_found(text: str, expected: list[str]) -> None:
+    assert foreign_sections(text, {"decisions", "hooks"}) == expected
