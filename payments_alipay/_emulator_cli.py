@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from payments_alipay._emulator_limits import MAX_RESEND_FACTOR, factor
 from payments_alipay.emulator import DEFAULT_SELLER_ID, AlipayEmulator
 from payments_alipay.keys import load_private_key, load_public_key, private_pem, public_pem
 
@@ -32,9 +33,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seller-id", default=DEFAULT_SELLER_ID)
     parser.add_argument(
-        "--resend-factor", type=float, default=1.0, help="scales Alipay's resend gaps"
+        "--resend-factor",
+        type=_resend_factor,
+        default=1.0,
+        help=f"scales Alipay's resend gaps (0 to {MAX_RESEND_FACTOR:g})",
     )
     return parser
+
+
+def _resend_factor(text: str) -> float:
+    try:
+        return factor(float(text), "--resend-factor", MAX_RESEND_FACTOR)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _write(directory: Path, name: str, text: str) -> Path:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Final
 
 import requests
 
+from payments_alipay._emulator_limits import MAX_PENDING_NOTIFICATIONS
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -50,13 +52,22 @@ class Notifier:
         self._session = requests.Session()
 
     def send(self, delivery: Delivery) -> None:
-        """Deliver now (in the background), and again on the schedule until ``success``."""
+        """Deliver now (in the background), and again on the schedule until ``success``.
+
+        With ``MAX_PENDING_NOTIFICATIONS`` already waiting, the delivery is dropped and
+        its history says so: the emulator's memory stays bounded.
+        """
         self._schedule(delivery, 0.0)
 
     def pending(self) -> int:
         """How many deliveries are waiting for their next attempt."""
         with self._wake:
             return len(self._queue)
+
+    def clear(self) -> None:
+        """Drop every delivery waiting for its next attempt."""
+        with self._wake:
+            self._queue.clear()
 
     def stop(self) -> None:
         """Stop the thread; pending resends are dropped."""
@@ -70,6 +81,10 @@ class Notifier:
     def _schedule(self, delivery: Delivery, delay: float) -> None:
         with self._wake:
             if self._stopped:
+                return
+            if len(self._queue) >= MAX_PENDING_NOTIFICATIONS:
+                log.warning("notification to %s dropped: too many pending", delivery.url)
+                delivery.record({"attempt": delivery.attempts, "dropped": "too many pending"})
                 return
             heapq.heappush(self._queue, (time.monotonic() + delay, next(self._seq), delivery))
             if self._thread is None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from payments_alipay import _emulator_limits as limits
 from payments_alipay import _emulator_pages as pages
 from payments_alipay._emulator_trades import TradeError
 
@@ -23,13 +24,34 @@ def json_error(status: int, code: str, message: str) -> JSONResponse:
 
 
 async def _json_body(request: Request) -> dict[str, object]:
-    raw = await request.body()
+    """The JSON object of a control request; an empty body is ``{}``.
+
+    Raises:
+        limits.TooLarge: over 64 KiB.
+        ValueError: not a JSON object (too deeply nested included).
+    """
+    raw = await limits.read_body(request)
     if not raw.strip():
         return {}
-    value = json.loads(raw)
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise ValueError("the body is nested too deeply") from None
     if not isinstance(value, dict):
         raise ValueError("the body must be a JSON object")
     return value
+
+
+def _refused(exc: Exception) -> Response:
+    """The control API's answer to a request it cannot take."""
+    if isinstance(exc, limits.TooLarge):
+        return json_error(413, "payload_too_large", str(exc))
+    if isinstance(exc, limits.Full):
+        return json_error(409, "emulator_full", str(exc))
+    return json_error(400, "invalid_request", str(exc))
+
+
+_REFUSALS = (ValueError, limits.TooLarge, limits.Full)
 
 
 def routes(emulator: AlipayEmulator) -> list[Route]:
@@ -58,14 +80,13 @@ def routes(emulator: AlipayEmulator) -> list[Route]:
     async def pay_trade(request: Request) -> Response:
         try:
             body = await _json_body(request)
-            amount, seller = body.get("total_amount"), body.get("seller_id")
             snapshot = emulator.pay(
                 request.path_params["out_trade_no"],
-                total_amount=str(amount) if amount is not None else None,
-                seller_id=str(seller) if seller is not None else None,
+                total_amount=limits.short_text(body, "total_amount"),
+                seller_id=limits.short_text(body, "seller_id"),
             )
-        except ValueError as exc:
-            return json_error(400, "invalid_request", str(exc))
+        except _REFUSALS as exc:
+            return _refused(exc)
         except TradeError as exc:
             status = 404 if exc.sub_code == "ACQ.TRADE_NOT_EXIST" else 409
             return json_error(status, exc.sub_code, exc.message)
@@ -75,14 +96,14 @@ def routes(emulator: AlipayEmulator) -> list[Route]:
         try:
             body = await _json_body(request)
             method = body.get("method")
-            emulator.fail_next(
+            emulator.failures.add(
                 str(body.get("mode")),
-                count=int(str(body.get("count", 1))),
-                seconds=float(str(body.get("seconds", 2.0))),
-                method=str(method) if method else None,
+                count=body.get("count", 1),
+                seconds=body.get("seconds", 2.0),
+                method=None if method is None else str(method),
             )
-        except ValueError as exc:
-            return json_error(400, "invalid_request", str(exc))
+        except _REFUSALS as exc:
+            return _refused(exc)
         return JSONResponse({"data": {"queued": True}})
 
     async def reset(request: Request) -> Response:

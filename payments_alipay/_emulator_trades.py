@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Final
 
+from payments_alipay._emulator_limits import MAX_TRADES, MAX_URL
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -27,7 +29,7 @@ WAIT: Final = "WAIT_BUYER_PAY"
 SUCCESS: Final = "TRADE_SUCCESS"
 CLOSED: Final = "TRADE_CLOSED"
 _REFERENCE: Final = re.compile(r"[0-9A-Za-z_]{1,64}")
-_AMOUNT: Final = re.compile(r"\d{1,9}(\.\d{1,2})?")
+_AMOUNT: Final = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")  # ASCII: \d takes any digit
 _FORBIDDEN: Final = frozenset("&=/")  # in subject and body, by Alipay's field rules
 
 
@@ -147,9 +149,15 @@ class TradeBook:
             TradeError: invalid parameters, expired, or the number is taken otherwise.
         """
         fields = _pay_fields(method, biz, self.clock())
+        _check_urls({**params, **fields})
         with self.lock:
             trade = self.get(fields["out_trade_no"])
             if trade is None:
+                if len(self._trades) >= MAX_TRADES:
+                    raise TradeError(
+                        "ACQ.SYSTEM_ERROR",
+                        f"the emulator keeps at most {MAX_TRADES} trades; POST /control/reset",
+                    )
                 trade = self._create(app_id, method, params, fields)
             _check_reopen(trade, app_id, fields)
             return trade
@@ -228,6 +236,15 @@ def _pay_fields(method: str, biz: Mapping[str, object], now: datetime) -> dict[s
     if "time_expire" in fields:
         _check_expiry(fields["time_expire"], now)
     return fields
+
+
+def _check_urls(values: Mapping[str, object]) -> None:
+    for name in ("notify_url", "return_url", "quit_url"):
+        value = values.get(name)
+        if isinstance(value, str) and len(value) > MAX_URL:
+            raise TradeError(
+                "ACQ.INVALID_PARAMETER", f"{name} must be at most {MAX_URL} characters"
+            )
 
 
 def _check_amount(text: str) -> None:

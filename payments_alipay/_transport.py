@@ -1,8 +1,16 @@
-"""The HTTP side of server-to-server calls: one pooled Session, timeouts, bounded retries."""
+"""The HTTP side of server-to-server calls: one pooled Session, timeouts, bounded retries.
+
+Every call has one deadline across all its tries (``Timeouts.total``). A try's connect
+and read timeouts are cut to the time left, and the tries run in a worker thread that
+the caller stops waiting for at the deadline: a gateway that trickles its answer a
+byte at a time (each read within the read timeout) cannot hold a request past it.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Final
@@ -30,6 +38,8 @@ class Timeouts:
     read: float = 10.0
     retries: int = 2  # extra tries after a connect/read fault; query and close are idempotent
     backoff: float = 0.2  # seconds before the first retry, doubled each time
+    total: float = 12.0  # seconds one call may take, all its tries and waits included
+    in_flight: int = 32  # calls at once, abandoned ones included: a hung gateway costs no more
 
 
 def make_session(pool_size: int = 10) -> requests.Session:
@@ -49,36 +59,88 @@ class Transport:
         self._session = session
         self._url = url
         self._timeouts = timeouts
+        self._slots = threading.BoundedSemaphore(timeouts.in_flight)
 
-    def post(self, method: str, pairs: list[tuple[str, str]]) -> bytes:
-        """The body of a 200 answer.
+    def deadline(self) -> float:
+        """When a call starting now must be over (``time.monotonic()`` seconds)."""
+        return time.monotonic() + self._timeouts.total
+
+    def post(self, method: str, pairs: list[tuple[str, str]], deadline: float) -> bytes:
+        """The body of a 200 answer, by ``deadline`` at the latest.
 
         Raises:
-            VendorUnavailable: no answer in time after the retries, or a 5xx status.
+            VendorUnavailable: no answer by the deadline, or a 5xx status.
             VendorError: any other non-200 status.
         """
-        delay = self._timeouts.backoff
+        if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise VendorUnavailable(VENDOR, "too many calls waiting for Alipay")
+        call = _Call(self, method, pairs, deadline)
+        worker = threading.Thread(
+            target=contextvars.copy_context().run, args=(call.run,), name="alipay-call", daemon=True
+        )
+        worker.start()
+        if not call.done.wait(max(0.0, deadline - time.monotonic())):
+            log.warning("alipay %s: no answer within %.1f s", method, self._timeouts.total)
+            raise VendorUnavailable(VENDOR, "no answer in time")
+        return call.outcome()
+
+    def tries(self, method: str, pairs: list[tuple[str, str]], deadline: float) -> bytes:
+        """Try, retrying transport faults, while there is time before ``deadline``."""
+        delay, reason = self._timeouts.backoff, "no time left"
         for attempt in range(self._timeouts.retries + 1):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
             try:
                 response = self._session.post(
                     self._url,
                     data=pairs,
                     headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
-                    timeout=(self._timeouts.connect, self._timeouts.read),
+                    timeout=(min(self._timeouts.connect, left), min(self._timeouts.read, left)),
                     allow_redirects=False,
                 )
                 return _body(response, method)
             except _TRANSPORT_FAULTS as exc:
                 reason = _reason(exc)
                 log.warning("alipay %s try %d: %s", method, attempt + 1, reason)
-            if attempt < self._timeouts.retries:
+            if attempt < self._timeouts.retries and time.monotonic() + delay < deadline:
                 time.sleep(delay)
                 delay *= 2
         raise VendorUnavailable(VENDOR, reason)
 
+    def release(self) -> None:
+        """A call is over (answered, failed, or given up on and finally ended)."""
+        self._slots.release()
+
     def close(self) -> None:
         """Release the pooled connections."""
         self._session.close()
+
+
+class _Call:
+    """One call's tries, run in a worker thread; ``done`` is set once its outcome is in."""
+
+    def __init__(
+        self, transport: Transport, method: str, pairs: list[tuple[str, str]], deadline: float
+    ) -> None:
+        self._transport = transport
+        self._args = (method, pairs, deadline)
+        self._outcome: bytes | BaseException = VendorUnavailable(VENDOR, "no answer in time")
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self._outcome = self._transport.tries(*self._args)
+        except BaseException as exc:  # handed to the caller's thread as it is
+            self._outcome = exc
+        finally:
+            self._transport.release()
+            self.done.set()
+
+    def outcome(self) -> bytes:
+        if isinstance(self._outcome, BaseException):
+            raise self._outcome
+        return self._outcome
 
 
 def _reason(exc: Exception) -> str:

@@ -14,20 +14,20 @@ Routes (relative to wherever the app is mounted)::
     GET      /control/trades[/{out_trade_no}] trades with their notification history
     POST     /control/trades/{no}/pay         pay as the buyer; JSON {"total_amount", "seller_id"} optional
     POST     /control/fail-next               JSON {"mode", "count"=1, "seconds"=2, "method"=null}
-    POST     /control/reset                   forget trades and pending failures
+    POST     /control/reset                   forget trades, pending failures and resends
     GET      /control/keys                    the platform public key (PEM and bare base64)
 
 Fail modes for the next server calls (query/close), answered without processing them:
 ``timeout`` (no answer for ``seconds``), ``500``, ``html``, ``bad-signature``,
 ``unsigned``, ``system-error`` (a signed ``ACQ.SYSTEM_ERROR``). The control API has no
-authentication: never expose the emulator beyond development.
+authentication: never expose the emulator beyond development. Every count, delay and
+size it takes, and everything it keeps, is bounded (``_emulator_limits``).
 
 Run it alone with ``python -m payments_alipay.emulator --port 8765``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -37,10 +37,13 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from starlette.applications import Starlette
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from payments_alipay import _emulator_limits as limits
 from payments_alipay import _emulator_pages as pages
 from payments_alipay._emulator_delivery import Delivery, Notifier
+from payments_alipay._emulator_faults import FAIL_MODES as FAIL_MODES  # kept importable here
+from payments_alipay._emulator_faults import FailureQueue, failed_answer, json_answer
 from payments_alipay._emulator_protocol import (
     PAGE_METHODS,
     GatewayError,
@@ -68,9 +71,6 @@ if TYPE_CHECKING:
 
 DEFAULT_SELLER_ID: Final = "2088102100000002"
 DEFAULT_BUYER_ID: Final = "2088102100000001"
-FAIL_MODES: Final = frozenset(
-    {"timeout", "500", "html", "bad-signature", "unsigned", "system-error"}
-)
 
 
 def _utc_now() -> datetime:
@@ -96,9 +96,12 @@ class AlipayEmulator:
         self.seller_id = seller_id
         self.clock = clock
         self.trades = TradeBook(clock)
-        self.notifier = Notifier(factor=resend_factor, timeout=notify_timeout)
+        self.notifier = Notifier(
+            factor=limits.factor(resend_factor, "resend_factor", limits.MAX_RESEND_FACTOR),
+            timeout=limits.factor(notify_timeout, "notify_timeout", limits.MAX_NOTIFY_TIMEOUT),
+        )
         self._merchants: dict[str, RSAPublicKey] = {}
-        self._failures: list[tuple[str, str | None, float]] = []
+        self.failures = FailureQueue()
         self._lock = threading.Lock()
         for app_id, key in (merchants or {}).items():
             self.register_merchant(app_id, key)
@@ -156,17 +159,17 @@ class AlipayEmulator:
     def fail_next(
         self, mode: str, *, count: int = 1, seconds: float = 2.0, method: str | None = None
     ) -> None:
-        """Make the next ``count`` server calls (of ``method``, or any) fail in ``mode``."""
-        if mode not in FAIL_MODES:
-            raise ValueError(f"mode must be one of {', '.join(sorted(FAIL_MODES))}")
-        with self._lock:
-            self._failures.extend([(mode, method, seconds)] * count)
+        """Make the next ``count`` server calls (of ``method``, or any) fail in ``mode``.
+
+        Raises: ValueError, limits.Full (see ``FailureQueue.add``).
+        """
+        self.failures.add(mode, count=count, seconds=seconds, method=method)
 
     def reset(self) -> None:
-        """Forget every trade and pending failure (merchants and keys stay)."""
-        with self._lock:
-            self._failures.clear()
+        """Forget every trade, pending failure and notification (merchants and keys stay)."""
+        self.failures.clear()
         self.trades.reset()
+        self.notifier.clear()
 
     def shutdown(self) -> None:
         """Stop the notification thread."""
@@ -189,14 +192,6 @@ class AlipayEmulator:
         self.notifier.send(
             Delivery(url=trade.notify_url, body=body, record=trade.notifications.append)
         )
-
-    def _take_failure(self, method: str) -> tuple[str, float] | None:
-        with self._lock:
-            for i, (mode, only, seconds) in enumerate(self._failures):
-                if only in (None, method):
-                    del self._failures[i]
-                    return mode, seconds
-        return None
 
     def _server_call(self, params: dict[str, str]) -> tuple[str | None, dict[str, object]]:
         with self._lock:
@@ -236,18 +231,21 @@ class AlipayEmulator:
     async def handle_gateway(self, request: Request) -> Response:
         """``/gateway.do``: page/WAP pay gives HTML, server calls give signed JSON."""
         try:
-            params = parse_params(request.query_params.multi_items(), await request.body())
+            body = await limits.read_body(request)
+            params = parse_params(request.query_params.multi_items(), body)
+        except limits.TooLarge as exc:
+            return HTMLResponse(pages.message("Request refused", str(exc)), 413)
         except GatewayError as exc:
             return HTMLResponse(
                 pages.message("Request refused", exc.message, code=exc.sub_code), 400
             )
         if params.get("method") in PAGE_METHODS:
             return self._cashier(params)
-        failure = self._take_failure(params.get("method", ""))
+        failure = self.failures.take(params.get("method", ""))
         if failure is not None:
-            return await self._failed_answer(params, *failure)
+            return await failed_answer(params, *failure, self.platform_private_key)
         method, node = self._server_call(params)
-        return _json(signed_answer(method, node, self.platform_private_key))
+        return json_answer(signed_answer(method, node, self.platform_private_key))
 
     def _cashier(self, params: dict[str, str]) -> Response:
         try:
@@ -259,31 +257,13 @@ class AlipayEmulator:
         expires = cst(trade.time_expire) if trade.time_expire else None
         return HTMLResponse(pages.cashier(trade, expires))
 
-    async def _failed_answer(self, params: dict[str, str], mode: str, seconds: float) -> Response:
-        method = params.get("method")
-        if mode == "timeout":
-            await asyncio.sleep(seconds)
-            return PlainTextResponse("Gateway Timeout", 504)
-        if mode == "500":
-            return PlainTextResponse("Internal Server Error", 500)
-        if mode == "html":
-            return HTMLResponse("<html><body><h1>系统繁忙 System busy</h1></body></html>")
-        if mode == "system-error":
-            node = failure_node("40004", "ACQ.SYSTEM_ERROR", "系统错误")
-            return _json(signed_answer(method, node, self.platform_private_key))
-        tamper = mode == "bad-signature"  # else "unsigned"
-        node = _forged_success(method, params)
-        return _json(
-            signed_answer(method, node, self.platform_private_key, sign=tamper, tamper=tamper)
-        )
-
     async def handle_pay_form(self, request: Request) -> Response:
         """The cashier's Pay/Cancel form."""
         out_trade_no = request.path_params["out_trade_no"]
         try:
-            action = parse_params([], await request.body()).get("action")
-        except GatewayError:
-            action = None
+            action = parse_params([], await limits.read_body(request)).get("action")
+        except (GatewayError, limits.TooLarge):
+            action = None  # a cancel: nothing is paid
         trade = self.trades.get(out_trade_no)
         if trade is None:
             return HTMLResponse(
@@ -338,23 +318,6 @@ class AlipayEmulator:
             "platform_public_key_pem": public_pem(key),
             "platform_public_key": public_base64(key),
         }
-
-
-def _json(body: str) -> Response:
-    return Response(body, media_type="application/json;charset=utf-8")
-
-
-def _forged_success(method: str | None, params: Mapping[str, str]) -> dict[str, object]:
-    """What a forger would like the merchant to believe: success, and paid."""
-    reference = params.get("biz_content", "").partition('"out_trade_no":"')[2].partition('"')[0]
-    node: dict[str, object] = {"code": "10000", "msg": "Success", "out_trade_no": reference}
-    if method == "alipay.trade.query":
-        node |= {
-            "trade_no": "2099010122001000000000000001",
-            "trade_status": "TRADE_SUCCESS",
-            "total_amount": "0.01",
-        }
-    return node
 
 
 def create_emulator_app(

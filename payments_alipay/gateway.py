@@ -44,7 +44,9 @@ class AlipayGateway:
 
     Keys are parsed once (in ``AlipaySettings``); server calls share one pooled
     ``requests.Session`` with connect/read timeouts and bounded retries on transport
-    faults. Every gateway answer is signature-checked before anything in it is used.
+    faults, and ``query`` and ``close`` each end by one deadline (``ALIPAY_TIMEOUT``,
+    ``Timeouts.total``) whatever the gateway does. Every gateway answer is
+    signature-checked before anything in it is used.
     """
 
     def __init__(
@@ -58,7 +60,9 @@ class AlipayGateway:
         self.settings = settings
         self._clock = clock
         self._transport = Transport(
-            session or make_session(), settings.gateway_url, timeouts or Timeouts()
+            session or make_session(),
+            settings.gateway_url,
+            timeouts or Timeouts(total=settings.timeout),
         )
 
     def __repr__(self) -> str:
@@ -88,13 +92,7 @@ class AlipayGateway:
             SignatureInvalid: the answer's signature does not verify.
             VendorError: a business error or an answer that makes no sense.
         """
-        node = self._call(QUERY, reference)
-        code = sub_code(node)
-        if code == NOT_EXIST:
-            return TradeReport(vendor=VENDOR, reference=reference, status=TradeStatus.UNPAID)
-        if code is not None:
-            raise failure(node, QUERY)
-        return trade_report(node, self.settings, reference=reference)
+        return self._query(reference, self._transport.deadline())
 
     def close_attempt(self, reference: str) -> None:
         """Make the attempt unpayable; an unknown or already closed trade is fine.
@@ -103,11 +101,12 @@ class AlipayGateway:
             VendorDeclined: the trade was paid meanwhile (or another refusal).
             VendorUnavailable, SignatureInvalid, VendorError: as for ``query``.
         """
-        node = self._call(CLOSE, reference)
+        deadline = self._transport.deadline()  # one for the close and the query it may need
+        node = self._call(CLOSE, reference, deadline)
         code = sub_code(node)
         if code is None or code == NOT_EXIST:
             return
-        if code in STATUS_ERRORS and self.query(reference).status is TradeStatus.CLOSED:
+        if code in STATUS_ERRORS and self._query(reference, deadline).status is TradeStatus.CLOSED:
             return
         if code in STATUS_ERRORS:
             raise VendorDeclined(VENDOR, code, "the trade can no longer be closed")
@@ -133,8 +132,18 @@ class AlipayGateway:
         """Release pooled connections (the gateway stays usable; the pool refills)."""
         self._transport.close()
 
-    def _call(self, method: str, reference: str) -> dict[str, object]:
+    def _query(self, reference: str, deadline: float) -> TradeReport:
+        node = self._call(QUERY, reference, deadline)
+        code = sub_code(node)
+        if code == NOT_EXIST:
+            return TradeReport(vendor=VENDOR, reference=reference, status=TradeStatus.UNPAID)
+        if code is not None:
+            raise failure(node, QUERY)
+        return trade_report(node, self.settings, reference=reference)
+
+    def _call(self, method: str, reference: str, deadline: float) -> dict[str, object]:
         biz = {"out_trade_no": check_reference(reference)}
         params = common_params(self.settings, method, biz, self._clock())
-        body = self._transport.post(method, signed_params(params, self.settings.private_key))
+        pairs = signed_params(params, self.settings.private_key)
+        body = self._transport.post(method, pairs, deadline)
         return verified_node(body, method, self.settings.alipay_public_key)

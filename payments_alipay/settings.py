@@ -26,6 +26,9 @@ REQUIRED: Final = ("ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY")
 Product = Literal["page", "wap"]
 _K = TypeVar("_K")
 _APP_ID: Final = re.compile(r"[0-9A-Za-z_]{1,32}")
+_SECONDS: Final = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3})?")
+DEFAULT_TIMEOUT: Final = 12.0
+MAX_TIMEOUT: Final = 60.0
 _SELLER_ID: Final = re.compile(r"[0-9A-Za-z_@.\-]{1,64}")
 
 
@@ -41,6 +44,7 @@ class AlipaySettings:
     return_url: str | None = None
     seller_id: str | None = None
     product: Product = "page"
+    timeout: float = DEFAULT_TIMEOUT  # seconds one query or close may take, all tries included
 
     def __repr__(self) -> str:
         return f"AlipaySettings(app_id={self.app_id!r}, gateway_url={self.gateway_url!r})"
@@ -71,6 +75,7 @@ class AlipaySettings:
             return_url=_optional_url(settings, "ALIPAY_RETURN_URL"),
             seller_id=_seller_id(settings),
             product=_product(settings),
+            timeout=_timeout(settings),
         )
 
 
@@ -138,6 +143,16 @@ def _product(settings: Settings) -> Product:
     if value == "wap":
         return "wap"
     raise ValueError("ALIPAY_PRODUCT must be page or wap")
+
+
+def _timeout(settings: Settings) -> float:
+    value = _get(settings, "ALIPAY_TIMEOUT")
+    if not value:
+        return DEFAULT_TIMEOUT
+    seconds = float(value) if _SECONDS.fullmatch(value) else 0.0
+    if not 1 <= seconds <= MAX_TIMEOUT:
+        raise ValueError(f"ALIPAY_TIMEOUT must be a number of seconds from 1 to {MAX_TIMEOUT:g}")
+    return seconds
 
 
 def _optional_url(settings: Settings, name: str) -> str | None:

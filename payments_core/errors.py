@@ -24,6 +24,7 @@ what a code means over HTTP is decided by ``payments_http``, never here::
     │   ├── OrderNotPayable
     │   └── PaymentFinal
     ├── StoreUnavailable
+    ├── OrdersError
     ├── OrdersUnavailable
     └── VendorError
         ├── SignatureInvalid
@@ -253,8 +254,18 @@ class StoreUnavailable(PaymentsError):
         super().__init__(detail)
 
 
+class OrdersError(PaymentsError):
+    """The orders service answered something unusable: not the order asked for, or unreadable."""
+
+    code = "orders_error"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the orders service gave an unusable answer ({reason})")
+
+
 class OrdersUnavailable(PaymentsError):
-    """The orders service could not be asked in time: unreachable, or it answered an error.
+    """The orders service could not be asked now: unreachable, too slow, or busy (429, 5xx).
 
     Not ``StoreUnavailable``: the payments database is fine, and nothing was written.
     """

@@ -238,10 +238,12 @@ class Orders(Protocol):
     """Where the orders live (``PAYMENTS_ORDERS_URL`` in the README)."""
 
     def get(self, order_id: str, *, caller: Caller) -> Order:
-        """The order, whoever its buyer: the use case checks that the caller owns it.
+        """The order ``order_id``, whoever its buyer: the use case checks that the caller
+        owns it. Its ``id`` must be exactly ``order_id``.
 
         ``caller`` carries the credentials a remote orders service may ask for.
 
-        Raises: OrderNotFound, OrdersUnavailable (the orders service cannot be asked now).
+        Raises: OrderNotFound, OrdersUnavailable (the orders service cannot be asked now),
+        OrdersError (it answered something unusable).
         """
         ...

@@ -22,6 +22,7 @@ from payments_core.errors import (
     OrderAlreadyPaid,
     OrderNotFound,
     OrderNotPayable,
+    OrdersError,
     PaymentExists,
     PaymentFinal,
     PaymentNotFound,
@@ -94,6 +95,8 @@ class PaymentService:
         Raises:
             NotAllowed, ValidationFailed, IdempotencyKeyReused, OrderNotFound,
             OrderAlreadyPaid, OrderNotPayable, AmountNotSupported, PaymentExists,
+            OrdersError (the orders service answered about another order, or unreadably),
+            OrdersUnavailable,
             VendorError, StoreUnavailable.
         """
         _require(caller, CUSTOMER)
@@ -264,6 +267,8 @@ class PaymentService:
         self, caller: Caller, order_id: str, subject: str, description: str | None
     ) -> Payment:
         order = self.orders.get(order_id, caller=caller)
+        if order.id != order_id:  # never pay one order with the answer about another
+            raise OrdersError("it answered about another order than the one asked for")
         if order.buyer != caller.username:
             raise OrderNotFound(order_id)
         if order.status == "PAID":

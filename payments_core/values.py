@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from attrs import field, frozen
+from attrs import field, frozen, validators
 
 from payments_core.money import Money
 from payments_core.payment import PaymentId, PaymentStatus
@@ -87,13 +87,17 @@ class Reply:
 
 @frozen(kw_only=True)
 class Order:
-    """An order as the orders service knows it."""
+    """An order as the orders service knows it.
 
-    id: str
-    buyer: str
-    total: Decimal
-    status: str
-    currency: str = "CNY"
+    Raises (on construction): TypeError for a field of the wrong type, ValueError for a
+    currency that is not three capital letters. The amount's own rules are ``Money.parse``'s.
+    """
+
+    id: str = field(validator=validators.instance_of(str))
+    buyer: str = field(validator=validators.instance_of(str))
+    total: Decimal = field(validator=validators.instance_of(Decimal))
+    status: str = field(validator=validators.instance_of(str))
+    currency: str = field(default="CNY", validator=validators.matches_re(r"[A-Z]{3}"))
 
     @property
     def payable(self) -> bool:

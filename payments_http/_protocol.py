@@ -59,7 +59,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` refusing a head over ``MAX_HEAD_BYTES`` or ``MAX_HEADERS``."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # uvicorn's own arguments, passed through
         self._in_head = True
         self._head_room = MAX_HEAD_BYTES
         self._refusal = 400

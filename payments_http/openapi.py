@@ -26,6 +26,7 @@ ERROR_CODES: Final = (
     "amount_not_supported",
     "idempotency_key_reused",
     "vendor_error",
+    "orders_error",
     "vendor_unavailable",
     "store_unavailable",
     "orders_unavailable",
@@ -133,7 +134,8 @@ _WHY: Final = {
     415: "the body is not application/json (unsupported_media_type)",
     422: "validation_error (with field), amount_not_supported, idempotency_key_reused",
     500: "unexpected failure (internal_error); never a stack trace",
-    502: "the vendor answered something wrong or unverifiable (vendor_error)",
+    502: "the vendor answered something wrong or unverifiable (vendor_error), or the orders"
+    " service answered something other than the order asked for (orders_error)",
     503: "vendor_unavailable, store_unavailable, orders_unavailable or concurrency_conflict;"
     " see Retry-After",
 }

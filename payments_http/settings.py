@@ -54,6 +54,7 @@ SETTINGS: Final = (
     Setting("ALIPAY_SELLER_ID", None, "when set, notifications and queries must name this seller"),
     Setting("ALIPAY_RETURN_URL", None, "where the buyer's browser goes after paying"),
     Setting("ALIPAY_PRODUCT", "page", "page or wap"),
+    Setting("ALIPAY_TIMEOUT", "12", "seconds one Alipay query or close may take, retries included"),
 )
 NAMES: Final = frozenset(s.name for s in SETTINGS)
 MIN_TTL: Final = 60

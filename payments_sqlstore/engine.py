@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
@@ -33,6 +33,17 @@ from payments_core.errors import StoreUnavailable
 
 DEFAULT_TIMEOUT: Final = 5.0
 DEFAULT_POOL_SIZE: Final = 5
+SETTING: Final = "PAYMENTS_DATABASE_URL"
+_DRIVERS: Final = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgresql": "postgresql",
+    "postgresql+psycopg": "postgresql",
+}
+_SCHEMES: Final = {
+    "sqlite": "sqlite:// (Python's own sqlite3)",
+    "postgresql": "postgresql:// or postgresql+psycopg:// (psycopg 3)",
+}
 
 
 def make_engine(
@@ -46,15 +57,43 @@ def make_engine(
         pool_size: connections kept per process (PostgreSQL; as many again may overflow).
 
     Raises:
-        ValueError: the URL names another database.
+        ValueError: one line naming ``PAYMENTS_DATABASE_URL``: not a URL, another database
+            or driver, or PostgreSQL without psycopg installed.
     """
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
+    parsed = _parse_url(url)
+    if _DRIVERS[parsed.drivername] == "sqlite":
         return _sqlite_engine(parsed, timeout)
-    if backend == "postgresql":
-        return _postgres_engine(parsed, timeout, pool_size)
-    raise ValueError(f"PAYMENTS_DATABASE_URL: unsupported database {backend!r}")
+    _require_psycopg()
+    return _postgres_engine(parsed, timeout, pool_size)
+
+
+def _parse_url(url: str | URL) -> URL:
+    """``url`` parsed and checked to name SQLite or PostgreSQL through psycopg.
+
+    Raises:
+        ValueError: one line naming ``PAYMENTS_DATABASE_URL`` (never the URL: it may
+            hold a password).
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError(f"{SETTING} is not a database URL like sqlite:///payments.db") from None
+    if parsed.drivername not in _DRIVERS:
+        backend = parsed.get_backend_name()
+        if backend in _SCHEMES:
+            raise ValueError(f"{SETTING}: {backend} is supported through {_SCHEMES[backend]} only")
+        raise ValueError(f"{SETTING}: unsupported database {backend!r}")
+    return parsed
+
+
+def _require_psycopg() -> None:
+    try:
+        import psycopg  # noqa: F401 - the optional `postgres` extra; SQLite needs none of it
+    except ImportError:
+        raise ValueError(
+            f"{SETTING} names PostgreSQL, but its driver psycopg is not installed:"
+            " pip install '.[postgres]'"
+        ) from None
 
 
 def is_sqlite(url: str | URL) -> bool:

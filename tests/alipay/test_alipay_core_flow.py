@@ -195,7 +195,9 @@ def test_alipay_sees_separators_full_width_while_the_payment_keeps_what_the_clie
     service: PaymentService, server: EmulatorServer, shop: tuple[Shop, ServerThread]
 ) -> None:
     order_id = unique("order-")
-    service.orders.put(Order(id=order_id, buyer="alice", total=Decimal("9.90"), status="CREATED"))  # type: ignore[attr-defined]
+    orders = service.orders
+    assert isinstance(orders, InMemoryOrders)
+    orders.put(Order(id=order_id, buyer="alice", total=Decimal("9.90"), status="CREATED"))
     payment = service.create(
         ALICE, order_id=order_id, subject="Tea & cake = 2/3", description="a=b&c"
     )

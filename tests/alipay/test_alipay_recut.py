@@ -249,5 +249,7 @@ def _service(make_gateway: GatewayFactory) -> PaymentService:
 
 def _create(service: PaymentService, total: str) -> Payment:
     order = Order(id=unique("order-"), buyer="alice", total=Decimal(total), status="CREATED")
-    service.orders.put(order)  # type: ignore[attr-defined]
+    orders = service.orders
+    assert isinstance(orders, InMemoryOrders)
+    orders.put(order)
     return service.create(ALICE, order_id=order.id, subject="tea")

@@ -218,6 +218,16 @@ NOW = int(time.time())
         ("exp", [NOW + 600]),
         ("exp", {"at": NOW + 600}),
     ],
+    ids=[  # stable ids: the values move with the clock
+        "exp-string",
+        "exp-decimal-string",
+        "nbf-string",
+        "iat-string",
+        "nbf-false",
+        "iat-false",
+        "exp-list",
+        "exp-object",
+    ],
 )
 def test_a_time_claim_that_is_not_a_json_number_is_refused(name: str, value: object) -> None:
     with pytest.raises(Unauthenticated):

@@ -200,7 +200,9 @@ def _refused(answer: bytes) -> bool:
 
 def _peak_rss_kib(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+)", status)[1])  # type: ignore[index]
+    found = re.search(r"VmHWM:\s+(\d+)", status)
+    assert found is not None, "no VmHWM line in /proc/PID/status"
+    return int(found[1])
 
 
 @pytest.mark.timeout(180)

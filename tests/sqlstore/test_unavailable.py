@@ -130,6 +130,23 @@ def test_an_unusable_url_is_a_value_error(tmp_path: Path) -> None:
         make_engine(f"mysql://{tmp_path}")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "nonsense",
+        "postgresql://nobody:hunter2@[::1/none",  # an unclosed IPv6 host: a bad port
+        "postgresql+psycopg2://nobody:hunter2@127.0.0.1/none",  # a driver we do not ship
+        "sqlite+aiosqlite:///payments.db",
+    ],
+)
+def test_a_url_we_cannot_use_is_one_line_naming_the_setting_and_no_password(url: str) -> None:
+    with pytest.raises(ValueError, match=r"^PAYMENTS_DATABASE_URL") as raised:
+        make_engine(url)
+
+    assert "hunter2" not in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
 def test_the_repository_is_pingable_and_closeable_by_type(repo: SqlPaymentRepository) -> None:
     repo.ping()
 

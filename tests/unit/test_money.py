@@ -124,3 +124,44 @@ def test_parse_reads_back_every_valid_amount_exactly(minor: int) -> None:
 
     assert Money.parse(money.to_decimal()) == money
     assert Money.parse(str(money)) == money
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1E+2",
+        "1e2",
+        " 12.34",
+        "12.34 ",
+        "12.34\n",
+        "\u0661\u0662.\u0663\u0664",  # Arabic-Indic digits: Decimal() reads them as 12.34
+        "\uff11\uff12",  # fullwidth digits
+        "12_34",
+        "+5",
+        ".5",
+        "5.",
+        "0x10",
+        "1,000.00",
+        "12.3.4",
+        "-",
+    ],
+    ids=repr,
+)
+def test_parse_reads_only_plain_ascii_decimals_from_text(text: str) -> None:
+    with pytest.raises(AmountNotSupported, match="not a number"):
+        Money.parse(text)
+
+
+@pytest.mark.parametrize(
+    "currency", ["", "usd", "US", "USDX", "US1", "\uff35\uff33\uff24", "USD\n"]
+)
+def test_parse_refuses_a_currency_that_is_not_three_capital_letters(currency: str) -> None:
+    with pytest.raises(AmountNotSupported, match="currency"):
+        Money.parse("12.34", currency)
+
+
+def test_a_refused_amount_is_quoted_short_in_the_error() -> None:
+    with pytest.raises(AmountNotSupported) as err:
+        Money.parse("9" * 10_000)
+
+    assert len(str(err.value)) < 120

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from attrs import evolve
 
 from payments_core.errors import (
     AmountNotSupported,
@@ -11,13 +14,14 @@ from payments_core.errors import (
     OrderAlreadyPaid,
     OrderNotFound,
     OrderNotPayable,
+    OrdersError,
     PaymentExists,
     ValidationFailed,
 )
 from payments_core.money import Money
 from payments_core.payment import AttemptState, PaymentStatus
 from payments_core.services import SUBJECT_MAX
-from payments_core.values import Caller
+from payments_core.values import Caller, Order
 from tests.unit.world import ADMIN, ALICE, BOB, TTL, World
 
 
@@ -255,3 +259,41 @@ def test_a_customer_without_a_username_match_cannot_pay_anothers_order(world: Wo
 
     with pytest.raises(OrderNotFound):
         world.service.create(impostor, order_id=order_id, subject="Tea")
+
+
+class _AnswersAboutAnother:
+    """An orders adapter that answers every lookup with one other order of the caller."""
+
+    def get(self, order_id: str, *, caller: Caller) -> Order:
+        return Order(id="the-other", buyer=caller.username, total=Decimal("1"), status="CREATED")
+
+
+def test_an_orders_answer_about_another_order_creates_nothing(world: World) -> None:
+    service = evolve(world.service, orders=_AnswersAboutAnother())
+
+    with pytest.raises(OrdersError):
+        service.create(ALICE, order_id="asked-for", subject="Tea")
+
+    assert world.repo.find_for_order("asked-for") is None
+    assert world.repo.find_for_order("the-other") is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"currency": ""},
+        {"currency": "usd"},
+        {"currency": "USD\n"},
+        {"total": "12.34"},
+        {"total": 12.34},
+        {"buyer": None},
+        {"status": None},
+        {"id": 1},
+    ],
+    ids=repr,
+)
+def test_an_order_that_no_payment_could_read_cannot_be_made(fields: dict[str, object]) -> None:
+    given = {"id": "o1", "buyer": "alice", "total": Decimal("1.00"), "status": "CREATED"}
+
+    with pytest.raises((TypeError, ValueError)):
+        Order(**{**given, **fields})  # type: ignore[arg-type]  # the wrong types are the point

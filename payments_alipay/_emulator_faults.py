@@ -1,0 +1,107 @@
+"""Failures the emulator is told to answer next (``POST /control/fail-next``), bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final
+
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+from payments_alipay import _emulator_limits as limits
+from payments_alipay._emulator_protocol import SERVER_METHODS, failure_node, signed_answer
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+FAIL_MODES: Final = frozenset(
+    {"timeout", "500", "html", "bad-signature", "unsigned", "system-error"}
+)
+Failure = tuple[str, str | None, float]  # mode, only this method (or any), seconds
+
+
+class FailureQueue:
+    """The failures waiting for the next server calls, at most ``MAX_QUEUED_FAILURES``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: list[Failure] = []
+
+    def add(self, mode: str, *, count: object, seconds: object, method: str | None) -> None:
+        """Queue ``count`` failures in ``mode`` for ``method`` (or any server call).
+
+        Raises:
+            ValueError: an unknown mode or method, ``count`` not a whole number from 1
+                to 100, or ``seconds`` not a number from 0 to 60.
+            limits.Full: more than 1000 failures would be waiting.
+        """
+        if mode not in FAIL_MODES:
+            raise ValueError(f"mode must be one of {', '.join(sorted(FAIL_MODES))}")
+        if method is not None and method not in SERVER_METHODS:
+            raise ValueError(f"method must be null or one of {', '.join(sorted(SERVER_METHODS))}")
+        times = limits.count(count, "count", limits.MAX_FAIL_COUNT)
+        delay = limits.seconds(seconds, "seconds", limits.MAX_FAIL_SECONDS)
+        with self._lock:
+            if len(self._waiting) + times > limits.MAX_QUEUED_FAILURES:
+                raise limits.Full(
+                    f"at most {limits.MAX_QUEUED_FAILURES} failures may wait; POST /control/reset"
+                )
+            self._waiting.extend([(mode, method, delay)] * times)
+
+    def take(self, method: str) -> tuple[str, float] | None:
+        """The first failure waiting for ``method`` (mode and seconds), now used up."""
+        with self._lock:
+            for i, (mode, only, seconds) in enumerate(self._waiting):
+                if only in (None, method):
+                    del self._waiting[i]
+                    return mode, seconds
+        return None
+
+    def waiting(self) -> int:
+        """How many failures are queued."""
+        with self._lock:
+            return len(self._waiting)
+
+    def clear(self) -> None:
+        """Forget every queued failure."""
+        with self._lock:
+            self._waiting.clear()
+
+
+async def failed_answer(
+    params: Mapping[str, str], mode: str, seconds: float, key: RSAPrivateKey
+) -> Response:
+    """The answer of a server call that fails in ``mode`` (after ``seconds`` for a timeout)."""
+    method = params.get("method")
+    if mode == "timeout":
+        await asyncio.sleep(seconds)
+        return PlainTextResponse("Gateway Timeout", 504)
+    if mode == "500":
+        return PlainTextResponse("Internal Server Error", 500)
+    if mode == "html":
+        return HTMLResponse("<html><body><h1>系统繁忙 System busy</h1></body></html>")
+    if mode == "system-error":
+        node = failure_node("40004", "ACQ.SYSTEM_ERROR", "系统错误")
+        return json_answer(signed_answer(method, node, key))
+    tamper = mode == "bad-signature"  # else "unsigned"
+    node = _forged_success(method, params)
+    return json_answer(signed_answer(method, node, key, sign=tamper, tamper=tamper))
+
+
+def json_answer(body: str) -> Response:
+    """A gateway answer as Alipay labels it."""
+    return Response(body, media_type="application/json;charset=utf-8")
+
+
+def _forged_success(method: str | None, params: Mapping[str, str]) -> dict[str, object]:
+    """What a forger would like the merchant to believe: success, and paid."""
+    reference = params.get("biz_content", "").partition('"out_trade_no":"')[2].partition('"')[0]
+    node: dict[str, object] = {"code": "10000", "msg": "Success", "out_trade_no": reference}
+    if method == "alipay.trade.query":
+        node |= {
+            "trade_no": "2099010122001000000000000001",
+            "trade_status": "TRADE_SUCCESS",
+            "total_amount": "0.01",
+        }
+    return node
