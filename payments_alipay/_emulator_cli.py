@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m payments_alipay.emulator", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator's options, for ``python -m payments_alipay.emulator`` and ``payments emulator``."""
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--app-id", default="2021000000000001")
@@ -38,7 +38,6 @@ def _parser() -> argparse.ArgumentParser:
         default=1.0,
         help=f"scales Alipay's resend gaps (0 to {MAX_RESEND_FACTOR:g})",
     )
-    return parser
 
 
 def _resend_factor(text: str) -> float:
@@ -58,7 +57,13 @@ def _write(directory: Path, name: str, text: str) -> Path:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, print the ``ALIPAY_*`` settings for the merchant, and serve."""
-    args = _parser().parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m payments_alipay.emulator", description=__doc__)
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Print the ``ALIPAY_*`` settings that reach an emulator for ``args``, and serve it."""
     directory = Path(tempfile.mkdtemp(prefix="alipay-emulator-"))
     lines = [f"ALIPAY_APP_ID={args.app_id}"]
     if args.merchant_public_key:
