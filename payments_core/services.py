@@ -99,7 +99,7 @@ class PaymentService:
             OrdersUnavailable,
             VendorError, StoreUnavailable.
         """
-        _require(caller, CUSTOMER)
+        self.check_may_create(caller)
         _check_text("subject", subject, SUBJECT_MAX, required=True)
         _check_text("description", description, DESCRIPTION_MAX, required=False)
         fingerprint = _fingerprint(order_id, subject, description)
@@ -111,6 +111,16 @@ class PaymentService:
         stored = self._add(payment, caller, idempotency_key, fingerprint)
         self._announce()
         return stored
+
+    def check_may_create(self, caller: Caller) -> None:
+        """The rule of who may create payments (the CUSTOMER role), for an early refusal.
+
+        ``create`` applies it too; an adapter calls it before reading a request body, so
+        a caller who may not create learns nothing about the body's validity.
+
+        Raises: NotAllowed.
+        """
+        _require(caller, CUSTOMER)
 
     def get(self, caller: Caller, payment_id: PaymentId) -> Payment:
         """The payment, if the caller is its payer or an ADMIN.

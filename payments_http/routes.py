@@ -70,6 +70,7 @@ class Endpoints:
     async def create(self, request: Request) -> Response:
         """``POST /api/v1/payments``: 201 with the new payment and its Location."""
         caller = self._caller(request)
+        self._service.check_may_create(caller)
         wire.require_json(request)
         body = wire.parse_create(await wire.read_body(request))
         key = wire.idempotency_key(request)
