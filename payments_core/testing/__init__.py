@@ -33,7 +33,7 @@ from payments_core.testing.outbox import OutboxContract
 from payments_core.testing.payments import PaymentsContract
 from payments_core.testing.repository import RepositoryContract
 from payments_core.testing.sweepable import SweepableContract
-from payments_core.values import CheckoutRequest, TradeStatus
+from payments_core.values import CheckoutRequest, NotificationOutcome, TradeStatus
 
 __all__ = [
     "Buyer",
@@ -114,14 +114,14 @@ class VendorContract:
     ) -> None:
         request = self._open(vendor, clock)
 
-        vendor.close(request.reference)
+        vendor.close_attempt(request.reference)
 
         with raises(Exception):
             buyer.pay(request.reference)
         assert vendor.query(request.reference).status is not TradeStatus.PAID
 
     def test_closing_an_unknown_attempt_succeeds(self, vendor: VendorGateway) -> None:
-        vendor.close(unique("NEVER"))
+        vendor.close_attempt(unique("NEVER"))
 
     def test_closing_a_paid_attempt_is_refused(
         self, vendor: VendorGateway, buyer: Buyer, clock: FrozenClock
@@ -130,7 +130,7 @@ class VendorContract:
         buyer.pay(request.reference)
 
         with raises(VendorError):
-            vendor.close(request.reference)
+            vendor.close_attempt(request.reference)
 
         assert vendor.query(request.reference).status is TradeStatus.PAID
 
@@ -141,13 +141,21 @@ class VendorContract:
         buyer.pay(request.reference)
         body, content_type = buyer.notification(request.reference)
 
-        notification = vendor.parse_notification(body, content_type)
+        report = vendor.parse_notification(body, content_type)
 
-        assert notification.report is not None
-        assert notification.report.status is TradeStatus.PAID
-        assert notification.report.reference == request.reference
-        assert notification.report.amount == request.amount
-        assert notification.processed != notification.failed
+        assert report is not None
+        assert report.status is TradeStatus.PAID
+        assert report.reference == request.reference
+        assert report.amount == request.amount
+        assert vendor.reply(NotificationOutcome.APPLIED) != vendor.reply(NotificationOutcome.RETRY)
+
+    def test_every_outcome_has_a_reply_and_only_applied_says_processed(
+        self, vendor: VendorGateway
+    ) -> None:
+        replies = {outcome: vendor.reply(outcome) for outcome in NotificationOutcome}
+
+        processed = replies.pop(NotificationOutcome.APPLIED)
+        assert processed not in replies.values()  # else a vendor would never resend
 
     def test_a_tampered_notification_is_refused(
         self, vendor: VendorGateway, buyer: Buyer, clock: FrozenClock

@@ -10,7 +10,7 @@ from payments_core.errors import DuplicateReference
 from payments_core.inmemory import FrozenClock
 from payments_core.ports import IdempotencyStore, Payments
 from payments_core.testing._support import new_payment, raises, unique
-from payments_core.values import IdempotencyRecord
+from payments_core.values import IdempotencyClaim
 
 
 class IdempotentRepository(Payments, IdempotencyStore, Protocol):
@@ -23,19 +23,18 @@ class IdempotencyStoreContract:
     def test_an_idempotency_record_is_stored_with_the_payment(
         self, repo: IdempotentRepository, clock: FrozenClock
     ) -> None:
-        record = IdempotencyRecord(payer="alice", key=unique("k"), fingerprint="f1", payment_id=0)
+        claim = IdempotencyClaim(payer="alice", key=unique("k"), fingerprint="f1")
 
-        stored = repo.add(new_payment(clock), idempotency=record)
+        stored = repo.add(new_payment(clock), idempotency=claim)
 
-        assert repo.find_idempotent("alice", record.key) == evolve(
-            record, payment_id=stored.id or 0
-        )
-        assert repo.find_idempotent("bob", record.key) is None
+        assert stored.id is not None
+        assert repo.find_idempotent("alice", claim.key) == claim.recorded(stored.id)
+        assert repo.find_idempotent("bob", claim.key) is None
 
     def test_a_taken_idempotency_key_stores_nothing(
         self, repo: IdempotentRepository, clock: FrozenClock
     ) -> None:
-        record = IdempotencyRecord(payer="alice", key=unique("k"), fingerprint="f1", payment_id=0)
+        record = IdempotencyClaim(payer="alice", key=unique("k"), fingerprint="f1")
         repo.add(new_payment(clock), idempotency=record)
         loser = new_payment(clock)
 

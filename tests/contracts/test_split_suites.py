@@ -24,7 +24,13 @@ from payments_core.testing import (
 from payments_core.testing.idempotency import IdempotentRepository
 from payments_core.testing.outbox import OutboxRepository
 from payments_core.testing.sweepable import SweepableRepository
-from payments_core.values import Delivery, DueAttempt, IdempotencyRecord, StatusChange
+from payments_core.values import (
+    Delivery,
+    DueAttempt,
+    IdempotencyClaim,
+    IdempotencyRecord,
+    StatusChange,
+)
 
 
 class PaymentsOnly:
@@ -33,7 +39,7 @@ class PaymentsOnly:
     def __init__(self) -> None:
         self._store = InMemoryPaymentRepository()
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyRecord | None = None) -> Payment:
+    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
         return self._store.add(payment, idempotency=idempotency)
 
     def get(self, payment_id: PaymentId) -> Payment:
