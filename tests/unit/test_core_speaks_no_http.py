@@ -49,7 +49,7 @@ def _modules() -> list[Path]:
 
 
 def _name(path: Path) -> str:
-    """How the reasons above name a module: its path inside the core, e.g. ``testing/outbox.py``."""
+    """How the reasons above name a module: its path inside the core, like "testing/outbox.py"."""
     return path.relative_to(CORE).as_posix() if path.is_relative_to(CORE) else path.name
 
 
