@@ -17,11 +17,12 @@ Routes (relative to wherever the app is mounted)::
     POST     /control/reset                   forget trades, pending failures and resends
     GET      /control/keys                    the platform public key (PEM and bare base64)
 
-Fail modes for the next server calls (query/close), answered without processing them:
-``timeout`` (no answer for ``seconds``), ``500``, ``html``, ``bad-signature``,
-``unsigned``, ``system-error`` (a signed ``ACQ.SYSTEM_ERROR``). The control API has no
-authentication: never expose the emulator beyond development. Every count, delay and
-size it takes, and everything it keeps, is bounded (``limits``).
+No path is answered by a redirect (``/control/trades/`` is a 404); unknown paths and
+methods are JSON errors. Fail modes for the next server calls (query/close), answered
+without processing them: ``timeout`` (no answer for ``seconds``), ``500``, ``html``,
+``bad-signature``, ``unsigned``, ``system-error`` (a signed ``ACQ.SYSTEM_ERROR``). The
+control API has no authentication: never expose the emulator beyond development. Every
+count, delay and size it takes, and everything it keeps, is bounded (``limits``).
 
 Its modules: ``state`` (the emulator: trades, merchants, keys, notifications), ``trades``,
 ``protocol`` (checking requests, signing answers), ``delivery`` (notifications and
