@@ -8,6 +8,9 @@ Accepted forms, for private and public keys alike:
   (what Alipay's key tool writes and the console shows);
 * ``@path``: any of the above read from a file.
 
+``generate`` writes a new pair in the forms Alipay's console takes
+(``payments keys generate``).
+
 Errors are ``ValueError`` with a message that never contains the key material.
 Loading a private key costs tens of milliseconds (the RSA consistency check), so
 load each key once, at start-up.
@@ -17,11 +20,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from pathlib import Path
 from typing import Final
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
@@ -147,3 +152,43 @@ def private_pem(key: RSAPrivateKey) -> str:
 def same_key(private: RSAPrivateKey, public: RSAPublicKey) -> bool:
     """Whether ``public`` is the public half of ``private``."""
     return private.public_key().public_numbers() == public.public_numbers()
+
+
+def generate(folder: Path, name: str = "app") -> list[str]:
+    """Write ``{name}_private_key.pem`` (PKCS#8, mode 0600) and ``{name}_public_key.pem``/``.txt``.
+
+    Returns:
+        Lines to show: the files, the public key as Alipay's console wants it (bare
+        base64), and the setting to use. The private key is never printed.
+
+    Raises:
+        ValueError: a file exists already or cannot be written.
+    """
+    key = rsa.generate_private_key(public_exponent=65537, key_size=MIN_KEY_BITS)
+    bare = public_base64(key.public_key())
+    folder.mkdir(parents=True, exist_ok=True)
+    private_path = folder / f"{name}_private_key.pem"
+    public_path = folder / f"{name}_public_key.pem"
+    bare_path = folder / f"{name}_public_key.txt"
+    _write_new(private_path, private_pem(key), 0o600)
+    _write_new(public_path, public_pem(key.public_key()), 0o644)
+    _write_new(bare_path, bare + "\n", 0o644)
+    return [
+        f"wrote {private_path} (keep it secret), {public_path} and {bare_path}",
+        "paste this public key into the Alipay console (接口加签方式, 公钥模式):",
+        bare,
+        f"then set ALIPAY_PRIVATE_KEY=@{private_path.resolve()}",
+        "and ALIPAY_PUBLIC_KEY to the Alipay public key the console shows afterwards",
+    ]
+
+
+def _write_new(path: Path, text: str, mode: int) -> None:
+    """Create ``path`` with ``mode`` from the start (never a moment world-readable)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        raise ValueError(f"{path} exists already; choose another --out or --name") from None
+    except OSError as exc:
+        raise ValueError(f"cannot write {path} ({exc.strerror})") from None
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(text.encode("ascii"))

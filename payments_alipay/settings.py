@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from payments_alipay.keys import load_private_key, load_public_key, same_key
+from payments_core.contributions import Setting
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
@@ -30,6 +31,20 @@ _SECONDS: Final = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3})?")
 DEFAULT_TIMEOUT: Final = 12.0
 MAX_TIMEOUT: Final = 60.0
 _SELLER_ID: Final = re.compile(r"[0-9A-Za-z_@.\-]{1,64}")
+SETTINGS: Final = (
+    Setting("ALIPAY_APP_ID", None, "Alipay application id"),
+    Setting("ALIPAY_PRIVATE_KEY", None, "app private key: PEM, bare base64 or @path", secret=True),
+    Setting("ALIPAY_PUBLIC_KEY", None, "Alipay's public key: PEM, bare base64 or @path"),
+    Setting("ALIPAY_GATEWAY", "sandbox", "production, sandbox or a gateway URL"),
+    Setting("ALIPAY_SELLER_ID", None, "when set, notifications and queries must name this seller"),
+    Setting("ALIPAY_RETURN_URL", None, "where the buyer's browser goes after paying"),
+    Setting("ALIPAY_PRODUCT", "page", "page or wap"),
+    Setting(
+        "ALIPAY_TIMEOUT",
+        f"{DEFAULT_TIMEOUT:g}",
+        "seconds one Alipay query or close may take, retries included",
+    ),
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,11 +1,13 @@
 """payments_core: the pure domain of the payments library.
 
 The Payment state machine, the ports (vendor, repository, orders, clock), the use
-cases, the pluggy hooks and in-memory adapters for tests and embedding.
+cases, the pluggy hooks, what plugins contribute (settings, commands, demo pieces) and
+in-memory adapters for tests and embedding.
 """
 
 from __future__ import annotations
 
+from payments_core.contributions import Command, DemoVendor, Setting
 from payments_core.converters import (
     PaymentView,
     dumps,
@@ -91,9 +93,11 @@ __all__ = [
     "Checkout",
     "CheckoutRequest",
     "Clock",
+    "Command",
     "ConcurrencyConflict",
     "ConflictError",
     "CurrencyMismatch",
+    "DemoVendor",
     "DomainError",
     "DueAttempt",
     "DuplicateReference",
@@ -130,6 +134,7 @@ __all__ = [
     "PaymentsError",
     "PaymentsPluginManager",
     "Reply",
+    "Setting",
     "Settings",
     "SignatureInvalid",
     "StatusChange",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 import pluggy
 
 if TYPE_CHECKING:
+    from payments_core.contributions import DemoVendor, Setting, Subcommands
     from payments_core.payment import Payment, PaymentStatus
     from payments_core.ports import PaymentRepository, VendorGateway
     from payments_core.values import Settings
@@ -53,5 +54,42 @@ def payments_status_changed(
     again later for that change, while the others are not called twice. A process
     killed mid-delivery can repeat a change, so implementations should be idempotent
     and quick.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def payments_settings() -> Sequence[Setting]:
+    """Return the settings this plugin reads, so that the ``payments`` command knows them.
+
+    Every plugin answers; the answers are merged. Each setting becomes an option of
+    ``payments serve`` and ``payments reconcile``, and its default fills the settings
+    every hook receives. A name declared twice (by two plugins, or one the ``payments``
+    command declares itself) is a configuration error. Return an empty sequence when
+    the plugin reads no settings.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def payments_commands(commands: Subcommands) -> None:
+    """Add this plugin's subcommands to the ``payments`` command; return nothing.
+
+    Every plugin is called, with the same ``commands`` (the argparse subparsers of
+    ``payments``). Add each command with ``commands.add_parser(name, help=...)`` and
+    name what it runs with ``parser.set_defaults(run=command)``, a ``Command``. A name
+    already taken is a configuration error.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def payments_demo_vendor(public_url: str, buyer: str) -> DemoVendor | None:
+    """Return the vendor's part of ``payments serve --demo``, or None to let the next plugin answer.
+
+    The first non-None answer wins: the demo shows one vendor. ``public_url`` is where
+    the demo server is reached (its stand-in is at ``public_url + mount_path``);
+    ``buyer`` is the user the demo gives a customer token, who should own some
+    payable seed orders.
     """
     raise NotImplementedError

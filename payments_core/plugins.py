@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Final
@@ -13,6 +14,7 @@ from payments_core import _memory_plugin, hookspecs
 from payments_core.hookspecs import PROJECT
 
 if TYPE_CHECKING:
+    from payments_core.contributions import DemoVendor, Setting, Subcommands
     from payments_core.payment import Payment, PaymentStatus
     from payments_core.ports import PaymentRepository, VendorGateway
     from payments_core.values import Settings
@@ -119,6 +121,44 @@ class PaymentHooks:
         if repo is None:
             raise ValueError(f"PAYMENTS_DATABASE_URL: no plugin handles {_safe_url(url)!r}")
         return repo
+
+    def settings(self) -> list[Setting]:
+        """Every plugin's declared settings.
+
+        Raises:
+            ValueError: two plugins declare the same name.
+        """
+        declared: dict[str, Setting] = {}
+        for provided in self._pm.hook.payments_settings():
+            for setting in provided:
+                if setting.name in declared:
+                    raise ValueError(f"two plugins declare the setting {setting.name}")
+                declared[setting.name] = setting
+        return list(declared.values())
+
+    def add_commands(self, commands: Subcommands) -> None:
+        """Let every plugin add its subcommands to ``commands``.
+
+        Raises:
+            ValueError: a plugin adds a command whose name is taken.
+        """
+        try:
+            self._pm.hook.payments_commands(commands=commands)
+        except argparse.ArgumentError as exc:
+            raise ValueError(f"a plugin's command clashes: {exc.message}") from None
+
+    def demo_vendor(self, public_url: str, buyer: str) -> DemoVendor:
+        """The first plugin's part of the demo.
+
+        Raises:
+            ValueError: no installed plugin offers a demo.
+        """
+        demo: DemoVendor | None = self._pm.hook.payments_demo_vendor(
+            public_url=public_url, buyer=buyer
+        )
+        if demo is None:
+            raise ValueError("the demo needs a vendor plugin that offers one (payments_alipay)")
+        return demo
 
     def status_hooks(self) -> list[StatusHook]:
         """Every plugin's ``payments_status_changed``, in the order pluggy calls them.

@@ -1,7 +1,9 @@
-"""The ``payments`` command: serve, reconcile, db upgrade, keys generate, emulator.
+"""The ``payments`` command: serve and reconcile, and the commands plugins add.
 
-Every setting of ``payments_http.settings`` is an option of ``serve`` and ``reconcile`` and an environment
-variable; options win. A bad setting prints one line naming it and exits with 2.
+Every setting (ours and each plugin's) is an option of ``serve`` and ``reconcile`` and
+an environment variable; options win. A bad setting prints one line naming it and
+exits with 2. Plugins add their own subcommands (``payments_commands``): the installed
+ones add ``db upgrade`` (sqlstore), ``keys generate`` and ``emulator`` (alipay).
 """
 
 from __future__ import annotations
@@ -10,30 +12,40 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
 from payments_core.errors import PaymentsError
+from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_http import settings as config
 from payments_http._logsafe import configure_logging
 
+if TYPE_CHECKING:
+    from payments_core.contributions import Command, Setting
+    from payments_core.values import Settings
+
 EXIT_CONFIG: Final = 2
+_LOG_LEVELS: Final = ("debug", "info", "warning")
+_KEEP_OFF_COMMAND_LINE: Final = "; a secret: prefer the environment to the command line"
 
 
-def _add_settings(parser: argparse.ArgumentParser) -> None:
+def _add_settings(parser: argparse.ArgumentParser, declared: Sequence[Setting]) -> None:
     group = parser.add_argument_group("settings (each also read from its environment variable)")
-    for setting in config.SETTINGS:
+    for setting in declared:
         default = f" (default {setting.default})" if setting.default else ""
-        group.add_argument(
-            setting.option,
-            dest=setting.name,
-            metavar="VALUE",
-            help=f"{setting.name}: {setting.help}{default}",
-        )
+        hint = _KEEP_OFF_COMMAND_LINE if setting.secret else ""
+        try:
+            group.add_argument(
+                setting.option,
+                dest=setting.name,
+                metavar="VALUE",
+                help=f"{setting.name}: {setting.help}{default}{hint}",
+            )
+        except argparse.ArgumentError as exc:  # e.g. a plugin's PAYMENTS_WORKERS is --workers
+            raise ValueError(f"the setting {setting.name} clashes: {exc.message}") from None
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(hooks: PaymentHooks, declared: Sequence[Setting]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="payments", description="Take payment for orders through pluggable vendors."
     )
@@ -47,59 +59,52 @@ def _parser() -> argparse.ArgumentParser:
         choices=_LOG_LEVELS,
         help="log level (env PAYMENTS_LOG_LEVEL; default info)",
     )
-    _add_settings(serve)
+    serve.set_defaults(run=_serve)
+    _add_settings(serve, declared)
     sweep = commands.add_parser("reconcile", help="one sweep over the open payments, then exit")
     sweep.add_argument("--batch-size", type=int, default=100)
     sweep.add_argument("--concurrency", type=int, default=4)
-    _add_settings(sweep)
-    db = commands.add_parser("db", help="database schema")
-    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
-    upgrade = db_commands.add_parser("upgrade", help="apply the schema migrations")
-    upgrade.add_argument("--database-url", dest="PAYMENTS_DATABASE_URL", metavar="URL")
-    keys = commands.add_parser("keys", help="key pairs")
-    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
-    generate = keys_commands.add_parser(
-        "generate", help="an RSA-2048 pair in the forms Alipay's console takes"
-    )
-    generate.add_argument("--out", type=Path, default=Path(), help="folder (default: here)")
-    generate.add_argument("--name", default="app", help="file name prefix (default: app)")
-    commands.add_parser(
-        "emulator",
-        help="the local Alipay gateway emulator alone (--help for its options)",
-        add_help=False,
-    )
+    sweep.set_defaults(run=_reconcile)
+    _add_settings(sweep, declared)
+    hooks.add_commands(commands)
     return parser
 
 
-def _settings(args: argparse.Namespace) -> dict[str, str]:
-    options = {s.name: getattr(args, s.name, None) for s in config.SETTINGS}
-    return config.effective(os.environ, options)
+def _settings(args: argparse.Namespace, declared: Sequence[Setting]) -> dict[str, str]:
+    """The environment, the options given (any command's, by setting name) and the defaults."""
+    options = {s.name: getattr(args, s.name, None) for s in declared}
+    return config.effective(os.environ, options, declared)
 
 
-_LOG_LEVELS: Final = ("debug", "info", "warning")
+def _command_of(args: argparse.Namespace) -> Command:
+    """What the chosen command runs.
+
+    Raises:
+        ValueError: a plugin added the command without ``set_defaults(run=...)``.
+    """
+    run: Command | None = getattr(args, "run", None)
+    if run is None:
+        raise ValueError(f"{args.command}: the plugin that adds it gave it nothing to run")
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``payments`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["emulator"]:
-        from payments_alipay.emulator import main as emulator_main
-
-        return emulator_main(argv[1:])
-    parser = _parser()
+    try:
+        hooks = PaymentHooks(make_plugin_manager())
+        declared = config.declared(hooks)
+        parser = _parser(hooks, declared)
+    except ValueError as exc:  # the installed plugins do not fit together
+        sys.stderr.write(f"payments: {exc}\n")
+        return EXIT_CONFIG
     args = parser.parse_args(argv)
     if getattr(args, "log_level", "info") not in _LOG_LEVELS:  # a bad PAYMENTS_LOG_LEVEL
         levels = ", ".join(_LOG_LEVELS)
         sys.stderr.write(f"payments: PAYMENTS_LOG_LEVEL must be one of {levels}\n")
         return 2
-    handlers: Mapping[str, Callable[[argparse.Namespace], int]] = {
-        "serve": _serve,
-        "reconcile": _reconcile,
-        "db": _db_upgrade,
-        "keys": _keys_generate,
-    }
     try:
-        return handlers[args.command](args)
+        return _command_of(args)(args, _settings(args, declared))
     except (ValueError, PaymentsError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         sys.stderr.write(f"payments: {first_line}\n")
@@ -108,23 +113,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from payments_http import serve
 
     configure_logging(args.log_level.upper())
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
-    return serve.run(
-        _settings(args), demo=args.demo, workers=args.workers, log_level=args.log_level
-    )
+    return serve.run(settings, demo=args.demo, workers=args.workers, log_level=args.log_level)
 
 
-def _reconcile(args: argparse.Namespace) -> int:
+def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from payments_core.sweep import reconcile
     from payments_http.compose import build_service
 
     configure_logging(logging.WARNING)
-    service, _ = build_service(_settings(args))
+    service, _ = build_service(settings)
     progress = _ProgressBar() if sys.stderr.isatty() else None
     try:
         report = reconcile(
@@ -155,25 +158,3 @@ class _ProgressBar:
     def done(self) -> None:
         if self._checked:
             sys.stderr.write("\n")
-
-
-def _db_upgrade(args: argparse.Namespace) -> int:
-    url = config.effective(os.environ, {"PAYMENTS_DATABASE_URL": args.PAYMENTS_DATABASE_URL})[
-        "PAYMENTS_DATABASE_URL"
-    ]
-    if url.startswith("memory://"):
-        sys.stdout.write("memory:// has no schema to upgrade\n")
-        return 0
-    from payments_sqlstore import current_revision, upgrade
-
-    upgrade(url)
-    sys.stdout.write(f"database schema at revision {current_revision(url)}\n")
-    return 0
-
-
-def _keys_generate(args: argparse.Namespace) -> int:
-    from payments_http.keys import generate
-
-    for line in generate(args.out, args.name):
-        sys.stdout.write(line + "\n")
-    return 0

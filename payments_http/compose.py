@@ -69,9 +69,9 @@ def build_service(
         ValueError: one line naming the setting at fault.
         StoreUnavailable: the database could not be reached.
     """
-    settings = config.effective(settings, {})
-    config.check(settings)
     hooks = PaymentHooks(plugin_manager or make_plugin_manager())
+    settings = config.effective(settings, {}, config.declared(hooks))
+    config.check(settings)
     vendors = hooks.vendor_gateways(settings)
     default_vendor = settings.get("PAYMENTS_VENDOR", "alipay")
     if default_vendor not in vendors:

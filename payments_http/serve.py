@@ -93,7 +93,9 @@ def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str
         uvicorn.run(create_app_from_settings(settings), **options)
         return 0
     check(settings)
-    os.environ.update({k: v for k, v in settings.items() if k in config.NAMES})
+    # Workers read the environment: put the options and defaults there (``settings`` is
+    # the environment with those laid over it, see ``settings.effective``).
+    os.environ.update(settings)
     os.environ["PAYMENTS_LOG_LEVEL"] = log_level
     uvicorn.run(
         "payments_http.serve:app_from_environment",

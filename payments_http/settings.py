@@ -1,33 +1,21 @@
-"""The settings: names, defaults, command-line options and checks.
+"""The settings of the server and the command: names, defaults, command-line options, checks.
 
-Settings are environment-style names mapped to strings. Every check raises
-``ValueError`` with one line that starts with the setting's name and never echoes
-a secret.
+Settings are environment-style names mapped to strings. ``SETTINGS`` are the ones this
+package reads itself; each plugin declares its own (``payments_settings``) and checks
+them when it is asked for its parts. Every check raises ``ValueError`` with one line
+that starts with the setting's name and never echoes a secret.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from attrs import frozen
+from payments_core.contributions import Setting
 
-
-@frozen
-class Setting:
-    """One setting: its environment name, default and help."""
-
-    name: str
-    default: str | None
-    help: str
-    secret: bool = False
-
-    @property
-    def option(self) -> str:
-        """The command-line option: ``PAYMENTS_CHECKOUT_TTL`` is ``--checkout-ttl``."""
-        short = self.name.removeprefix("PAYMENTS_").lower().replace("_", "-")
-        return "--" + short
+if TYPE_CHECKING:
+    from payments_core.plugins import PaymentHooks
 
 
 SETTINGS: Final = (
@@ -47,29 +35,38 @@ SETTINGS: Final = (
     Setting("PAYMENTS_ORDERS_URL", None, "base URL of the orders service; unset: in-memory"),
     Setting("PAYMENTS_JWT_SECRET", None, "HS256 secret (at least 32 characters)", secret=True),
     Setting("PAYMENTS_JWT_PUBLIC_KEY", None, "RS256/ES256 public key: PEM or @path"),
-    Setting("ALIPAY_APP_ID", None, "Alipay application id"),
-    Setting("ALIPAY_PRIVATE_KEY", None, "app private key: PEM, bare base64 or @path", secret=True),
-    Setting("ALIPAY_PUBLIC_KEY", None, "Alipay's public key: PEM, bare base64 or @path"),
-    Setting("ALIPAY_GATEWAY", "sandbox", "production, sandbox or a gateway URL"),
-    Setting("ALIPAY_SELLER_ID", None, "when set, notifications and queries must name this seller"),
-    Setting("ALIPAY_RETURN_URL", None, "where the buyer's browser goes after paying"),
-    Setting("ALIPAY_PRODUCT", "page", "page or wap"),
-    Setting("ALIPAY_TIMEOUT", "12", "seconds one Alipay query or close may take, retries included"),
 )
-NAMES: Final = frozenset(s.name for s in SETTINGS)
 MIN_TTL: Final = 60
 MAX_TTL: Final = 7 * 24 * 3600
 
 
-def effective(environ: Mapping[str, str], overrides: Mapping[str, str | None]) -> dict[str, str]:
-    """``environ`` with the given options laid over it and defaults filled in.
+def declared(hooks: PaymentHooks) -> tuple[Setting, ...]:
+    """This package's settings and those the installed plugins declare.
+
+    Raises:
+        ValueError: a name is declared twice (by two plugins, or a plugin and us).
+    """
+    ours = {setting.name for setting in SETTINGS}
+    theirs = hooks.settings()
+    for setting in theirs:
+        if setting.name in ours:
+            raise ValueError(f"a plugin declares the setting {setting.name}, which is ours")
+    return (*SETTINGS, *theirs)
+
+
+def effective(
+    environ: Mapping[str, str],
+    overrides: Mapping[str, str | None],
+    settings: Iterable[Setting] = SETTINGS,
+) -> dict[str, str]:
+    """``environ`` with the given options laid over it and the defaults of ``settings`` filled in.
 
     Every key of ``environ`` is kept (plugins read their own names); blank values
     count as unset.
     """
     merged = {k: v for k, v in environ.items() if v.strip()}
     merged.update({k: v for k, v in overrides.items() if v is not None and v.strip()})
-    for setting in SETTINGS:
+    for setting in settings:
         if setting.default is not None:
             merged.setdefault(setting.name, setting.default)
     return merged

@@ -1,20 +1,41 @@
-"""The ``sqlstore`` plugin: answers ``sqlite://`` and ``postgresql://`` database URLs."""
+"""The ``sqlstore`` plugin: answers ``sqlite://`` and ``postgresql://`` database URLs.
+
+It also declares its settings (the database timeout and pool size) and adds
+``payments db upgrade``.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from payments_core.contributions import Setting
 from payments_core.hookspecs import hookimpl
+from payments_sqlstore.commands import add_commands
 from payments_sqlstore.engine import DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT, make_engine
 from payments_sqlstore.repository import SqlPaymentRepository
 from payments_sqlstore.schema import ensure_schema
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from payments_core.contributions import Subcommands
     from payments_core.values import Settings
 
 _SCHEMES: Final = ("sqlite", "postgresql")
 TIMEOUT_SETTING: Final = "PAYMENTS_DATABASE_TIMEOUT"
 POOL_SETTING: Final = "PAYMENTS_DATABASE_POOL_SIZE"
+SETTINGS: Final = (
+    Setting(
+        TIMEOUT_SETTING,
+        f"{DEFAULT_TIMEOUT:g}",
+        "seconds any database wait may take (connect, pool checkout, lock, statement)",
+    ),
+    Setting(
+        POOL_SETTING,
+        str(DEFAULT_POOL_SIZE),
+        "PostgreSQL connections kept per process (as many again may overflow)",
+    ),
+)
 
 
 @hookimpl
@@ -41,6 +62,18 @@ def payments_payment_repository(url: str, settings: Settings) -> SqlPaymentRepos
         engine.dispose()
         raise
     return SqlPaymentRepository(engine)
+
+
+@hookimpl
+def payments_settings() -> Sequence[Setting]:
+    """The database timeout and pool size."""
+    return SETTINGS
+
+
+@hookimpl
+def payments_commands(commands: Subcommands) -> None:
+    """``payments db upgrade``."""
+    add_commands(commands)
 
 
 def _number(settings: Settings, name: str, default: float) -> float:

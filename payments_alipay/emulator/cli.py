@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m payments_alipay.emulator", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator's options, for ``python -m payments_alipay.emulator`` and ``payments emulator``."""
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--app-id", default="2021000000000001")
@@ -40,7 +40,6 @@ def _parser() -> argparse.ArgumentParser:
         default=1.0,
         help=f"scales Alipay's resend gaps (0 to {MAX_RESEND_FACTOR:g})",
     )
-    return parser
 
 
 def _resend_factor(text: str) -> float:
@@ -75,7 +74,13 @@ def _print_settings(lines: list[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, print the ``ALIPAY_*`` settings for the merchant, and serve."""
-    args = _parser().parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m payments_alipay.emulator", description=__doc__)
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Print the ``ALIPAY_*`` settings that reach an emulator for ``args``, and serve it."""
     directory = Path(tempfile.mkdtemp(prefix="alipay-emulator-"))
     merchant, key_lines = _merchant_key(args.merchant_public_key, directory)
     platform = load_private_key(args.platform_private_key) if args.platform_private_key else None
@@ -95,11 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"ALIPAY_SELLER_ID={args.seller_id}",
         ]
     )
-    _serve(emulator, args.host, args.port)
+    _run_until_stopped(emulator, args.host, args.port)
     return 0
 
 
-def _serve(emulator: AlipayEmulator, host: str, port: int) -> None:
+def _run_until_stopped(emulator: AlipayEmulator, host: str, port: int) -> None:
     try:
         uvicorn.run(emulator.app, host=host, port=port, log_level="info")
     finally:

@@ -28,7 +28,6 @@ from payments_core.inmemory import FrozenClock
 from payments_core.money import Money
 from payments_core.testing import unique
 from payments_core.values import CheckoutRequest, TradeStatus
-from payments_http.cli import main as payments_main
 from tests.alipay.conftest import APP_ID, read
 from tests.alipay.emulator_fixtures import BrowserBuyer, Shop, frozen_now
 
@@ -483,14 +482,6 @@ def test_the_emulator_runs_standalone_from_the_command_line() -> None:
             {**settings, "ALIPAY_PUBLIC_KEY": keys["platform_public_key"]}
         ).alipay_public_key.public_numbers()
     )
-
-
-def test_the_payments_command_runs_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        payments_main(["emulator", "--help"])
-
-    assert exited.value.code == 0
-    assert "python -m payments_alipay.emulator" in capsys.readouterr().out
 
 
 def _wait_for_json(url: str) -> dict[str, str]:

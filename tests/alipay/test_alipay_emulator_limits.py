@@ -205,7 +205,7 @@ def test_pay_overrides_are_short_text_only(
     )
 
     assert answer.status_code == 400, answer.text
-    assert emulator.trade(str(reference))["trade_status"] == "WAIT_BUYER_PAY"  # type: ignore[index]
+    assert emulator.trade(str(reference))["trade_status"] == "WAIT_BUYER_PAY"  # type: ignore[index]  # the trade exists: it was just made
 
 
 def test_the_trade_book_keeps_a_bounded_number_of_trades(
@@ -267,7 +267,7 @@ def test_pending_notifications_are_bounded_and_a_reset_drops_them(
 )
 def test_the_emulator_refuses_unbounded_settings(option: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(option))):
-        AlipayEmulator(**option)  # type: ignore[arg-type]
+        AlipayEmulator(**option)  # type: ignore[arg-type]  # one keyword per case, each a float
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "1e9"])

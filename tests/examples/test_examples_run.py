@@ -59,3 +59,23 @@ def test_the_third_party_vendor_plugin_is_found_through_its_entry_point() -> Non
     names = hooks.vendor_gateways({"EXAMPLEPAY_SECRET": "s" * 32}).keys()
 
     assert "examplepay" in names
+
+
+@pytest.mark.usefixtures("vendor_plugin_installed")
+def test_the_installed_command_has_the_third_party_plugins_command_and_setting() -> None:
+    script = Path(sys.executable).with_name("payments")
+
+    commands = _run_script(script, "--help")
+    serve = _run_script(script, "serve", "--help")
+
+    assert "examplepay" in commands.stdout.split()
+    assert "--examplepay-secret" in serve.stdout
+    assert "EXAMPLEPAY_SECRET" in serve.stdout
+
+
+def _run_script(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(  # noqa: S603 - our own console script
+        [str(script), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done

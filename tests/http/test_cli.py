@@ -15,10 +15,10 @@ import pytest
 from payments_core.fakevendor import FakeMode, FakeVendor
 from payments_core.hookspecs import hookimpl
 from payments_core.inmemory import InMemoryOrders
-from payments_core.plugins import make_plugin_manager
+from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.values import Caller, Order, Settings
 from payments_http import cli, compose
-from payments_http.settings import NAMES
+from payments_http.settings import declared
 from tests.http.conftest import SECRET
 
 SECRET_LOOKING = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7-not-a-key"  # noqa: S105 - looks like a key on purpose
@@ -26,8 +26,8 @@ SECRET_LOOKING = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7-not-a-key
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in NAMES:
-        monkeypatch.delenv(name, raising=False)
+    for setting in declared(PaymentHooks(make_plugin_manager())):
+        monkeypatch.delenv(setting.name, raising=False)
     monkeypatch.chdir(tmp_path)
 
 

@@ -16,8 +16,9 @@ ROOT = Path(__file__).parents[2]
 QUOTED_PATH = re.compile(
     r"`{1,2}([\w.][\w./-]*(?:\.(?:py|md|toml|ya?ml|ini|cfg|pem|json|html|lua|mako)|/))`{1,2}"
 )
-# "SOMEDOC §4" or "SOMEDOC.md §4": a section of a document, which must be ours
-SECTION = re.compile(r"([\w.-]+?)(?:\.md)? §\s?\d")
+# "SOMEDOC §4" or "SOMEDOC.md §4": a section of a document, which must be ours;
+# a published standard ("RFC 3986 §5.2.4") is public and may be cited
+SECTION = re.compile(r"(?<!RFC )\b([\w.-]+?)(?:\.md)? §\s?\d")
 
 
 def _tracked(*patterns: str) -> list[Path]:
@@ -117,6 +118,7 @@ def test_a_quoted_path_that_does_not_exist_is_found(text: str, expected: list[st
         ("as DESIGN §4 says", ["DESIGN"]),
         ("(alipay-protocol.md §8.5)", ["alipay-protocol"]),
         ("see decisions §2", []),
+        ("resolved as RFC 3986 §5.2.4 says", []),
     ],
 )
 def test_a_section_of_a_foreign_document_is_found(text: str, expected: list[str]) -> None:

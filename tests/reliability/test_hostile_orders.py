@@ -1,4 +1,4 @@
-"""The real server against an orders service that answers anything (DESIGN §5).
+"""The real server against an orders service that answers anything.
 
 An order id reaches the orders service as exactly one path segment, with the caller's
 token, and nowhere else; an answer that is not the order asked for, readable, is one

@@ -1,4 +1,8 @@
-"""The ``payments`` hook implementation: found through the ``payments`` entry point group."""
+"""The ``payments`` hook implementations: found through the ``payments`` entry point group.
+
+ExamplePay provides its gateway, declares its one setting (``EXAMPLEPAY_SECRET``) and
+adds ``payments examplepay notification``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ from typing import TYPE_CHECKING
 
 from payments_core.hookspecs import hookimpl
 
+from payments_examplepay.commands import add_commands
 from payments_examplepay.gateway import ExamplePayGateway
+from payments_examplepay.settings import SECRET, secret_of
 
 if TYPE_CHECKING:
+    from payments_core.contributions import Setting, Subcommands
     from payments_core.ports import VendorGateway
     from payments_core.values import Settings
 
@@ -21,9 +28,17 @@ def payments_vendor_gateways(settings: Settings) -> Sequence[VendorGateway]:
     Raises:
         ValueError: EXAMPLEPAY_SECRET is too short (the message names it, never shows it).
     """
-    secret = (settings.get("EXAMPLEPAY_SECRET") or "").strip()
-    if not secret:
-        return []
-    if len(secret) < 32:
-        raise ValueError("EXAMPLEPAY_SECRET must be at least 32 characters")
-    return [ExamplePayGateway(secret.encode())]
+    secret = secret_of(settings)
+    return [ExamplePayGateway(secret)] if secret else []
+
+
+@hookimpl
+def payments_settings() -> Sequence[Setting]:
+    """``EXAMPLEPAY_SECRET``: an option of ``payments serve``, marked secret in its help."""
+    return [SECRET]
+
+
+@hookimpl
+def payments_commands(commands: Subcommands) -> None:
+    """``payments examplepay notification``."""
+    add_commands(commands)

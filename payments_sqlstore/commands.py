@@ -1,0 +1,37 @@
+"""The sqlstore plugin's ``payments`` subcommand: ``db upgrade``."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Final
+
+from payments_sqlstore.schema import current_revision, upgrade
+
+if TYPE_CHECKING:
+    import argparse
+
+    from payments_core.contributions import Subcommands
+    from payments_core.values import Settings
+
+DEFAULT_URL: Final = "sqlite:///payments.db"
+
+
+def add_commands(commands: Subcommands) -> None:
+    """Add ``payments db upgrade`` to ``commands``."""
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    upgrade_parser = db_commands.add_parser("upgrade", help="apply the schema migrations")
+    # The option's dest is the setting's name: the command line lays it over the environment.
+    upgrade_parser.add_argument("--database-url", dest="PAYMENTS_DATABASE_URL", metavar="URL")
+    upgrade_parser.set_defaults(run=_upgrade)
+
+
+def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    del args  # the URL arrives as the setting
+    url = settings.get("PAYMENTS_DATABASE_URL") or DEFAULT_URL
+    if url.startswith("memory://"):
+        sys.stdout.write("memory:// has no schema to upgrade\n")
+        return 0
+    upgrade(url)
+    sys.stdout.write(f"database schema at revision {current_revision(url)}\n")
+    return 0
