@@ -43,7 +43,7 @@ from sqlalchemy import (
 
 from payments_core.money import Money
 from payments_core.payment import Attempt, Payment
-from payments_core.values import IdempotencyRecord
+from payments_core.values import IdempotencyClaim
 from payments_sqlstore import SqlPaymentRepository, make_engine, upgrade
 
 # What a hand-written app would declare: plain types, no conversions.
@@ -217,9 +217,7 @@ def run(label: str, url: str, core_url: str, n: int, rounds: int) -> None:
         k = next(counter)
         stored = repo.add(
             _payment(k, tag),
-            idempotency=IdempotencyRecord(
-                payer="bench", key=f"{tag}-{k}", fingerprint="f", payment_id=0
-            ),
+            idempotency=IdempotencyClaim(payer="bench", key=f"{tag}-{k}", fingerprint="f"),
         )
         repo_ids.append(stored.id or 0)
 

@@ -67,9 +67,10 @@ def main() -> None:
     payment = service.create(alice, order_id="order-1", subject="Two boxes of tea")
     print(f"open to pay: {payment.order_string}")
     notification = vendor.pay(payment.attempts[0].reference)  # the buyer pays; the vendor notifies
-    reply = service.handle_notification(
+    outcome = service.handle_notification(
         vendor.name, notification, "application/x-www-form-urlencoded"
     )
+    reply = vendor.reply(outcome)  # what the vendor reads, in its own format
 
     confirmed = service.get(alice, payment.id or 0)
     if reply.body != "success" or confirmed.status is not PaymentStatus.CONFIRMED:

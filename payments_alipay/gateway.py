@@ -13,7 +13,7 @@ from payments_alipay.notification import read_notification
 from payments_alipay.signing import signed_params
 from payments_alipay.trade import trade_report
 from payments_core.errors import VendorDeclined
-from payments_core.values import Checkout, TradeReport, TradeStatus
+from payments_core.values import Checkout, NotificationOutcome, Reply, TradeReport, TradeStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import requests
 
     from payments_alipay.settings import AlipaySettings
-    from payments_core.values import CheckoutRequest, Notification
+    from payments_core.values import CheckoutRequest
 
 VENDOR: Final = "alipay"
 QUERY: Final = "alipay.trade.query"
@@ -30,6 +30,8 @@ NOT_EXIST: Final = "ACQ.TRADE_NOT_EXIST"
 STATUS_ERRORS: Final = frozenset(
     {"ACQ.TRADE_STATUS_ERROR", "ACQ.REASON_TRADE_STATUS_INVALID", "ACQ.REASON_ILLEGAL_STATUS"}
 )
+PROCESSED: Final = Reply(body="success", media_type="text/plain")
+RESEND: Final = Reply(body="failure", media_type="text/plain")  # Alipay resends on anything else
 log = logging.getLogger("payments_alipay")
 
 
@@ -92,7 +94,7 @@ class AlipayGateway:
         """
         return self._query(reference, self._transport.deadline())
 
-    def close(self, reference: str) -> None:
+    def close_attempt(self, reference: str) -> None:
         """Make the attempt unpayable; an unknown or already closed trade is fine.
 
         Raises:
@@ -110,7 +112,7 @@ class AlipayGateway:
             raise VendorDeclined(VENDOR, code, "the trade can no longer be closed")
         raise failure(node, CLOSE)
 
-    def parse_notification(self, body: bytes, content_type: str) -> Notification:
+    def parse_notification(self, body: bytes, content_type: str) -> TradeReport:
         """Verify a notification body exactly as received and report its evidence.
 
         ``content_type`` is not trusted (Alipay's header has been non-standard); the
@@ -122,7 +124,11 @@ class AlipayGateway:
         """
         return read_notification(body, self.settings)
 
-    def close_session(self) -> None:
+    def reply(self, outcome: NotificationOutcome) -> Reply:
+        """Plain-text ``success`` once applied; ``failure`` otherwise, so Alipay resends."""
+        return PROCESSED if outcome is NotificationOutcome.APPLIED else RESEND
+
+    def close(self) -> None:
         """Release pooled connections (the gateway stays usable; the pool refills)."""
         self._transport.close()
 

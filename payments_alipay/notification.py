@@ -21,14 +21,12 @@ from payments_alipay._form import FormError, decode_form
 from payments_alipay.signing import NOTIFICATION_EXCLUDED, canonical_string, verify_rsa2
 from payments_alipay.trade import trade_report
 from payments_core.errors import SignatureInvalid, VendorError
-from payments_core.values import Notification, Reply
 
 if TYPE_CHECKING:
     from payments_alipay.settings import AlipaySettings
+    from payments_core.values import TradeReport
 
 VENDOR: Final = "alipay"
-PROCESSED: Final = Reply(body="success")
-FAILED: Final = Reply(body="failure")
 MAX_BODY: Final = 64 * 1024
 NOTIFY_TYPE: Final = "trade_status_sync"  # the only type that reports a trade's status
 _NAMES: Final = re.compile(r"[A-Za-z0-9_]+(?:\x00[A-Za-z0-9_]+)*")  # parse_form refuses NULs
@@ -58,7 +56,7 @@ def parse_form(body: bytes) -> dict[str, str]:
         raise VendorError(VENDOR, "malformed_notification", str(exc)) from None
 
 
-def read_notification(body: bytes, settings: AlipaySettings) -> Notification:
+def read_notification(body: bytes, settings: AlipaySettings) -> TradeReport:
     """Verified evidence from one notification body.
 
     Raises:
@@ -76,8 +74,7 @@ def read_notification(body: bytes, settings: AlipaySettings) -> Notification:
     if fields.get("notify_type") != NOTIFY_TYPE:
         log.warning("alipay notification of another notify_type refused")
         raise VendorError(VENDOR, "wrong_notify_type", f"notify_type is not {NOTIFY_TYPE}")
-    report = trade_report(fields, settings, reference=None)
-    return Notification(report=report, processed=PROCESSED, failed=FAILED)
+    return trade_report(fields, settings, reference=None)
 
 
 def _check_one_reading(fields: dict[str, str]) -> None:

@@ -25,6 +25,7 @@ what a code means over HTTP is decided by ``payments_http``, never here::
     │   └── PaymentFinal
     ├── StoreUnavailable
     ├── OrdersError
+    ├── OrdersUnavailable
     └── VendorError
         ├── SignatureInvalid
         ├── VendorDeclined
@@ -261,6 +262,19 @@ class OrdersError(PaymentsError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"the orders service gave an unusable answer ({reason})")
+
+
+class OrdersUnavailable(PaymentsError):
+    """The orders service could not be asked now: unreachable, too slow, or busy (429, 5xx).
+
+    Not ``StoreUnavailable``: the payments database is fine, and nothing was written.
+    """
+
+    code = "orders_unavailable"
+
+    def __init__(self, reason: str = "the orders service is unavailable") -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class VendorError(PaymentsError):

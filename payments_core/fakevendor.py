@@ -12,6 +12,7 @@ import hmac
 import secrets
 import threading
 from datetime import datetime
+from typing import Final
 from urllib.parse import parse_qsl, urlencode
 
 from attrs import define
@@ -22,11 +23,14 @@ from payments_core.ports import Clock
 from payments_core.values import (
     Checkout,
     CheckoutRequest,
-    Notification,
+    NotificationOutcome,
     Reply,
     TradeReport,
     TradeStatus,
 )
+
+PROCESSED: Final = Reply(body="success", media_type="text/plain")
+RESEND: Final = Reply(body="failure", media_type="text/plain")
 
 
 class FakeMode(enum.Enum):
@@ -82,7 +86,7 @@ class FakeVendor:
                 return TradeReport(vendor=self.name, reference=reference, status=TradeStatus.UNPAID)
             return self._report(reference, trade)
 
-    def close(self, reference: str) -> None:
+    def close_attempt(self, reference: str) -> None:
         """Close an unpaid trade. Raises: VendorDeclined for a paid one."""
         self._fault()
         with self._lock:
@@ -93,7 +97,7 @@ class FakeVendor:
                 raise VendorDeclined(self.name, "TRADE_STATUS_ERROR", "the trade is paid")
             trade.status = TradeStatus.CLOSED
 
-    def parse_notification(self, body: bytes, content_type: str) -> Notification:
+    def parse_notification(self, body: bytes, content_type: str) -> TradeReport:
         """Verify the HMAC and read the report. Raises: SignatureInvalid."""
         del content_type  # the fake always sends a form body
         try:
@@ -104,7 +108,7 @@ class FakeVendor:
         if not hmac.compare_digest(sign, self._sign(fields)):
             raise SignatureInvalid(self.name)
         try:
-            report = TradeReport(
+            return TradeReport(
                 vendor=self.name,
                 reference=fields["reference"],
                 status=TradeStatus(fields["status"]),
@@ -113,9 +117,10 @@ class FakeVendor:
             )
         except (KeyError, ValueError) as exc:
             raise VendorError(self.name, "malformed", "notification fields are missing") from exc
-        return Notification(
-            report=report, processed=Reply(body="success"), failed=Reply(body="failure")
-        )
+
+    def reply(self, outcome: NotificationOutcome) -> Reply:
+        """Plain-text ``success`` once applied, else ``failure`` (the fake then resends)."""
+        return PROCESSED if outcome is NotificationOutcome.APPLIED else RESEND
 
     def pay(
         self, reference: str, *, amount: Money | None = None, trade_id: str | None = None

@@ -157,7 +157,9 @@ class PaymentHooks:
             public_url=public_url, buyer=buyer
         )
         if demo is None:
-            raise ValueError("the demo needs a vendor plugin that offers one (payments_alipay)")
+            raise ValueError(
+                "the demo needs a vendor plugin that offers one (payments_demo_vendor)"
+            )
         return demo
 
     def status_hooks(self) -> list[StatusHook]:

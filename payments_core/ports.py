@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from payments_core.payment import Payment, PaymentId
 from payments_core.values import (
@@ -17,9 +17,11 @@ from payments_core.values import (
     CheckoutRequest,
     Delivery,
     DueAttempt,
+    IdempotencyClaim,
     IdempotencyRecord,
-    Notification,
+    NotificationOutcome,
     Order,
+    Reply,
     StatusChange,
     TradeReport,
 )
@@ -34,11 +36,20 @@ class Clock(Protocol):
 
 
 class VendorGateway(Protocol):
-    """One payment vendor (Alipay, a fake, a third-party plugin)."""
+    """One payment vendor: a built-in one, a fake, or a third-party plugin.
+
+    Notifications go both ways in the vendor's own format. ``parse_notification`` turns
+    what the vendor sent into evidence; the core applies it and decides an outcome;
+    ``reply`` words that outcome as the vendor expects. The adapter serving
+    notifications sends the reply with the transport status it maps the outcome to
+    (over HTTP: 200 for APPLIED and RETRY, 400 for REFUSED), unless the reply names
+    its own ``status``: a vendor that wants an empty 204 for APPLIED and a JSON error
+    with a 5xx for RETRY says so in its replies, and the core stays as it is.
+    """
 
     @property
     def name(self) -> str:
-        """The vendor's name in URLs and settings, e.g. ``alipay``."""
+        """The vendor's name in notify paths and settings: a lowercase identifier."""
         ...
 
     def open_checkout(self, request: CheckoutRequest) -> Checkout:
@@ -60,13 +71,13 @@ class VendorGateway(Protocol):
         """
         ...
 
-    def close(self, reference: str) -> None:
+    def close_attempt(self, reference: str) -> None:
         """Make the attempt unpayable at the vendor; closing an unknown trade succeeds.
 
-        Some vendors create a trade only when the buyer opens the checkout (Alipay's
-        page pay): closing it before then cannot stop a payment until its expiry. The
-        core copes: a late payment of a closed attempt confirms a TIMEOUT payment, or is
-        flagged as a duplicate charge to refund.
+        Some vendors create a trade only when the buyer opens the checkout (a page-pay
+        checkout, say): closing it before then cannot stop a payment until its expiry.
+        The core copes: a late payment of a closed attempt confirms a TIMEOUT payment,
+        or is flagged as a duplicate charge to refund.
 
         Raises:
             VendorUnavailable: the vendor could not be reached in time.
@@ -74,8 +85,12 @@ class VendorGateway(Protocol):
         """
         ...
 
-    def parse_notification(self, body: bytes, content_type: str) -> Notification:
+    def parse_notification(self, body: bytes, content_type: str) -> TradeReport | None:
         """Parse and verify a notification exactly as the vendor sent it.
+
+        Returns:
+            The verified evidence, or None for a genuine notification that reports
+            nothing to act on.
 
         Raises:
             SignatureInvalid: forged, tampered, or not addressed to this application.
@@ -83,15 +98,40 @@ class VendorGateway(Protocol):
         """
         ...
 
+    def reply(self, outcome: NotificationOutcome) -> Reply:
+        """The answer the vendor expects for ``outcome``; APPLIED's differs from RETRY's.
+
+        Raises nothing: every outcome has a reply.
+        """
+        ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """An adapter holding something to release: a connection pool, a session."""
+
+    def close(self) -> None:
+        """Release it; calling again does nothing more."""
+        ...
+
+
+@runtime_checkable
+class Pingable(Protocol):
+    """An adapter that can tell cheaply whether what it stands for answers."""
+
+    def ping(self) -> None:
+        """Return when it answers. Raises: StoreUnavailable (for a repository)."""
+        ...
+
 
 class Payments(Protocol):
     """The payments themselves, with compare-and-set saves."""
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyRecord | None = None) -> Payment:
+    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
         """Store a new payment with version 1 and a creation StatusChange, atomically.
 
-        ``idempotency.payment_id`` is ignored and set to the new id. The record is
-        stored in the same transaction as the payment, and a refusal caused by a
+        ``idempotency``, when given, is recorded with the new payment's id. The record
+        is stored in the same transaction as the payment, and a refusal caused by a
         concurrent add comes only once that add is stored: a create that loses the race
         to a twin with the same key finds the twin's record right after the refusal.
 
@@ -156,7 +196,7 @@ class Sweepable(Protocol):
 
 
 class IdempotencyStore(Protocol):
-    """The first answer to each Idempotency-Key."""
+    """The first answer to each idempotency key."""
 
     def find_idempotent(self, payer: str, key: str) -> IdempotencyRecord | None:
         """Raises: StoreUnavailable."""
@@ -198,9 +238,12 @@ class Orders(Protocol):
     """Where the orders live (``PAYMENTS_ORDERS_URL`` in the README)."""
 
     def get(self, order_id: str, *, caller: Caller) -> Order:
-        """The order ``order_id``; its ``id`` must be exactly ``order_id``.
+        """The order ``order_id``, whoever its buyer: the use case checks that the caller
+        owns it. Its ``id`` must be exactly ``order_id``.
 
-        Raises: OrderNotFound, StoreUnavailable (orders service unreachable),
+        ``caller`` carries the credentials a remote orders service may ask for.
+
+        Raises: OrderNotFound, OrdersUnavailable (the orders service cannot be asked now),
         OrdersError (it answered something unusable).
         """
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,11 +34,12 @@ from payments_core.errors import (
 from payments_core.evidence import apply_report, trade_id_reused
 from payments_core.money import Money
 from payments_core.payment import TERMINAL, Attempt, Payment, PaymentId, PaymentStatus
+from payments_core.ports import Closeable, Pingable
 from payments_core.values import (
     Caller,
     CheckoutRequest,
-    IdempotencyRecord,
-    Reply,
+    IdempotencyClaim,
+    NotificationOutcome,
     TradeReport,
     TradeStatus,
 )
@@ -52,8 +54,6 @@ ADMIN: Final = "ADMIN"
 SUBJECT_MAX: Final = 256
 DESCRIPTION_MAX: Final = 1024
 _CAS_TRIES: Final = 8
-FORGED_REPLY: Final = Reply(body="failure", status_code=400)
-"""The answer to a notification that fails verification: the vendor may resend it."""
 
 
 @frozen(kw_only=True)
@@ -65,7 +65,7 @@ class PaymentService:
         vendors: the available vendor gateways by name.
         orders: where orders are looked up.
         clock: the time.
-        default_vendor: the vendor new payments use.
+        default_vendor: the name of the vendor new payments use.
         checkout_ttl: how long an order string stays payable.
         announce: called after each stored status change, e.g. ``OutboxRelay.wake``;
             None announces nothing and the changes wait in the outbox.
@@ -76,7 +76,7 @@ class PaymentService:
     vendors: Mapping[str, VendorGateway]
     orders: Orders
     clock: Clock
-    default_vendor: str = "alipay"
+    default_vendor: str
     checkout_ttl: timedelta = timedelta(minutes=15)
     announce: Callable[[], None] | None = None
     references: Callable[[datetime], str] = field(default=new_reference)
@@ -96,9 +96,10 @@ class PaymentService:
             NotAllowed, ValidationFailed, IdempotencyKeyReused, OrderNotFound,
             OrderAlreadyPaid, OrderNotPayable, AmountNotSupported, PaymentExists,
             OrdersError (the orders service answered about another order, or unreadably),
+            OrdersUnavailable,
             VendorError, StoreUnavailable.
         """
-        _require(caller, CUSTOMER)
+        self.check_may_create(caller)
         _check_text("subject", subject, SUBJECT_MAX, required=True)
         _check_text("description", description, DESCRIPTION_MAX, required=False)
         fingerprint = _fingerprint(order_id, subject, description)
@@ -110,6 +111,16 @@ class PaymentService:
         stored = self._add(payment, caller, idempotency_key, fingerprint)
         self._announce()
         return stored
+
+    def check_may_create(self, caller: Caller) -> None:
+        """The rule of who may create payments (the CUSTOMER role), for an early refusal.
+
+        ``create`` applies it too; an adapter calls it before reading a request body, so
+        a caller who may not create learns nothing about the body's validity.
+
+        Raises: NotAllowed.
+        """
+        _require(caller, CUSTOMER)
 
     def get(self, caller: Caller, payment_id: PaymentId) -> Payment:
         """The payment, if the caller is its payer or an ADMIN.
@@ -127,12 +138,12 @@ class PaymentService:
         """
         payment = self._own(caller, payment_id, admin_ok=False)
         _require_open(payment)
-        vendor = self._vendor(payment.vendor)
+        vendor = self.vendor(payment.vendor)
         for attempt in [a for a in payment.attempts if a.is_open()]:
             payment = self._apply(payment, vendor.query(attempt.reference))
             if payment.status in TERMINAL:
                 return payment
-            vendor.close(attempt.reference)
+            vendor.close_attempt(attempt.reference)
         fresh = self._open_attempt(vendor, payment.amount, payment.subject, payment.description)
         return self._update(payment, lambda p: _reissue(p, fresh))
 
@@ -145,33 +156,39 @@ class PaymentService:
         payment = self._own(caller, payment_id, admin_ok=True)
         if payment.status in TERMINAL:
             return payment.status is PaymentStatus.CONFIRMED
-        vendor = self._vendor(payment.vendor)
+        vendor = self.vendor(payment.vendor)
         candidates = [a for a in payment.attempts if a.is_open()] or [payment.attempts[-1]]
         for attempt in candidates:
             payment = self._apply(payment, vendor.query(attempt.reference))
         return payment.status is PaymentStatus.CONFIRMED
 
-    def handle_notification(self, vendor_name: str, body: bytes, content_type: str) -> Reply:
-        """Verify a vendor notification and apply it; the reply is what the vendor expects.
+    def handle_notification(
+        self, vendor_name: str, body: bytes, content_type: str
+    ) -> NotificationOutcome:
+        """Verify a vendor notification and apply it.
+
+        Returns:
+            APPLIED (duplicates and reports with nothing to act on included), RETRY
+            when it could not be applied now, REFUSED when it does not verify. The
+            vendor's ``reply`` words the outcome.
 
         Raises:
             VendorNotFound: ``vendor_name`` is not a configured vendor.
         """
-        vendor = self._vendor(vendor_name)
+        vendor = self.vendor(vendor_name)
         try:
-            notification = vendor.parse_notification(body, content_type)
+            report = vendor.parse_notification(body, content_type)
         except VendorError as exc:
             log.warning("refused a %s notification: %s", vendor_name, exc.code)
-            return FORGED_REPLY
-        if notification.report is None:
-            return notification.processed
+            return NotificationOutcome.REFUSED
+        if report is None:
+            return NotificationOutcome.APPLIED
         try:
-            payment = self.repo.get_by_reference(notification.report.reference)
-            self._apply(payment, notification.report)
+            self._apply(self.repo.get_by_reference(report.reference), report)
         except PaymentsError as exc:
             log.warning("could not apply a %s notification: %s", vendor_name, exc.code)
-            return notification.failed
-        return notification.processed
+            return NotificationOutcome.RETRY
+        return NotificationOutcome.APPLIED
 
     def reconcile_one(self, payment_id: PaymentId, reference: str) -> PaymentStatus | None:
         """Ask the vendor about one open attempt; close and time it out when expired and unpaid.
@@ -185,16 +202,42 @@ class PaymentService:
         attempt = payment.attempt(reference)
         if attempt is None or not attempt.is_open() or payment.status is not PaymentStatus.PENDING:
             return None
-        vendor = self._vendor(payment.vendor)
+        vendor = self.vendor(payment.vendor)
         report = vendor.query(reference)
         if report.status is TradeStatus.UNPAID and self.clock.now() >= attempt.expires_at:
-            vendor.close(reference)
+            vendor.close_attempt(reference)
             report = evolve(report, status=TradeStatus.CLOSED)
         # Report only a change this call stored: a concurrent sweeper may have made it.
         after, changed = self._store(
             payment, lambda p: apply_report(p, report, at=self.clock.now())
         )
         return after.status if changed else None
+
+    def vendor(self, name: str) -> VendorGateway:
+        """The configured vendor called ``name``. Raises: VendorNotFound."""
+        try:
+            return self.vendors[name]
+        except KeyError:
+            raise VendorNotFound(name) from None
+
+    def health(self) -> None:
+        """Return when the repository answers; one that cannot be pinged is taken as up.
+
+        Raises: StoreUnavailable.
+        """
+        if isinstance(self.repo, Pingable):
+            self.repo.ping()
+
+    def close(self) -> None:
+        """Release what the vendors, the orders adapter and the repository hold, in that order.
+
+        Every part that can be closed is closed, even when one fails; a failure is
+        raised afterwards.
+        """
+        with contextlib.ExitStack() as closing:  # runs every callback, last pushed first
+            for part in reversed([*self.vendors.values(), self.orders, self.repo]):
+                if isinstance(part, Closeable):
+                    closing.callback(part.close)
 
     def _announce(self) -> None:
         if self.announce is not None:
@@ -215,13 +258,13 @@ class PaymentService:
         order's payment exists, or its key was taken) answers what that one did: the
         repository stores the payment and its key at once, so the key is found now.
         """
-        record = (
-            IdempotencyRecord(payer=caller.username, key=key, fingerprint=fingerprint, payment_id=0)
+        claim = (
+            IdempotencyClaim(payer=caller.username, key=key, fingerprint=fingerprint)
             if key is not None
             else None
         )
         try:
-            return self.repo.add(payment, idempotency=record)
+            return self.repo.add(payment, idempotency=claim)
         except (PaymentExists, DuplicateReference) as refused:
             replay = self._replay(caller, key, fingerprint) if key is not None else None
             if replay is not None:
@@ -243,7 +286,7 @@ class PaymentService:
         if not order.payable:
             raise OrderNotPayable(order_id, order.status)
         amount = Money.parse(order.total, order.currency)
-        vendor = self._vendor(self.default_vendor)
+        vendor = self.vendor(self.default_vendor)
         attempt = self._open_attempt(vendor, amount, subject, description)
         return Payment.start(
             order_id=order_id,
@@ -280,12 +323,6 @@ class PaymentService:
             raise PaymentNotFound(payment_id)
         return payment
 
-    def _vendor(self, name: str) -> VendorGateway:
-        try:
-            return self.vendors[name]
-        except KeyError:
-            raise VendorNotFound(name) from None
-
     def _apply(self, loaded: Payment, report: TradeReport) -> Payment:
         return self._update(loaded, lambda p: apply_report(p, report, at=self.clock.now()))
 
@@ -318,7 +355,7 @@ class PaymentService:
             if moved:
                 self._announce()
             return saved, moved
-        raise ConcurrencyConflict(loaded.id, -1)
+        raise ConcurrencyConflict(loaded.id, current.version)
 
 
 def _reissue(payment: Payment, fresh: Attempt) -> Payment:
@@ -342,11 +379,9 @@ def _require_open(payment: Payment) -> None:
 
 
 def _check_no_payment(existing: Payment | None, order_id: str) -> None:
-    if existing is None:
-        return
-    if existing.status is PaymentStatus.CONFIRMED:
+    """Raise OrderAlreadyPaid when the payment holding the order is CONFIRMED."""
+    if existing is not None and existing.status is PaymentStatus.CONFIRMED:
         raise OrderAlreadyPaid(order_id)
-    raise PaymentExists(existing.id or 0)
 
 
 def _check_text(name: str, value: str | None, limit: int, *, required: bool) -> None:

@@ -36,7 +36,13 @@ from payments_core.inmemory import FrozenClock
 from payments_core.money import Money
 from payments_core.payment import Attempt, AttemptState, Payment, PaymentStatus
 from payments_core.ports import PaymentRepository, VendorGateway
-from payments_core.values import CheckoutRequest, Delivery, IdempotencyRecord, TradeStatus
+from payments_core.values import (
+    CheckoutRequest,
+    Delivery,
+    IdempotencyClaim,
+    NotificationOutcome,
+    TradeStatus,
+)
 
 
 @contextmanager
@@ -342,19 +348,18 @@ class RepositoryContract:
     def test_an_idempotency_record_is_stored_with_the_payment(
         self, repo: PaymentRepository, clock: FrozenClock
     ) -> None:
-        record = IdempotencyRecord(payer="alice", key=unique("k"), fingerprint="f1", payment_id=0)
+        claim = IdempotencyClaim(payer="alice", key=unique("k"), fingerprint="f1")
 
-        stored = repo.add(new_payment(clock), idempotency=record)
+        stored = repo.add(new_payment(clock), idempotency=claim)
 
-        assert repo.find_idempotent("alice", record.key) == evolve(
-            record, payment_id=stored.id or 0
-        )
-        assert repo.find_idempotent("bob", record.key) is None
+        assert stored.id is not None
+        assert repo.find_idempotent("alice", claim.key) == claim.recorded(stored.id)
+        assert repo.find_idempotent("bob", claim.key) is None
 
     def test_a_taken_idempotency_key_stores_nothing(
         self, repo: PaymentRepository, clock: FrozenClock
     ) -> None:
-        record = IdempotencyRecord(payer="alice", key=unique("k"), fingerprint="f1", payment_id=0)
+        record = IdempotencyClaim(payer="alice", key=unique("k"), fingerprint="f1")
         repo.add(new_payment(clock), idempotency=record)
         loser = new_payment(clock)
 
@@ -596,14 +601,14 @@ class VendorContract:
     ) -> None:
         request = self._open(vendor, clock)
 
-        vendor.close(request.reference)
+        vendor.close_attempt(request.reference)
 
         with raises(Exception):
             buyer.pay(request.reference)
         assert vendor.query(request.reference).status is not TradeStatus.PAID
 
     def test_closing_an_unknown_attempt_succeeds(self, vendor: VendorGateway) -> None:
-        vendor.close(unique("NEVER"))
+        vendor.close_attempt(unique("NEVER"))
 
     def test_closing_a_paid_attempt_is_refused(
         self, vendor: VendorGateway, buyer: Buyer, clock: FrozenClock
@@ -612,7 +617,7 @@ class VendorContract:
         buyer.pay(request.reference)
 
         with raises(VendorError):
-            vendor.close(request.reference)
+            vendor.close_attempt(request.reference)
 
         assert vendor.query(request.reference).status is TradeStatus.PAID
 
@@ -623,13 +628,21 @@ class VendorContract:
         buyer.pay(request.reference)
         body, content_type = buyer.notification(request.reference)
 
-        notification = vendor.parse_notification(body, content_type)
+        report = vendor.parse_notification(body, content_type)
 
-        assert notification.report is not None
-        assert notification.report.status is TradeStatus.PAID
-        assert notification.report.reference == request.reference
-        assert notification.report.amount == request.amount
-        assert notification.processed != notification.failed
+        assert report is not None
+        assert report.status is TradeStatus.PAID
+        assert report.reference == request.reference
+        assert report.amount == request.amount
+        assert vendor.reply(NotificationOutcome.APPLIED) != vendor.reply(NotificationOutcome.RETRY)
+
+    def test_every_outcome_has_a_reply_and_only_applied_says_processed(
+        self, vendor: VendorGateway
+    ) -> None:
+        replies = {outcome: vendor.reply(outcome) for outcome in NotificationOutcome}
+
+        processed = replies.pop(NotificationOutcome.APPLIED)
+        assert processed not in replies.values()  # else a vendor would never resend
 
     def test_a_tampered_notification_is_refused(
         self, vendor: VendorGateway, buyer: Buyer, clock: FrozenClock

@@ -13,7 +13,7 @@ from payments_core.money import Money
 from payments_core.payment import PaymentId, PaymentStatus
 
 Settings = Mapping[str, str]
-"""Configuration as environment-style names (``PAYMENTS_*``, ``ALIPAY_*``) to string values."""
+"""Configuration as environment-style names (``PAYMENTS_*``, each plugin's own) to string values."""
 
 
 def _names(names: Iterable[str]) -> frozenset[str]:
@@ -63,26 +63,26 @@ class TradeReport:
     merchant_matches: bool = True  # False when the paid account is not the configured seller
 
 
+class NotificationOutcome(enum.Enum):
+    """What became of one vendor notification; the vendor's gateway words the reply."""
+
+    APPLIED = "applied"  # genuine and taken in, or with nothing to take in: stop sending it
+    RETRY = "retry"  # genuine, but it could not be applied now: send it again later
+    REFUSED = "refused"  # unreadable, or it failed verification: not the vendor's
+
+
 @frozen(kw_only=True)
 class Reply:
-    """The exact HTTP answer a vendor expects to a notification."""
+    """A vendor's own answer to one notification, in its own format.
 
-    body: str
-    media_type: str = "text/plain"
-    status_code: int = 200
-
-
-@frozen(kw_only=True)
-class Notification:
-    """A parsed and verified vendor notification.
-
-    ``report`` is None for a genuine notification that reports nothing to act on
-    (for example a "waiting for the buyer" event).
+    ``status`` is for a vendor whose protocol fixes the transport status of an answer
+    (an empty body with its own success status, say); None leaves it to the adapter
+    that serves notifications, which maps the outcome.
     """
 
-    report: TradeReport | None
-    processed: Reply
-    failed: Reply
+    body: str = ""
+    media_type: str | None = None
+    status: int | None = None
 
 
 @frozen(kw_only=True)
@@ -140,8 +140,23 @@ class Delivery:
 
 
 @frozen(kw_only=True)
+class IdempotencyClaim:
+    """A payer's idempotency key and the fingerprint of the request that first used it."""
+
+    payer: str
+    key: str
+    fingerprint: str  # a digest of the request body
+
+    def recorded(self, payment_id: PaymentId) -> IdempotencyRecord:
+        """The record of this claim once ``payment_id`` was stored with it."""
+        return IdempotencyRecord(
+            payer=self.payer, key=self.key, fingerprint=self.fingerprint, payment_id=payment_id
+        )
+
+
+@frozen(kw_only=True)
 class IdempotencyRecord:
-    """The first request made with one Idempotency-Key by one user."""
+    """The first request made with one idempotency key by one payer, and its payment."""
 
     payer: str
     key: str

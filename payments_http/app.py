@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from payments_core.errors import PaymentsError
+from payments_core.inmemory import InMemoryOrders
 from payments_http import openapi
 from payments_http._requestlog import RequestLog
 from payments_http.auth import Unauthenticated
@@ -62,15 +63,15 @@ def create_app(
     Args:
         service: the composed core.
         authenticator: turns ``Authorization`` into a ``Caller`` (see ``payments_http.auth``).
-        offload_create: run ``create`` in the thread pool; by default only when the
-            orders port declares ``network = True`` (a remote orders service).
+        offload_create: run ``create`` in the thread pool; by default unless the orders
+            are the in-memory order book (any other may wait on the network).
         background: started in this order with the app's lifespan, stopped in reverse
             (the in-process sweeper, status-change delivery, resources to close).
         extra_routes: mounted before the payments routes (the demo mounts the emulator).
         debug: Starlette's debug mode; never in production.
     """
     if offload_create is None:
-        offload_create = bool(getattr(service.orders, "network", False))
+        offload_create = not isinstance(service.orders, InMemoryOrders)
     endpoints = Endpoints(service, authenticator, offload_create=offload_create)
     document = openapi.document()
 

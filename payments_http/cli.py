@@ -136,9 +136,7 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if progress:
             progress.done()
-        close = getattr(service.repo, "close", None)
-        if callable(close):
-            close()
+        service.close()
     sys.stdout.write(f"{report}\n")
     return 1 if report.failed else 0
 

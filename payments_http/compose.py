@@ -98,19 +98,16 @@ def build_service(
 
 
 class _Closer:
-    """Closes the repository and the orders adapter when the server stops."""
+    """Closes what the service holds (vendors, orders, repository) when the server stops."""
 
-    def __init__(self, *resources: object) -> None:
-        self._resources = resources
+    def __init__(self, service: PaymentService) -> None:
+        self._service = service
 
     def start(self) -> None:
         return None
 
     def stop(self) -> None:
-        for resource in self._resources:
-            close = getattr(resource, "close", None)
-            if callable(close):
-                close()
+        self._service.close()
 
 
 def create_app_from_settings(
@@ -136,7 +133,7 @@ def create_app_from_settings(
         settings, plugin_manager=plugin_manager, orders=orders, background_delivery=True
     )
     interval = config.integer(settings, "PAYMENTS_RECONCILE_INTERVAL", 0, 86400)
-    parts: list[Background] = [_Closer(service.repo, service.orders), *background]
+    parts: list[Background] = [_Closer(service), *background]
     if delivery is not None:
         parts.append(delivery)
     if interval:

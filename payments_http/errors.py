@@ -22,6 +22,7 @@ from payments_core.errors import (
     NotAllowed,
     NotFound,
     OrdersError,
+    OrdersUnavailable,
     PaymentExists,
     PaymentsError,
     StoreUnavailable,
@@ -31,6 +32,7 @@ from payments_core.errors import (
 )
 
 RETRY_AFTER_STORE: Final = "2"
+RETRY_AFTER_ORDERS: Final = "2"
 RETRY_AFTER_VENDOR: Final = "5"
 RETRY_AFTER_CONFLICT: Final = "1"
 
@@ -46,6 +48,7 @@ _STATUS: Final[Mapping[type[PaymentsError], int]] = {
     OrdersError: 502,
     VendorUnavailable: 503,
     StoreUnavailable: 503,
+    OrdersUnavailable: 503,
     ConcurrencyConflict: 503,
     DuplicateReference: 503,
 }
@@ -60,6 +63,7 @@ _CODE: Final[Mapping[type[PaymentsError], str]] = {
 
 _RETRY_AFTER: Final[Mapping[str, str]] = {
     "store_unavailable": RETRY_AFTER_STORE,
+    "orders_unavailable": RETRY_AFTER_ORDERS,
     "vendor_unavailable": RETRY_AFTER_VENDOR,
     "concurrency_conflict": RETRY_AFTER_CONFLICT,
 }

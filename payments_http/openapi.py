@@ -29,6 +29,7 @@ ERROR_CODES: Final = (
     "orders_error",
     "vendor_unavailable",
     "store_unavailable",
+    "orders_unavailable",
     "concurrency_conflict",
     "internal_error",
     "headers_too_large",
@@ -135,7 +136,8 @@ _WHY: Final = {
     500: "unexpected failure (internal_error); never a stack trace",
     502: "the vendor answered something wrong or unverifiable (vendor_error), or the orders"
     " service answered something other than the order asked for (orders_error)",
-    503: "vendor_unavailable, store_unavailable or concurrency_conflict; see Retry-After",
+    503: "vendor_unavailable, store_unavailable, orders_unavailable or concurrency_conflict;"
+    " see Retry-After",
 }
 
 
@@ -285,7 +287,9 @@ def _notify() -> Schema:
         "operationId": "vendorNotification",
         "summary": "A vendor's asynchronous notification, in the vendor's own format",
         "description": "Alipay posts a signed form and gets the plain-text body `success` once "
-        "it is processed (duplicates included) and anything else when it must resend.",
+        "it is processed (duplicates included) and anything else when it must resend. A vendor "
+        "whose protocol fixes the statuses of its answers (an empty 204 when processed, say) "
+        "gets those, in its own format.",
         "security": [],
         "parameters": [
             {"name": "vendor", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -304,6 +308,7 @@ def _notify() -> Schema:
             "413": _error(413),
             "500": _error(500),
             "503": _error(503),
+            "default": {"description": "a status the vendor's own protocol asks for"},
         },
     }
 

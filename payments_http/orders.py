@@ -17,7 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from payments_core.errors import OrderNotFound, OrdersError, StoreUnavailable
+from payments_core.errors import OrderNotFound, OrdersError, OrdersUnavailable
 from payments_core.money import plain_decimal
 from payments_core.values import Caller, Order
 
@@ -39,8 +39,6 @@ _CURRENCY: Final = re.compile(r"[A-Z]{3}")
 class HttpOrders:
     """``GET {base}/api/v1/orders/{id}`` with the caller's ``Authorization`` forwarded."""
 
-    network: Final = True  # tells create_app to keep create off the event loop
-
     def __init__(
         self,
         base_url: str,
@@ -60,7 +58,7 @@ class HttpOrders:
 
         Raises:
             OrderNotFound: no such order for this caller, or an id no URL path can name.
-            StoreUnavailable: the service is unreachable, or answered 429 or 5xx.
+            OrdersUnavailable: the service is unreachable, or answered 429 or 5xx.
             OrdersError: any other answer than one readable order with this id.
         """
         if order_id in _DOT_SEGMENTS:
@@ -78,13 +76,13 @@ class HttpOrders:
             ) as response:
                 status, body = response.status_code, _capped_body(response)
         except requests.RequestException as exc:
-            raise StoreUnavailable(
+            raise OrdersUnavailable(
                 f"the orders service is unreachable ({type(exc).__name__})"
             ) from exc
         if status in _NOT_FOUND:
             raise OrderNotFound(order_id)
         if status >= 500 or status == 429:
-            raise StoreUnavailable(f"the orders service answered {status}")
+            raise OrdersUnavailable(f"the orders service answered {status}")
         if status != 200:
             raise OrdersError(f"HTTP {status}")
         return read_order(body, order_id)

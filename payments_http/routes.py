@@ -7,7 +7,7 @@ thread pool for this workload); anything that waits on a vendor over the network
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from payments_core.errors import NotAllowed, PaymentNotFound, PaymentsError, StoreUnavailable
-from payments_core.services import CUSTOMER
+from payments_core.errors import PaymentNotFound, StoreUnavailable
+from payments_core.values import NotificationOutcome, Reply
 from payments_http import wire
 from payments_http.errors import error_response
 
@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     from payments_http.auth import Authenticator
 
 PAYMENTS: Final = "/api/v1/payments"
-_HEALTH_PROBE_ID: Final = 2**62  # an id no repository assigns: a cheap read
+# What a notification's outcome means over HTTP unless the vendor's reply names a status.
+# A vendor resends on a reply other than its processed one, so RETRY can stay a 200.
+NOTIFICATION_STATUS: Final[Mapping[NotificationOutcome, int]] = {
+    NotificationOutcome.APPLIED: 200,
+    NotificationOutcome.RETRY: 200,
+    NotificationOutcome.REFUSED: 400,
+}
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -64,8 +70,7 @@ class Endpoints:
     async def create(self, request: Request) -> Response:
         """``POST /api/v1/payments``: 201 with the new payment and its Location."""
         caller = self._caller(request)
-        if not caller.has(CUSTOMER):
-            raise NotAllowed(CUSTOMER)
+        self._service.check_may_create(caller)
         wire.require_json(request)
         body = wire.parse_create(await wire.read_body(request))
         key = wire.idempotency_key(request)
@@ -103,16 +108,19 @@ class Endpoints:
 
     async def notify(self, request: Request) -> Response:
         """``POST /api/v1/payments/notify/{vendor}``: the vendor's own format, both ways."""
+        vendor = request.path_params["vendor"]
         body = await wire.read_body(request)
         content_type = request.headers.get("content-type", "")
-        reply = self._service.handle_notification(request.path_params["vendor"], body, content_type)
-        return Response(reply.body, status_code=reply.status_code, media_type=reply.media_type)
+        outcome = self._service.handle_notification(vendor, body, content_type)
+        reply = self._service.vendor(vendor).reply(outcome)
+        status = notification_status(outcome, reply)
+        return Response(reply.body, status_code=status, media_type=reply.media_type)
 
     async def health(self, request: Request) -> Response:
         """``GET /health``: liveness and database reachability."""
         del request
         try:
-            _ping(self._service)
+            self._service.health()
         except StoreUnavailable:
             return error_response(503, "store_unavailable", "the database cannot be reached")
         return wire.data({"status": "ok", "database": "ok"})
@@ -134,16 +142,6 @@ def _path_id(request: Request) -> int:
     return pid
 
 
-def _ping(service: PaymentService) -> None:
-    ping: Callable[[], object] | None = getattr(service.repo, "ping", None)
-    if ping is not None:
-        ping()
-        return
-    try:
-        service.repo.get(_HEALTH_PROBE_ID)
-    except PaymentNotFound:
-        return
-    except PaymentsError as exc:
-        if isinstance(exc, StoreUnavailable):
-            raise
-        return
+def notification_status(outcome: NotificationOutcome, reply: Reply) -> int:
+    """The status of the answer to a notification: the reply's own, else the outcome's."""
+    return NOTIFICATION_STATUS[outcome] if reply.status is None else reply.status

@@ -49,10 +49,7 @@ def check(settings: Mapping[str, str]) -> None:
     """
     authenticator_from_settings(settings)
     service, _ = build_service(settings)
-    for resource in (service.repo, service.orders):
-        close = getattr(resource, "close", None)
-        if callable(close):
-            close()
+    service.close()
 
 
 def uvicorn_options() -> dict[str, Any]:

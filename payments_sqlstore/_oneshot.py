@@ -24,13 +24,13 @@ from sqlalchemy.dialects import postgresql
 
 from payments_core.errors import DuplicateReference, DuplicateTradeId
 from payments_core.payment import Payment
-from payments_core.values import IdempotencyRecord
+from payments_core.values import IdempotencyClaim
 from payments_sqlstore.rows import (
     attempt_changes,
     attempt_to_row,
     change_to_row,
+    claim_to_row,
     payment_to_row,
-    record_to_row,
 )
 from payments_sqlstore.tables import (
     LIVE_ORDER_INDEX,
@@ -55,7 +55,7 @@ class LiveOrderTaken(Exception):
     """The order already has a live payment (its unique index refused the insert)."""
 
 
-def insert(payment: Payment, record: IdempotencyRecord | None) -> Statement:
+def insert(payment: Payment, record: IdempotencyClaim | None) -> Statement:
     """Insert ``payment`` (version set), its attempts, ``record`` and its creation event.
 
     The statement returns the new id.
@@ -64,7 +64,7 @@ def insert(payment: Payment, record: IdempotencyRecord | None) -> Statement:
     for n, attempt in enumerate(payment.attempts):
         params |= _prefixed(f"a{n}", attempt_to_row(0, n, attempt, payment.vendor))
     if record is not None:
-        params |= _prefixed("r", record_to_row(record))
+        params |= _prefixed("r", claim_to_row(record))
     params |= _prefixed("c", change_to_row(payment, None))
     return _insert_sql(len(payment.attempts), record is not None), params
 
@@ -88,7 +88,7 @@ def save(stored: Payment, previous: Payment) -> Statement:
 
 
 def refusal(
-    constraint: str, detail: str, payment: Payment, record: IdempotencyRecord | None
+    constraint: str, detail: str, payment: Payment, record: IdempotencyClaim | None
 ) -> Exception | None:
     """The domain error for a unique ``constraint`` that refused a write of ``payment``."""
     references = [attempt.reference for attempt in payment.attempts]

@@ -24,7 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from payments_core.errors import StoreUnavailable
 from payments_core.payment import Payment
-from payments_core.values import IdempotencyRecord
+from payments_core.values import IdempotencyClaim
 from payments_sqlstore import _oneshot
 from payments_sqlstore._oneshot import Statement
 from payments_sqlstore.engine import store_unavailable, unavailable
@@ -51,7 +51,7 @@ class PostgresStatements:
             except _Broken as again:
                 raise again.error from again.__cause__
 
-    def insert(self, payment: Payment, record: IdempotencyRecord | None) -> int:
+    def insert(self, payment: Payment, record: IdempotencyClaim | None) -> int:
         """Insert ``payment`` (version set), its attempts, ``record`` and its creation event.
 
         Returns the new id. Raises: LiveOrderTaken, DuplicateReference, StoreUnavailable.
@@ -67,7 +67,7 @@ class PostgresStatements:
         return bool(self._write(_oneshot.save(stored, previous), stored, None))
 
     def _write(
-        self, statement: Statement, payment: Payment, record: IdempotencyRecord | None
+        self, statement: Statement, payment: Payment, record: IdempotencyClaim | None
     ) -> Rows:
         text, params = statement
         try:

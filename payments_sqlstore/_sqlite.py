@@ -25,7 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from payments_core.errors import DuplicateReference, DuplicateTradeId
 from payments_core.payment import Payment
-from payments_core.values import IdempotencyRecord
+from payments_core.values import IdempotencyClaim
 from payments_sqlstore import _statements as sql
 from payments_sqlstore._oneshot import LiveOrderTaken
 from payments_sqlstore.engine import store_unavailable, unavailable
@@ -33,8 +33,8 @@ from payments_sqlstore.rows import (
     attempt_changes,
     attempt_to_row,
     change_to_row,
+    claim_to_row,
     payment_to_row,
-    record_to_row,
 )
 from payments_sqlstore.tables import attempts, idempotency_records, payments
 
@@ -102,7 +102,7 @@ class SqliteStatements:
         with self._connection() as conn:
             return compiled.rows(conn.execute(compiled.text, compiled.params(params)).fetchall())
 
-    def insert(self, payment: Payment, record: IdempotencyRecord | None) -> int:
+    def insert(self, payment: Payment, record: IdempotencyClaim | None) -> int:
         """Insert ``payment`` (version set), its attempts, ``record`` and its creation event.
 
         Returns the new id. Raises: LiveOrderTaken, DuplicateReference, DuplicateTradeId,
@@ -123,7 +123,7 @@ class SqliteStatements:
                 self._write_attempt(cursor, self._insert_attempt, row)
             if record is not None:
                 try:
-                    row = record_to_row(evolve(record, payment_id=new_id))
+                    row = claim_to_row(record) | {"payment_id": new_id}
                     self._run(cursor, self._insert_record, row)
                 except sqlite3.IntegrityError as exc:
                     raise DuplicateReference(f"idempotency key {record.key!r}") from exc

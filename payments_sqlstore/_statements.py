@@ -56,6 +56,7 @@ FOR_ORDER: Final = _LOAD.where(payments.c.order_id == bindparam("order_id")).whe
     payments.c.status != _INVALID
 )
 EXISTS: Final = select(payments.c.id).where(payments.c.id == bindparam("id"))
+PING: Final = select(payments.c.id).limit(0)  # a round trip that reads no row
 
 INSERT_PAYMENT: Final = insert(payments)
 INSERT_ATTEMPT: Final = insert(attempts)

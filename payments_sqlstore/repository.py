@@ -18,7 +18,13 @@ from payments_core.errors import (
     PaymentNotFound,
 )
 from payments_core.payment import Payment, PaymentId
-from payments_core.values import Delivery, DueAttempt, IdempotencyRecord, StatusChange
+from payments_core.values import (
+    Delivery,
+    DueAttempt,
+    IdempotencyClaim,
+    IdempotencyRecord,
+    StatusChange,
+)
 from payments_sqlstore import _statements as sql
 from payments_sqlstore._oneshot import LiveOrderTaken
 from payments_sqlstore._sqlite import SqliteStatements
@@ -89,10 +95,10 @@ class SqlPaymentRepository:
 
     def ping(self) -> None:
         """Check that the database answers. Raises: StoreUnavailable."""
-        self._read(sql.EXISTS, {"id": 0})
+        self._read(sql.PING, {})
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyRecord | None = None) -> Payment:
-        """Store a new payment, its attempts, its idempotency record and creation event."""
+    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
+        """Store a new payment, its attempts, its idempotency claim and creation event."""
         for _ in range(_ADD_TRIES):
             try:
                 stored = evolve(payment, version=1)

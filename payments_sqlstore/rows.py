@@ -11,7 +11,7 @@ from sqlalchemy import Row
 
 from payments_core.money import Money
 from payments_core.payment import Attempt, AttemptState, Payment, PaymentStatus
-from payments_core.values import IdempotencyRecord, StatusChange
+from payments_core.values import IdempotencyClaim, IdempotencyRecord, StatusChange
 
 RowValues = dict[str, Any]
 _STATUS: Final = {status.value: status for status in PaymentStatus}
@@ -141,14 +141,9 @@ def record_from_row(row: Row[Any]) -> IdempotencyRecord:
     )
 
 
-def record_to_row(record: IdempotencyRecord) -> RowValues:
-    """The ``idempotency_records`` columns of ``record``."""
-    return {
-        "payer": record.payer,
-        "key": record.key,
-        "fingerprint": record.fingerprint,
-        "payment_id": record.payment_id,
-    }
+def claim_to_row(claim: IdempotencyClaim) -> RowValues:
+    """The ``idempotency_records`` columns of ``claim``, all but ``payment_id``."""
+    return {"payer": claim.payer, "key": claim.key, "fingerprint": claim.fingerprint}
 
 
 def names_to_text(names: frozenset[str]) -> str:

@@ -90,7 +90,7 @@ def make_gateway(alipay_settings: AlipaySettings) -> Iterator[GatewayFactory]:
 
     yield make
     for gateway in made:
-        gateway.close_session()
+        gateway.close()
 
 
 @pytest.fixture(scope="module")

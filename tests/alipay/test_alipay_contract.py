@@ -113,7 +113,7 @@ def vendor(
     )
     gateway.buyer = buyer
     yield gateway
-    gateway.close_session()
+    gateway.close()
 
 
 class TestAlipayGatewayOnTheEmulator(VendorContract):

@@ -19,7 +19,7 @@ from payments_core.inmemory import FrozenClock, InMemoryOrders, InMemoryPaymentR
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.services import PaymentService
 from payments_core.testing import unique
-from payments_core.values import Caller, Order
+from payments_core.values import Caller, Order, Reply
 from tests.alipay.conftest import APP_ID, read
 from tests.alipay.emulator_fixtures import Shop
 
@@ -31,7 +31,7 @@ CLOSE_LATER: list[AlipayGateway] = []
 def _close_gateways() -> Iterator[None]:
     yield
     for gateway in CLOSE_LATER:
-        gateway.close_session()
+        gateway.close()
 
 
 ALICE = Caller(username="alice", roles=["CUSTOMER"])
@@ -56,7 +56,7 @@ def gateway(
     timeouts = Timeouts(connect=1, read=0.5, retries=1, backoff=0.01)
     gateway = AlipayGateway(AlipaySettings.from_settings(raw), timeouts=timeouts, clock=clock.now)
     yield gateway
-    gateway.close_session()
+    gateway.close()
 
 
 @pytest.fixture
@@ -66,7 +66,13 @@ def service(gateway: AlipayGateway, clock: FrozenClock) -> PaymentService:
         vendors={"alipay": gateway},
         orders=InMemoryOrders(),
         clock=clock,
+        default_vendor="alipay",
     )
+
+
+def notify(service: PaymentService, body: bytes) -> Reply:
+    """Alipay's notification arrives; the reply is what Alipay reads."""
+    return service.vendor("alipay").reply(service.handle_notification("alipay", body, FORM))
 
 
 def new_payment(service: PaymentService, amount: str = "25.50") -> Payment:
@@ -124,7 +130,11 @@ def test_a_refused_connection_changes_no_payment(
     down = AlipayGateway(nowhere, timeouts=Timeouts(connect=0.5, retries=0))
     CLOSE_LATER.append(down)
     broken = PaymentService(
-        repo=service.repo, vendors={"alipay": down}, orders=service.orders, clock=service.clock
+        repo=service.repo,
+        vendors={"alipay": down},
+        orders=service.orders,
+        clock=service.clock,
+        default_vendor="alipay",
     )
 
     with pytest.raises(VendorUnavailable):
@@ -140,8 +150,8 @@ def test_the_emulators_notification_confirms_and_a_duplicate_is_acknowledged(
     reference = open_and_pay(server, payment)
     (body,) = shop[0].wait_for(reference)
 
-    first = service.handle_notification("alipay", body, FORM)
-    again = service.handle_notification("alipay", body, FORM)
+    first = notify(service, body)
+    again = notify(service, body)
 
     assert (first.body, again.body) == ("success", "success")
     confirmed = service.get(ALICE, payment.id or 0)
@@ -158,7 +168,7 @@ def test_a_forged_notification_is_refused_and_changes_nothing(
     reference = open_and_pay(server, payment)
     (body,) = shop[0].wait_for(reference)
 
-    reply = service.handle_notification("alipay", body.replace(b"25.50", b"0.01"), FORM)
+    reply = notify(service, body.replace(b"25.50", b"0.01"))
 
     assert reply.body != "success"
     assert service.get(ALICE, payment.id or 0) == payment
@@ -175,7 +185,7 @@ def test_a_paid_trade_failing_the_business_checks_makes_the_payment_invalid(
     reference = open_and_pay(server, payment, **override)
     (body,) = shop[0].wait_for(reference)
 
-    reply = service.handle_notification("alipay", body, FORM)
+    reply = notify(service, body)
 
     assert reply.body == "success"
     assert service.get(ALICE, payment.id or 0).status is PaymentStatus.INVALID
@@ -194,7 +204,7 @@ def test_alipay_sees_separators_full_width_while_the_payment_keeps_what_the_clie
     reference = open_and_pay(server, payment)
     (body,) = shop[0].wait_for(reference)
 
-    reply = service.handle_notification("alipay", body, FORM)
+    reply = notify(service, body)
 
     trade = server.emulator.trade(reference)
     assert trade is not None

@@ -47,7 +47,7 @@ def test_a_call_to_a_gateway_that_never_answers_ends_by_alipay_timeout(
 ) -> None:
     with SlowPeer(mode) as peer:
         gateway = AlipayGateway(_settings(peer.url, ALIPAY_TIMEOUT="2"))
-        call = getattr(gateway, operation)
+        call = {"query": gateway.query, "close": gateway.close_attempt}[operation]
 
         waited = _seconds_until_unavailable(lambda: call("slow_1"))
 

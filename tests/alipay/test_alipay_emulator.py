@@ -39,7 +39,7 @@ CLOSE_LATER: list[AlipayGateway] = []
 def _close_gateways() -> Iterator[None]:
     yield
     for gateway in CLOSE_LATER:
-        gateway.close_session()
+        gateway.close()
 
 
 FACTOR = 0.0005  # Alipay's 4-minute first resend gap becomes 0.12 s
@@ -71,7 +71,7 @@ def gateway(settings: AlipaySettings, clock: FrozenClock) -> Iterator[AlipayGate
         settings, timeouts=Timeouts(connect=1, read=0.5, retries=0), clock=clock.now
     )
     yield gateway
-    gateway.close_session()
+    gateway.close()
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def test_a_paid_trade_is_notified_with_a_verified_notification(
     buyer.click(reference, "pay")
     (body,) = buyer.shop.wait_for(reference)
 
-    report = gateway.parse_notification(body, "application/x-www-form-urlencoded").report
+    report = gateway.parse_notification(body, "application/x-www-form-urlencoded")
     assert report is not None
     assert report.status is TradeStatus.PAID
     assert report.amount == Money(30)
@@ -259,8 +259,8 @@ def test_close_makes_an_opened_trade_unpayable(
     reference, order_string = checkout(gateway, clock)
     buyer.open(order_string)
 
-    gateway.close(reference)
-    gateway.close(reference)  # closing twice is fine
+    gateway.close_attempt(reference)
+    gateway.close_attempt(reference)  # closing twice is fine
 
     assert gateway.query(reference).status is TradeStatus.CLOSED
     assert buyer.click(reference, "pay").status_code == 409
@@ -348,7 +348,7 @@ def test_every_injected_fault_ends_in_the_right_error_and_no_state_change(
     assert control.status_code == 200
 
     with pytest.raises(error):
-        getattr(gateway, operation)(reference)
+        {"query": gateway.query, "close": gateway.close_attempt}[operation](reference)
 
     trade = server.emulator.trade(reference)
     assert trade is not None
@@ -407,7 +407,7 @@ def test_the_control_api_can_fake_a_wrong_amount_and_seller(
     )
     (body,) = buyer.shop.wait_for(reference)
 
-    report = gateway.parse_notification(body, "application/x-www-form-urlencoded").report
+    report = gateway.parse_notification(body, "application/x-www-form-urlencoded")
     assert report is not None
     assert report.amount == Money(1)
     assert not report.merchant_matches
@@ -540,6 +540,6 @@ def test_separators_a_customer_wrote_reach_the_emulator_full_width_and_come_back
     (body,) = shop[0].wait_for(reference)
 
     assert dict(parse_qsl(body.decode()))["subject"] == "Emulator 测试 \uff06 co"
-    report = gateway.parse_notification(body, "application/x-www-form-urlencoded").report
+    report = gateway.parse_notification(body, "application/x-www-form-urlencoded")
     assert report is not None
     assert report.status is TradeStatus.PAID

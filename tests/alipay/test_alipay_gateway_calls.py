@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from payments_alipay.emulator import signed_answer
 from payments_core.errors import SignatureInvalid, VendorDeclined, VendorError, VendorUnavailable
 from payments_core.money import Money
+from payments_core.ports import Closeable
 from payments_core.values import TradeStatus
 from tests.alipay.conftest import SELLER_ID, GatewayFactory
 
@@ -197,7 +198,7 @@ def test_a_transport_fault_or_garbage_ends_in_the_right_error_and_changes_nothin
     retried = error is VendorUnavailable and isinstance(reply["body"], Exception)
     for _ in range(2 if retried else 1):
         mocked.post(URL, **reply)
-    call = gateway.query if method == QUERY else gateway.close
+    call = gateway.query if method == QUERY else gateway.close_attempt
 
     with pytest.raises(error) as raised:
         call(REF)
@@ -209,7 +210,7 @@ def test_a_transport_fault_or_garbage_ends_in_the_right_error_and_changes_nothin
     if method == QUERY:
         assert gateway.query(REF).status is TradeStatus.PAID
     else:
-        gateway.close(REF)  # raises nothing
+        gateway.close_attempt(REF)  # raises nothing
 
 
 def test_transport_faults_are_retried_a_bounded_number_of_times(
@@ -252,7 +253,7 @@ def test_a_bad_response_signature_is_signature_invalid(
     mocked.post(URL, body=signed_answer(method, paid(), platform_key, tamper=True))
 
     with pytest.raises(SignatureInvalid):
-        (make_gateway().query if method == QUERY else make_gateway().close)(REF)
+        (make_gateway().query if method == QUERY else make_gateway().close_attempt)(REF)
 
 
 def test_an_answer_signed_by_the_apps_own_key_is_signature_invalid(
@@ -330,7 +331,7 @@ def test_close_succeeds_for_an_open_or_unknown_trade(
 ) -> None:
     mocked.post(URL, body=answer(CLOSE, **node))
 
-    make_gateway().close(REF)  # raises nothing
+    make_gateway().close_attempt(REF)  # raises nothing
 
 
 def test_closing_an_already_closed_trade_succeeds(
@@ -345,7 +346,7 @@ def test_closing_an_already_closed_trade_succeeds(
     }
     mocked.post(URL, body=answer(QUERY, **closed))
 
-    make_gateway().close(REF)  # raises nothing
+    make_gateway().close_attempt(REF)  # raises nothing
 
 
 def test_closing_a_paid_trade_is_declined(
@@ -355,7 +356,7 @@ def test_closing_a_paid_trade_is_declined(
     mocked.post(URL, body=answer(QUERY, **paid()))
 
     with pytest.raises(VendorDeclined) as raised:
-        make_gateway().close(REF)
+        make_gateway().close_attempt(REF)
 
     assert raised.value.vendor_code == "ACQ.TRADE_STATUS_ERROR"
 
@@ -365,3 +366,14 @@ def test_a_reference_alipay_cannot_take_is_refused_before_any_call(
 ) -> None:
     with pytest.raises(VendorError, match="out_trade_no"):
         make_gateway().query("no/slashes")
+
+
+def test_closing_the_gateway_releases_its_session_and_asks_alipay_nothing(
+    mocked: Any, make_gateway: GatewayFactory
+) -> None:
+    gateway = make_gateway()
+
+    gateway.close()
+
+    assert isinstance(gateway, Closeable)
+    assert len(mocked.calls) == 0

@@ -12,10 +12,11 @@ from payments_alipay.notification import parse_form
 from payments_alipay.signing import NOTIFICATION_EXCLUDED
 from payments_core.errors import SignatureInvalid, VendorError
 from payments_core.money import Money
-from payments_core.values import TradeStatus
+from payments_core.values import NotificationOutcome, TradeStatus
 from tests.alipay.conftest import APP_ID, SELLER_ID, GatewayFactory
 
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
+APPLIED, RETRY = NotificationOutcome.APPLIED, NotificationOutcome.RETRY
 
 
 def fields(**changes: str) -> dict[str, str]:
@@ -49,9 +50,9 @@ def signed_body(key: RSAPrivateKey, params: dict[str, str], *, charset: str = "u
 def test_a_paid_notification_is_evidence_with_amount_trade_id_and_merchant(
     platform_key: RSAPrivateKey, make_gateway: GatewayFactory
 ) -> None:
-    notification = make_gateway().parse_notification(signed_body(platform_key, fields()), FORM)
+    gateway = make_gateway()
+    report = gateway.parse_notification(signed_body(platform_key, fields()), FORM)
 
-    report = notification.report
     assert report is not None
     assert (report.status, report.reference, report.trade_id) == (
         TradeStatus.PAID,
@@ -60,8 +61,9 @@ def test_a_paid_notification_is_evidence_with_amount_trade_id_and_merchant(
     )
     assert report.amount == Money(1230)
     assert report.merchant_matches
-    assert (notification.processed.body, notification.failed.body) == ("success", "failure")
-    assert notification.processed.media_type == "text/plain"
+    processed, failed = gateway.reply(APPLIED), gateway.reply(RETRY)
+    assert (processed.body, failed.body) == ("success", "failure")
+    assert processed.media_type == "text/plain"
 
 
 @pytest.mark.parametrize(
@@ -77,7 +79,7 @@ def test_each_trade_status_maps_to_a_report(
 ) -> None:
     body = signed_body(platform_key, fields(trade_status=status))
 
-    report = make_gateway().parse_notification(body, FORM).report
+    report = make_gateway().parse_notification(body, FORM)
 
     assert report is not None
     assert report.status is expected
@@ -110,7 +112,7 @@ def test_the_seller_is_checked_only_when_one_is_configured(
 ) -> None:
     body = signed_body(platform_key, fields(seller_id=seller))
 
-    report = make_gateway(seller_id=configured).parse_notification(body, FORM).report
+    report = make_gateway(seller_id=configured).parse_notification(body, FORM)
 
     assert report is not None
     assert report.merchant_matches is matches
@@ -121,7 +123,7 @@ def test_an_amount_written_differently_is_compared_as_a_decimal(
 ) -> None:
     body = signed_body(platform_key, fields(total_amount="12.3"))
 
-    report = make_gateway().parse_notification(body, FORM).report
+    report = make_gateway().parse_notification(body, FORM)
 
     assert report is not None
     assert report.amount == Money.parse("12.30")
@@ -182,7 +184,7 @@ def test_a_new_field_is_part_of_the_signed_content(
 ) -> None:
     body = signed_body(platform_key, fields(merchant_app_id=APP_ID, buyer_open_id="074a"))
 
-    assert make_gateway().parse_notification(body, FORM).report is not None
+    assert make_gateway().parse_notification(body, FORM) is not None
     with pytest.raises(SignatureInvalid):
         make_gateway().parse_notification(
             body.replace(b"buyer_open_id=074a", b"buyer_open_id=075a"), FORM
@@ -195,10 +197,7 @@ def test_a_gbk_notification_is_decoded_in_its_declared_charset(
     body = signed_body(platform_key, fields(charset="gbk"), charset="gbk")
 
     assert parse_form(body)["subject"] == "茶 & cake = 2/3"
-    assert (
-        make_gateway().parse_notification(body, "application/x-www-form-urlencoded").report
-        is not None
-    )
+    assert make_gateway().parse_notification(body, "application/x-www-form-urlencoded") is not None
 
 
 def test_the_content_type_header_is_not_trusted(
@@ -206,7 +205,7 @@ def test_the_content_type_header_is_not_trusted(
 ) -> None:
     body = signed_body(platform_key, fields())
 
-    assert make_gateway().parse_notification(body, "text/plain").report is not None
+    assert make_gateway().parse_notification(body, "text/plain") is not None
 
 
 @pytest.mark.parametrize(
@@ -331,7 +330,7 @@ def test_separators_that_cannot_start_a_field_are_accepted(
 ) -> None:
     body = signed_body(platform_key, fields(body=value))
 
-    assert make_gateway().parse_notification(body, FORM).report is not None
+    assert make_gateway().parse_notification(body, FORM) is not None
 
 
 @pytest.mark.parametrize("name", ["a=b", "a&b", "sub ject", "", "x-y", "主题"])

@@ -71,7 +71,7 @@ def test_the_demo_part_is_an_emulator_its_settings_reach_with_signed_calls() -> 
         try:
             report = gateway.query(unique("D"))
         finally:
-            gateway.close_session()
+            gateway.close()
             part.stop()
 
     assert part.vendor == "alipay"

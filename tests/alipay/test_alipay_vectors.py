@@ -20,7 +20,7 @@ from payments_alipay.signing import (
 )
 from payments_core.errors import SignatureInvalid
 from payments_core.money import Money
-from payments_core.values import CheckoutRequest, TradeStatus
+from payments_core.values import CheckoutRequest, NotificationOutcome, TradeStatus
 from tests.alipay.conftest import DATA, GatewayFactory, read
 
 REQUESTS = ["page_pay_request", "wap_pay_request", "trade_query_request", "trade_close_request"]
@@ -120,7 +120,7 @@ def test_the_gateway_sends_exactly_the_server_call_vectors(
         assert report.amount == Money.parse("88.88")
         assert report.trade_id == "2024052022001400001234567890"
     else:
-        gateway.close(reference)
+        gateway.close_attempt(reference)
     assert len(responses.calls) == 1
 
 
@@ -166,17 +166,17 @@ def test_the_notification_vector_is_verified_evidence_of_payment(
 ) -> None:
     body = vectors["notify_trade_success"]["http_body"].encode("ascii")
 
-    notification = make_gateway().parse_notification(body, "application/x-www-form-urlencoded")
+    gateway = make_gateway()
+    report = gateway.parse_notification(body, "application/x-www-form-urlencoded")
 
-    report = notification.report
     assert report is not None
     assert report.status is TradeStatus.PAID
     assert report.reference == "T20240520000001"
     assert report.amount == Money.parse("88.88")
     assert report.trade_id == "2024052022001400001234567890"
     assert report.merchant_matches
-    assert notification.processed.body == "success"
-    assert notification.failed.body == "failure"
+    assert gateway.reply(NotificationOutcome.APPLIED).body == "success"
+    assert gateway.reply(NotificationOutcome.RETRY).body == "failure"
 
 
 def test_keeping_sign_type_in_the_notification_string_does_not_verify(

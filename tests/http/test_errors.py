@@ -125,6 +125,23 @@ def test_a_customer_role_is_needed_to_create(client: TestClient, order: Order) -
     error_of(response, 403, "forbidden")
 
 
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [(b"{not json", "application/json"), (b"x" * 70000, "application/json"), (b"x", "text/plain")],
+    ids=["malformed", "too-large", "not-json"],
+)
+def test_a_caller_who_may_not_create_is_403_whatever_the_body(
+    client: TestClient, content: bytes, content_type: str
+) -> None:
+    response = client.post(
+        PAYMENTS,
+        content=content,
+        headers={**bearer("alice", ["ADMIN"]), "Content-Type": content_type},
+    )
+
+    error_of(response, 403, "forbidden")
+
+
 def test_an_unknown_payment_is_404(client: TestClient) -> None:
     error_of(client.get(f"{PAYMENTS}/424242", headers=bearer()), 404, "payment_not_found")
 
@@ -273,6 +290,9 @@ class _DownOrders:
 
 class _DownRepository(InMemoryPaymentRepository):
     def get(self, payment_id: PaymentId) -> Payment:
+        raise StoreUnavailable()
+
+    def ping(self) -> None:
         raise StoreUnavailable()
 
 

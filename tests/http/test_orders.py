@@ -13,7 +13,8 @@ import requests
 import responses
 from responses import matchers
 
-from payments_core.errors import OrderNotFound, OrdersError, StoreUnavailable
+from payments_core.errors import OrderNotFound, OrdersError, OrdersUnavailable
+from payments_core.ports import Closeable
 from payments_core.values import Caller
 from payments_http.orders import HttpOrders
 
@@ -72,10 +73,12 @@ def test_an_order_the_caller_may_not_see_is_not_found(status: int) -> None:
     ],
 )
 @responses.activate
-def test_an_unreachable_or_busy_orders_service_is_store_unavailable(reply: dict[str, Any]) -> None:
+def test_an_unreachable_or_busy_orders_service_is_orders_unavailable(
+    reply: dict[str, Any],
+) -> None:
     responses.get(f"{BASE}/api/v1/orders/o1", **reply)
 
-    with pytest.raises(StoreUnavailable):
+    with pytest.raises(OrdersUnavailable):
         HttpOrders(BASE).get("o1", caller=CALLER)
 
 
@@ -127,7 +130,7 @@ def test_a_connection_dropped_without_an_answer_is_tried_once_more() -> None:
     assert served == ["dropped", "answered"]
 
 
-def test_a_connection_dropped_twice_is_store_unavailable() -> None:
+def test_a_connection_dropped_twice_is_orders_unavailable() -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -139,7 +142,7 @@ def test_a_connection_dropped_twice_is_store_unavailable() -> None:
 
     threading.Thread(target=drop_all, daemon=True).start()
 
-    with pytest.raises(StoreUnavailable, match="unreachable"):
+    with pytest.raises(OrdersUnavailable, match="unreachable"):
         HttpOrders(f"http://127.0.0.1:{port}").get("o1", caller=CALLER)
     listener.close()
 
@@ -261,3 +264,11 @@ def test_a_plain_amount_is_read_and_its_rules_are_left_to_money(
 
     assert order.total == Decimal(expected)
     assert order.currency == "USD"
+
+
+def test_the_orders_adapter_is_closeable_by_type() -> None:
+    orders = HttpOrders(BASE)
+
+    orders.close()
+
+    assert isinstance(orders, Closeable)

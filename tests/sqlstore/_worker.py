@@ -16,7 +16,7 @@ from payments_core.errors import ConcurrencyConflict
 from payments_core.money import Money
 from payments_core.payment import Attempt, Payment, PaymentStatus
 from payments_core.ports import PaymentRepository
-from payments_core.values import IdempotencyRecord
+from payments_core.values import IdempotencyClaim
 from payments_sqlstore import SqlPaymentRepository
 
 
@@ -72,9 +72,7 @@ def _write(repo: SqlPaymentRepository, prefix: str) -> None:
     n = 0
     while True:
         n += 1
-        record = IdempotencyRecord(
-            payer="crash", key=f"{prefix}-{n}", fingerprint="f", payment_id=0
-        )
+        record = IdempotencyClaim(payer="crash", key=f"{prefix}-{n}", fingerprint="f")
         stored = repo.add(new_payment(f"{prefix}-{n}", f"{prefix}R{n}"), idempotency=record)
         _say(f"created {stored.id}")
         if n % 2 == 0:

@@ -16,6 +16,7 @@ from sqlalchemy import make_url, text
 
 from payments_core.errors import StoreUnavailable
 from payments_core.payment import Payment
+from payments_core.ports import Closeable, Pingable
 from payments_sqlstore import SqlPaymentRepository, make_engine
 from tests.sqlstore._worker import new_payment
 
@@ -144,3 +145,18 @@ def test_a_url_we_cannot_use_is_one_line_naming_the_setting_and_no_password(url:
 
     assert "hunter2" not in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_the_repository_is_pingable_and_closeable_by_type(repo: SqlPaymentRepository) -> None:
+    repo.ping()
+
+    assert isinstance(repo, Pingable)
+    assert isinstance(repo, Closeable)
+
+
+def test_a_ping_of_an_unreachable_database_is_store_unavailable() -> None:
+    repo = SqlPaymentRepository.from_url("postgresql+psycopg://u@127.0.0.1:1/x", timeout=2)
+
+    with within(5), pytest.raises(StoreUnavailable):
+        repo.ping()
+    repo.close()

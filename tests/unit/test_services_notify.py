@@ -70,7 +70,7 @@ def test_a_forged_notification_is_refused_with_400_and_changes_nothing(world: Wo
 def test_an_unreadable_notification_is_refused_with_400(world: World) -> None:
     payment = world.create()
 
-    reply = world.service.handle_notification("fake", b"\xff\xfe not a form", FORM)
+    reply = world.notify(b"\xff\xfe not a form")
 
     assert reply.status_code == 400
     assert world.stored(payment) == payment

@@ -13,7 +13,7 @@ import pytest
 from payments_core.errors import ConcurrencyConflict, IdempotencyKeyReused, PaymentExists
 from payments_core.inmemory import InMemoryPaymentRepository
 from payments_core.payment import Payment, PaymentStatus
-from payments_core.values import IdempotencyRecord
+from payments_core.values import IdempotencyClaim
 from tests.unit.world import ALICE, World
 
 
@@ -109,7 +109,7 @@ class TwinsRepository(InMemoryPaymentRepository):
         self._both_adding = threading.Barrier(2)
         self._adds = itertools.count()
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyRecord | None = None) -> Payment:
+    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
         if next(self._adds) < 2:
             self._both_adding.wait(timeout=5)
         return super().add(payment, idempotency=idempotency)

@@ -18,7 +18,8 @@ from payments_core.values import (
     Checkout,
     CheckoutRequest,
     DueAttempt,
-    Notification,
+    NotificationOutcome,
+    Reply,
     TradeReport,
     TradeStatus,
 )
@@ -41,11 +42,14 @@ class CountingVendor:
     def open_checkout(self, request: CheckoutRequest) -> Checkout:
         return self._vendor.open_checkout(request)
 
-    def close(self, reference: str) -> None:
-        self._vendor.close(reference)
+    def close_attempt(self, reference: str) -> None:
+        self._vendor.close_attempt(reference)
 
-    def parse_notification(self, body: bytes, content_type: str) -> Notification:
+    def parse_notification(self, body: bytes, content_type: str) -> TradeReport | None:
         return self._vendor.parse_notification(body, content_type)
+
+    def reply(self, outcome: NotificationOutcome) -> Reply:
+        return self._vendor.reply(outcome)
 
     def query(self, reference: str) -> TradeReport:
         with self._lock:

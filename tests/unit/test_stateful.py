@@ -108,7 +108,10 @@ class Payments(RuleBasedStateMachine):
     @rule(data=st.data())
     def vendor_notifies(self, data: st.DataObject) -> None:
         body = data.draw(st.sampled_from(self.bodies))  # duplicates, late ones, old attempts
-        reply = self.service.handle_notification("fake", body, "application/x-www-form-urlencoded")
+        outcome = self.service.handle_notification(
+            "fake", body, "application/x-www-form-urlencoded"
+        )
+        reply = self.vendor.reply(outcome)
         if reply.body == "success":
             self.processed.add(self._reference(body))
 
@@ -118,8 +121,8 @@ class Payments(RuleBasedStateMachine):
         reference = self._reference(data.draw(st.sampled_from(self.bodies)))
         forged = self.vendor.notification(reference, forged=True)
 
-        reply = self.service.handle_notification(
-            "fake", forged, "application/x-www-form-urlencoded"
+        reply = self.vendor.reply(
+            self.service.handle_notification("fake", forged, "application/x-www-form-urlencoded")
         )
 
         assert reply.body == "failure"
@@ -197,8 +200,8 @@ class Payments(RuleBasedStateMachine):
         """Once the vendor is healthy again, every genuinely paid attempt gets settled."""
         self.vendor.mode = FakeMode.NORMAL
         for body in self.bodies:
-            reply = self.service.handle_notification(
-                "fake", body, "application/x-www-form-urlencoded"
+            reply = self.vendor.reply(
+                self.service.handle_notification("fake", body, "application/x-www-form-urlencoded")
             )
             assert reply.body == "success"
         for payment in self._payments():
@@ -214,9 +217,9 @@ class Payments(RuleBasedStateMachine):
         return [self.repo.get(pid) for pid in self.ids]
 
     def _reference(self, body: bytes) -> str:
-        notification = self.vendor.parse_notification(body, "application/x-www-form-urlencoded")
-        assert notification.report is not None
-        return notification.report.reference
+        report = self.vendor.parse_notification(body, "application/x-www-form-urlencoded")
+        assert report is not None
+        return report.reference
 
 
 Payments.TestCase.settings = settings(

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
+from attrs import frozen
+
 from payments_core.fakevendor import FakeVendor
 from payments_core.hookspecs import hookimpl
 from payments_core.inmemory import FrozenClock, InMemoryOrders, InMemoryPaymentRepository
@@ -16,7 +18,8 @@ from payments_core.outbox import OutboxRelay
 from payments_core.payment import Attempt, AttemptState, Payment, PaymentStatus
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.services import PaymentService
-from payments_core.values import Caller, CheckoutRequest, Order, Reply, StatusChange
+from payments_core.values import Caller, CheckoutRequest, NotificationOutcome, Order, StatusChange
+from payments_http.routes import notification_status
 
 ALICE = Caller(username="alice", roles={"CUSTOMER"})
 BOB = Caller(username="bob", roles={"CUSTOMER"})
@@ -42,17 +45,32 @@ class RecordingHook:
         self.events.append((payment.id, previous, current))
 
 
+@frozen(kw_only=True)
+class Answer:
+    """What the vendor gets back: the core's outcome in the vendor's words, with its status."""
+
+    outcome: NotificationOutcome
+    body: str
+    media_type: str | None
+    status_code: int
+
+
 class World:
     """One core wired to fresh in-memory adapters; ``hook`` hears every status change.
 
     The service announces through ``relay``, which delivers inline (no background thread).
     """
 
-    def __init__(self, repo: InMemoryPaymentRepository | None = None) -> None:
+    def __init__(
+        self,
+        repo: InMemoryPaymentRepository | None = None,
+        *,
+        vendor_class: type[FakeVendor] = FakeVendor,
+    ) -> None:
         self.clock = FrozenClock()
         self.repo = repo or InMemoryPaymentRepository()
         self.orders = InMemoryOrders()
-        self.vendor = FakeVendor("fake", clock=self.clock)
+        self.vendor = vendor_class("fake", clock=self.clock)
         self.hook = RecordingHook()
         self.pm = make_plugin_manager(load_entrypoints=False)
         self.pm.register(self.hook, name="recorder")
@@ -101,9 +119,16 @@ class World:
         paid = Money.parse(amount) if amount else None
         return self.vendor.pay(self.reference(payment), amount=paid)
 
-    def notify(self, body: bytes) -> Reply:
-        """The vendor's notification arrives."""
-        return self.service.handle_notification("fake", body, FORM)
+    def notify(self, body: bytes) -> Answer:
+        """The vendor's notification arrives; the answer is what the HTTP adapter sends."""
+        outcome = self.service.handle_notification("fake", body, FORM)
+        reply = self.vendor.reply(outcome)
+        return Answer(
+            outcome=outcome,
+            body=reply.body,
+            media_type=reply.media_type,
+            status_code=notification_status(outcome, reply),
+        )
 
     def events_of(self, payment: Payment) -> list[Event]:
         """The status changes the healthy hook heard for this payment."""

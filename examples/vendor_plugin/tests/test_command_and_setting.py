@@ -26,13 +26,13 @@ def test_the_notification_command_prints_a_body_the_gateway_accepts(
     monkeypatch.setenv("EXAMPLEPAY_SECRET", SECRET)
 
     status, out, _ = run(["examplepay", "notification", "R1", "--amount", "10.5"], capsys)
-    notification = ExamplePayGateway(SECRET.encode()).parse_notification(out.strip().encode(), "")
+    report = ExamplePayGateway(SECRET.encode()).parse_notification(out.strip().encode(), "")
 
     assert status == 0
-    assert notification.report is not None
-    assert notification.report.reference == "R1"
-    assert notification.report.status is TradeStatus.PAID
-    assert notification.report.amount == Money.parse("10.50")
+    assert report is not None
+    assert report.reference == "R1"
+    assert report.status is TradeStatus.PAID
+    assert report.amount == Money.parse("10.50")
     assert SECRET not in out
 
 

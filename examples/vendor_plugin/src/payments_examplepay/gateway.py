@@ -1,9 +1,15 @@
-"""ExamplePayGateway: the ``VendorGateway`` port for a toy vendor with an in-process ledger."""
+"""ExamplePayGateway: the ``VendorGateway`` port for a toy vendor with an in-process ledger.
+
+ExamplePay's notification protocol puts its verdict in the status line: an empty 204
+once a notification is taken in, a JSON ``{"code": "FAIL", ...}`` with a 5xx to have
+it resent, or a 4xx for one that did not verify. Its replies say so themselves.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import threading
 from urllib.parse import parse_qsl, urlencode
@@ -13,13 +19,17 @@ from payments_core.money import Money
 from payments_core.values import (
     Checkout,
     CheckoutRequest,
-    Notification,
+    NotificationOutcome,
     Reply,
     TradeReport,
     TradeStatus,
 )
 
 FORM = "application/x-www-form-urlencoded"
+_FAIL = {
+    NotificationOutcome.RETRY: (503, "not taken in now: send it again later"),
+    NotificationOutcome.REFUSED: (401, "the signature does not verify"),
+}
 
 
 class Ledger:
@@ -63,7 +73,7 @@ class ExamplePayGateway:
             return TradeReport(vendor=self.name, reference=reference, status=TradeStatus.UNPAID)
         return self._report(trade)
 
-    def close(self, reference: str) -> None:
+    def close_attempt(self, reference: str) -> None:
         """Close an unpaid trade. Raises: VendorDeclined when it is paid."""
         with self.ledger.lock:
             trade = self.ledger.trades.get(reference)
@@ -73,7 +83,7 @@ class ExamplePayGateway:
                 raise VendorDeclined(self.name, "PAID", "the trade is paid")
             trade["status"] = TradeStatus.CLOSED.value
 
-    def parse_notification(self, body: bytes, content_type: str) -> Notification:
+    def parse_notification(self, body: bytes, content_type: str) -> TradeReport:
         """Verify the signature and read the trade. Raises: SignatureInvalid, VendorError."""
         del content_type
         try:
@@ -85,9 +95,15 @@ class ExamplePayGateway:
             raise SignatureInvalid(self.name)
         if "reference" not in fields or "status" not in fields:
             raise VendorError(self.name, "malformed", "fields are missing")
-        return Notification(
-            report=self._report(fields), processed=Reply(body="OK"), failed=Reply(body="RETRY")
-        )
+        return self._report(fields)
+
+    def reply(self, outcome: NotificationOutcome) -> Reply:
+        """An empty 204 once applied; otherwise ``{"code": "FAIL", "message": ...}``."""
+        if outcome is NotificationOutcome.APPLIED:
+            return Reply(status=204)
+        status, message = _FAIL[outcome]
+        body = json.dumps({"code": "FAIL", "message": message})
+        return Reply(body=body, media_type="application/json", status=status)
 
     def sign(self, fields: dict[str, str]) -> str:
         """The HMAC-SHA256 of the sorted fields."""
