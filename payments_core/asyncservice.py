@@ -1,10 +1,9 @@
 """``AsyncPaymentService``: the use cases for asyncio code, each run in a bounded thread pool.
 
-``PaymentService`` blocks: a vendor call for up to the gateway's timeout (Alipay's
-``ALIPAY_TIMEOUT``, 12 s by default, all its tries included), a database wait for up to the
-repository's (``PAYMENTS_DATABASE_TIMEOUT``, 5 s). Called from an ``async def`` handler it
-would stall every other coroutine of the loop for that long; through this facade the
-loop only awaits.
+``PaymentService`` blocks: a vendor call for up to its gateway's timeout, a database wait
+for up to the repository's (docs/embedding.md names the settings and their defaults).
+Called from an ``async def`` handler it would stall every other coroutine of the loop for
+that long; through this facade the loop only awaits.
 """
 
 from __future__ import annotations
