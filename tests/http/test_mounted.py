@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
 import anyio
+import httpx
 import pytest
+import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.testclient import TestClient
@@ -109,7 +113,7 @@ def payments(shop: Shop) -> Iterator[Starlette]:
     app.state.payments_background.stop()  # what a test started late, nobody else stops
 
 
-def _create(client: TestClient, order_id: str, prefix: str = "/pay") -> tuple[int, str, str]:
+def _create(client: httpx.Client, order_id: str, prefix: str = "/pay") -> tuple[int, str, str]:
     """Create through the mount: the payment's id, its Location and its reference."""
     created = client.post(
         f"{prefix}/api/v1/payments", json={"orderId": order_id, "subject": "Tea"}, headers=bearer()
@@ -119,7 +123,7 @@ def _create(client: TestClient, order_id: str, prefix: str = "/pay") -> tuple[in
     return data["id"], created.headers["location"], data["orderString"].rsplit("ref=", 1)[1]
 
 
-def _pays_and_hears(client: TestClient, shop: Shop) -> None:
+def _pays_and_hears(client: httpx.Client, shop: Shop) -> None:
     """A notified payment is heard of from the delivery thread; an unnotified one is
     found paid by the in-process sweeper."""
     notified, location, reference = _create(client, "o1")
@@ -144,6 +148,48 @@ def test_the_parents_lifespan_runs_delivery_and_sweeper_with_payments_lifespan(
 
     assert not [r for r in caplog.records if "payments_lifespan" in r.getMessage()]
     assert payments.state.payments_background.stopped  # the parent's shutdown stopped it
+
+
+@contextlib.contextmanager
+def _served(app: Starlette, *, root_path: str = "") -> Iterator[httpx.Client]:
+    """``app`` served by uvicorn on 127.0.0.1 in a thread, for the ``with`` block only."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, root_path=root_path, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + WAIT
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        assert server.started, "uvicorn did not start"
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with httpx.Client(base_url=base, timeout=WAIT) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(WAIT)
+        sock.close()
+
+
+def test_over_uvicorn_the_parents_lifespan_runs_our_work_and_stops_it(
+    shop: Shop, payments: Starlette
+) -> None:
+    with _served(_parent(payments, enters_ours=True)) as client:
+        _pays_and_hears(client, shop)
+        assert client.get("/pay/openapi.json").json()["servers"] == [{"url": "/pay"}]
+
+    assert payments.state.payments_background.stopped
+
+
+def test_behind_a_proxy_that_strips_the_prefix_location_keeps_it(payments: Starlette) -> None:
+    with _served(payments, root_path="/pay") as client:  # uvicorn --root-path /pay
+        payment_id, location, _ = _create(client, "o1", prefix="")
+        servers = client.get("/openapi.json").json()["servers"]
+
+    assert location == f"/pay/api/v1/payments/{payment_id}"
+    assert servers == [{"url": "/pay"}]
 
 
 def test_a_mount_without_payments_lifespan_starts_its_work_on_the_first_request_and_warns(
