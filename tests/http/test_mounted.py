@@ -32,6 +32,7 @@ from payments_http import compose, payments_lifespan
 from payments_http.auth import JwtAuthenticator
 from tests.http.conftest import SECRET, bearer
 
+Client = httpx.Client | TestClient  # Starlette's TestClient is built on another httpx
 WAIT = 10.0  # seconds a background thread gets to act; it takes well under one
 
 
@@ -113,7 +114,7 @@ def payments(shop: Shop) -> Iterator[Starlette]:
     app.state.payments_background.stop()  # what a test started late, nobody else stops
 
 
-def _create(client: httpx.Client, order_id: str, prefix: str = "/pay") -> tuple[int, str, str]:
+def _create(client: Client, order_id: str, prefix: str = "/pay") -> tuple[int, str, str]:
     """Create through the mount: the payment's id, its Location and its reference."""
     created = client.post(
         f"{prefix}/api/v1/payments", json={"orderId": order_id, "subject": "Tea"}, headers=bearer()
@@ -123,7 +124,7 @@ def _create(client: httpx.Client, order_id: str, prefix: str = "/pay") -> tuple[
     return data["id"], created.headers["location"], data["orderString"].rsplit("ref=", 1)[1]
 
 
-def _pays_and_hears(client: httpx.Client, shop: Shop) -> None:
+def _pays_and_hears(client: Client, shop: Shop) -> None:
     """A notified payment is heard of from the delivery thread; an unnotified one is
     found paid by the in-process sweeper."""
     notified, location, reference = _create(client, "o1")
