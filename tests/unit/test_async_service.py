@@ -11,7 +11,8 @@ import pytest
 
 from payments_core import AsyncPaymentService
 from payments_core.fakevendor import FakeVendor
-from payments_core.payment import PaymentStatus
+from payments_core.payment import Payment, PaymentStatus
+from payments_core.ports import Clock
 from payments_core.values import NotificationOutcome, TradeReport
 from tests.unit.world import ALICE, FORM, World
 
@@ -24,8 +25,8 @@ WORKERS = 4
 class GatedVendor(FakeVendor):
     """A vendor whose queries hang until the test opens the gate, counting those in flight."""
 
-    def __init__(self, name: str = "fake", **kwargs: object) -> None:
-        super().__init__(name, **kwargs)  # type: ignore[arg-type]  # the clock, from World
+    def __init__(self, name: str = "fake", *, clock: Clock | None = None) -> None:
+        super().__init__(name, clock=clock)
         self.gate = threading.Event()
         self.gate.set()
         self.loop_thread: threading.Thread | None = None
@@ -127,17 +128,19 @@ def test_every_use_case_runs_in_the_pool_and_answers_as_the_service_does(gated: 
     assert [e[2] for e in gated.hook.events][-1] is PaymentStatus.CONFIRMED
 
 
-def test_a_call_sees_the_callers_context_variables(world: World) -> None:
+def test_a_call_sees_the_callers_context_variables(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
     seen: list[str] = []
     real_get = world.repo.get
 
-    def get(payment_id: int) -> object:
+    def get(payment_id: int) -> Payment:
         seen.append(request_id.get("unset"))
         return real_get(payment_id)
 
     payment = world.create()
-    world.repo.get = get  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(world.repo, "get", get)
 
     async def handler() -> None:
         request_id.set("r-1")
@@ -150,9 +153,11 @@ def test_a_call_sees_the_callers_context_variables(world: World) -> None:
     assert seen == ["r-1"]
 
 
-def test_close_closes_the_service_once_and_refuses_later_calls(world: World) -> None:
+def test_close_closes_the_service_once_and_refuses_later_calls(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     closed: list[str] = []
-    world.vendor.close = lambda: closed.append("vendor")  # type: ignore[attr-defined]
+    monkeypatch.setattr(world.vendor, "close", lambda: closed.append("vendor"), raising=False)
 
     async def run(step: Callable[[AsyncPaymentService], Awaitable[object]]) -> None:
         payments = AsyncPaymentService(world.service)
