@@ -1,4 +1,4 @@
-"""The outbox relay: stored status changes, claimed in batches, told to the status hooks."""
+"""The outbox relay: stored status changes, claimed in batches, delivered to the status hooks."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class OutboxRelay:
     Args:
         outbox: where stored changes wait to be delivered.
         payments: where a change's payment is read, as stored at delivery time.
-        hooks: the plugins to tell.
+        hooks: the plugins to deliver to.
         clock: the time claims are made at.
         lease: how long a claimed change is skipped by the other processes.
     """

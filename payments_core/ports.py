@@ -204,7 +204,7 @@ class IdempotencyStore(Protocol):
 
 
 class Outbox(Protocol):
-    """Status changes waiting to be announced to the hooks."""
+    """Status changes waiting to be delivered to the hooks."""
 
     def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
         """Undelivered changes, oldest first, claimed or not. Raises: StoreUnavailable."""

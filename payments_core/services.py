@@ -68,7 +68,7 @@ class PaymentService:
         default_vendor: the name of the vendor new payments use.
         checkout_ttl: how long an order string stays payable.
         announce: called after each stored status change, e.g. ``OutboxRelay.wake``;
-            None announces nothing and the changes wait in the outbox.
+            with None the service announces nothing and the changes wait in the outbox.
         references: makes a new attempt reference from the current time.
     """
 

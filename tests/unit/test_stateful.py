@@ -35,7 +35,7 @@ SETTLED = {AttemptState.PAID, AttemptState.REJECTED, AttemptState.DUPLICATE}
 
 
 class RecordingHook:
-    """A healthy status hook that remembers every announcement."""
+    """A healthy status hook that remembers every change delivered to it."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[int, PaymentStatus | None, PaymentStatus]] = []
