@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 class Sweeper:
-    """Runs one sweep (which also delivers pending status changes) every ``interval`` seconds.
+    """Runs one sweep every ``interval`` seconds; each ends by having pending changes delivered.
 
     Several processes may each run one: the repository's claims keep them apart.
     """
