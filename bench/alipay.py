@@ -27,8 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from payments_alipay import AlipayGateway, AlipaySettings, canonical_string
-from payments_alipay._emulator_protocol import notification_body
-from payments_alipay._emulator_trades import Trade
+from payments_alipay.emulator import Trade, notification_body
 from payments_alipay.keys import load_private_key, load_public_key
 from payments_alipay.signing import NOTIFICATION_EXCLUDED
 from payments_core.money import Money

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from payments_alipay import _emulator_cli
+from payments_alipay.emulator import cli as emulator_cli
 from payments_alipay.keys import generate
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def add_commands(commands: Subcommands) -> None:
         help="the local Alipay gateway emulator alone; prints the ALIPAY_* settings that reach it",
         description="Run the local Alipay gateway emulator; print the settings that reach it.",
     )
-    _emulator_cli.add_arguments(emulator)
+    emulator_cli.add_arguments(emulator)
     emulator.set_defaults(run=_emulator)
     keys = commands.add_parser("keys", help="key pairs")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
@@ -37,7 +37,7 @@ def add_commands(commands: Subcommands) -> None:
 
 def _emulator(args: argparse.Namespace, settings: Settings) -> int:
     del settings  # the emulator is configured by its own options
-    return _emulator_cli.serve(args)
+    return emulator_cli.serve(args)
 
 
 def _keys_generate(args: argparse.Namespace, settings: Settings) -> int:

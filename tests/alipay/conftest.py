@@ -14,7 +14,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from payments_alipay import AlipayGateway, AlipaySettings, Timeouts
-from payments_alipay.emulator_server import ServerThread
+from payments_alipay.emulator import ServerThread
 from payments_alipay.keys import load_private_key, load_public_key
 from payments_alipay.settings import PRODUCTION_GATEWAY
 from payments_core.inmemory import FrozenClock

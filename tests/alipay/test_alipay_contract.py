@@ -9,7 +9,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from payments_alipay import AlipayGateway, AlipaySettings, Timeouts
-from payments_alipay.emulator_server import EmulatorServer, ServerThread
+from payments_alipay.emulator import EmulatorServer, ServerThread
 from payments_core.inmemory import FrozenClock
 from payments_core.ports import VendorGateway
 from payments_core.testing import VendorContract

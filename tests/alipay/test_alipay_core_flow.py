@@ -13,7 +13,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from payments_alipay import AlipayGateway, AlipaySettings, Timeouts
-from payments_alipay.emulator_server import EmulatorServer, ServerThread
+from payments_alipay.emulator import EmulatorServer, ServerThread
 from payments_core.errors import SignatureInvalid, VendorError, VendorUnavailable
 from payments_core.inmemory import FrozenClock, InMemoryOrders, InMemoryPaymentRepository
 from payments_core.payment import Payment, PaymentStatus

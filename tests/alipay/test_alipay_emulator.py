@@ -21,8 +21,7 @@ from starlette.routing import Mount
 
 from payments_alipay import AlipayGateway, AlipaySettings, Timeouts, canonical_string, verify_rsa2
 from payments_alipay._checkout import common_params
-from payments_alipay.emulator import AlipayEmulator
-from payments_alipay.emulator_server import EmulatorServer, ServerThread
+from payments_alipay.emulator import AlipayEmulator, EmulatorServer, ServerThread
 from payments_alipay.signing import NOTIFICATION_EXCLUDED, encode_query, signed_params
 from payments_core.errors import SignatureInvalid, VendorDeclined, VendorError, VendorUnavailable
 from payments_core.inmemory import FrozenClock

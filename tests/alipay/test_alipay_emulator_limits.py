@@ -18,12 +18,15 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from payments_alipay import AlipayGateway, AlipaySettings, _emulator_delivery, _emulator_trades
-from payments_alipay._emulator_delivery import Delivery, Notifier
-from payments_alipay._emulator_limits import MAX_BODY
-from payments_alipay._emulator_trades import TradeError
-from payments_alipay.emulator import AlipayEmulator
-from payments_alipay.emulator_server import EmulatorServer
+from payments_alipay import AlipayGateway, AlipaySettings
+from payments_alipay.emulator import (
+    AlipayEmulator,
+    EmulatorServer,
+    NotificationDelivery,
+    Notifier,
+    TradeError,
+)
+from payments_alipay.emulator.limits import MAX_REQUEST_BYTES
 from payments_core.inmemory import FrozenClock
 from payments_core.money import Money
 from payments_core.testing import unique
@@ -151,7 +154,7 @@ def test_a_body_over_64_kib_is_413_or_ignored_never_read_whole(
 ) -> None:
     answer = requests.post(
         f"{server.url}{path}",
-        data=b"a=" + b"x" * MAX_BODY,
+        data=b"a=" + b"x" * MAX_REQUEST_BYTES,
         headers={"Content-Type": "application/json"},
         timeout=10,
     )
@@ -161,7 +164,7 @@ def test_a_body_over_64_kib_is_413_or_ignored_never_read_whole(
 
 
 def test_a_query_string_over_64_kib_is_refused(server: EmulatorServer) -> None:
-    answer = requests.get(f"{server.url}/gateway.do?a={'x' * MAX_BODY}", timeout=10)
+    answer = requests.get(f"{server.url}/gateway.do?a={'x' * MAX_REQUEST_BYTES}", timeout=10)
 
     assert 400 <= answer.status_code < 500, answer.text[:200]  # uvicorn's own limit is lower
 
@@ -211,7 +214,7 @@ def test_the_trade_book_keeps_a_bounded_number_of_trades(
     clock: FrozenClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_emulator_trades, "MAX_TRADES", 3)
+    monkeypatch.setattr("payments_alipay.emulator.trades.MAX_TRADES", 3)
     for _ in range(3):
         emulator.open(_order_string(settings, clock))
 
@@ -237,11 +240,11 @@ def test_a_trade_with_an_overlong_notify_url_is_refused(
 def test_pending_notifications_are_bounded_and_a_reset_drops_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_emulator_delivery, "MAX_PENDING_NOTIFICATIONS", 2)
+    monkeypatch.setattr("payments_alipay.emulator.delivery.MAX_PENDING_NOTIFICATIONS", 2)
     notifier = Notifier(factor=1000.0, timeout=1.0)  # the next attempt is days away
     records: list[dict[str, object]] = []
     deliveries = [
-        Delivery(url="http://127.0.0.1:9/notify", body="a=1", record=records.append)
+        NotificationDelivery(url="http://127.0.0.1:9/notify", body="a=1", record=records.append)
         for _ in range(3)
     ]
     try:

@@ -14,7 +14,7 @@ import requests
 import responses
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from payments_alipay._emulator_protocol import signed_answer
+from payments_alipay.emulator import signed_answer
 from payments_core.errors import SignatureInvalid, VendorDeclined, VendorError, VendorUnavailable
 from payments_core.money import Money
 from payments_core.ports import Closeable

@@ -14,8 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from payments_alipay import AlipayGateway, AlipaySettings
-from payments_alipay.emulator import AlipayEmulator
-from payments_alipay.emulator_server import ServerThread
+from payments_alipay.emulator import AlipayEmulator, ServerThread
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.testing import unique
 from payments_core.values import TradeStatus

@@ -40,9 +40,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from payments_alipay._emulator_protocol import notification_body, signed_answer
-from payments_alipay.emulator import DEFAULT_BUYER_ID, AlipayEmulator
-from payments_alipay.emulator_server import ServerThread
+from payments_alipay.emulator import (
+    DEFAULT_BUYER_ID,
+    AlipayEmulator,
+    ServerThread,
+    notification_body,
+    signed_answer,
+)
 from payments_alipay.keys import private_pem, public_pem
 from payments_alipay.signing import NOTIFICATION_EXCLUDED, canonical_string, sign_rsa2
 

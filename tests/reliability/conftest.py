@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from payments_alipay.emulator_server import ServerThread
+from payments_alipay.emulator import ServerThread
 from tests.reliability._system import (
     HIDDEN,
     PAYMENTS_BIN,

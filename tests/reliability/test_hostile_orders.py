@@ -21,7 +21,7 @@ import pytest
 import requests
 from starlette.types import Receive, Scope, Send
 
-from payments_alipay.emulator_server import ServerThread
+from payments_alipay.emulator import ServerThread
 from tests.reliability._system import HIDDEN, SECRET, Server, free_port, hide, scan_logs
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from payments_alipay._emulator_protocol import notification_body
+from payments_alipay.emulator import notification_body
 from payments_alipay.signing import NOTIFICATION_EXCLUDED, canonical_string
 from tests.reliability._system import (
     HIDDEN,

@@ -14,7 +14,7 @@ from typing import Final
 
 import pytest
 
-from payments_alipay.emulator_server import ServerThread
+from payments_alipay.emulator import ServerThread
 from tests.alipay.slow_peer import SlowPeer
 from tests.reliability._system import SECRET, Server, auth, create, orders_app
 

@@ -1,26 +1,30 @@
-"""The emulator's routes: the gateway, the cashier form and the JSON control API."""
+"""The JSON control API (``/control/...``): what a test or a person does in Alipay's place.
+
+These handlers only read requests and render answers; the emulator does the rest. Every
+error body is ``{"error": {"code", "message"}}``.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
 
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
 
-from payments_alipay import _emulator_limits as limits
-from payments_alipay import _emulator_pages as pages
-from payments_alipay._emulator_trades import TradeError
+from payments_alipay.emulator import limits
+from payments_alipay.emulator.trades import TradeError
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from payments_alipay.emulator import AlipayEmulator
+    from payments_alipay.emulator.state import AlipayEmulator
+
+_REFUSALS = (ValueError, limits.TooLarge, limits.Full)
 
 
-def json_error(status: int, code: str, message: str) -> JSONResponse:
+def json_error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
     """The control API's error body."""
-    return JSONResponse({"error": {"code": code, "message": message}}, status)
+    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
 
 
 async def _json_body(request: Request) -> dict[str, object]:
@@ -30,7 +34,7 @@ async def _json_body(request: Request) -> dict[str, object]:
         limits.TooLarge: over 64 KiB.
         ValueError: not a JSON object (too deeply nested included).
     """
-    raw = await limits.read_body(request)
+    raw = await limits.read_bounded_body(request)
     if not raw.strip():
         return {}
     try:
@@ -51,36 +55,30 @@ def _refused(exc: Exception) -> Response:
     return json_error(400, "invalid_request", str(exc))
 
 
-_REFUSALS = (ValueError, limits.TooLarge, limits.Full)
+class ControlHandlers:
+    """The control API of one emulator."""
 
+    def __init__(self, emulator: AlipayEmulator) -> None:
+        self.emulator = emulator
 
-def routes(emulator: AlipayEmulator) -> list[Route]:
-    """Every route of one emulator, relative to where it is mounted."""
+    async def list_trades(self, request: Request) -> Response:
+        """Every trade with its notification history."""
+        return JSONResponse({"data": [t.snapshot() for t in self.emulator.trades.all()]})
 
-    async def index(request: Request) -> Response:
-        rows = "".join(
-            f"<li>{t.out_trade_no}: {t.status} {t.total_amount} CNY</li>"
-            for t in emulator.trades.all()
-        )
-        return HTMLResponse(
-            pages.page("Alipay emulator", f"<h1>Alipay emulator</h1><ul>{rows}</ul>")
-        )
-
-    async def list_trades(request: Request) -> Response:
-        return JSONResponse({"data": [t.snapshot() for t in emulator.trades.all()]})
-
-    async def get_trade(request: Request) -> Response:
-        snapshot = emulator.trade(request.path_params["out_trade_no"])
+    async def get_trade(self, request: Request) -> Response:
+        """One trade, or 404 when the buyer never opened it."""
+        snapshot = self.emulator.trade(request.path_params["out_trade_no"])
         if snapshot is None:
             return json_error(
                 404, "ACQ.TRADE_NOT_EXIST", "no such trade (the buyer never opened it)"
             )
         return JSONResponse({"data": snapshot})
 
-    async def pay_trade(request: Request) -> Response:
+    async def pay_trade(self, request: Request) -> Response:
+        """Pay as the buyer; ``total_amount`` and ``seller_id`` fake what is reported."""
         try:
             body = await _json_body(request)
-            snapshot = emulator.pay(
+            snapshot = self.emulator.pay(
                 request.path_params["out_trade_no"],
                 total_amount=limits.short_text(body, "total_amount"),
                 seller_id=limits.short_text(body, "seller_id"),
@@ -92,11 +90,12 @@ def routes(emulator: AlipayEmulator) -> list[Route]:
             return json_error(status, exc.sub_code, exc.message)
         return JSONResponse({"data": snapshot})
 
-    async def fail_next(request: Request) -> Response:
+    async def fail_next(self, request: Request) -> Response:
+        """Queue failures for the next server calls."""
         try:
             body = await _json_body(request)
             method = body.get("method")
-            emulator.failures.add(
+            self.emulator.failures.add(
                 str(body.get("mode")),
                 count=body.get("count", 1),
                 seconds=body.get("seconds", 2.0),
@@ -106,21 +105,11 @@ def routes(emulator: AlipayEmulator) -> list[Route]:
             return _refused(exc)
         return JSONResponse({"data": {"queued": True}})
 
-    async def reset(request: Request) -> Response:
-        emulator.reset()
+    async def reset(self, request: Request) -> Response:
+        """Forget trades, pending failures and resends."""
+        self.emulator.reset()
         return JSONResponse({"data": {"reset": True}})
 
-    async def keys(request: Request) -> Response:
-        return JSONResponse({"data": emulator.keys_view()})
-
-    return [
-        Route("/", index),
-        Route("/gateway.do", emulator.handle_gateway, methods=["GET", "POST"]),
-        Route("/pay/{out_trade_no}", emulator.handle_pay_form, methods=["POST"]),
-        Route("/control/trades", list_trades),
-        Route("/control/trades/{out_trade_no}", get_trade),
-        Route("/control/trades/{out_trade_no}/pay", pay_trade, methods=["POST"]),
-        Route("/control/fail-next", fail_next, methods=["POST"]),
-        Route("/control/reset", reset, methods=["POST"]),
-        Route("/control/keys", keys),
-    ]
+    async def keys(self, request: Request) -> Response:
+        """The platform public key."""
+        return JSONResponse({"data": self.emulator.keys_view()})

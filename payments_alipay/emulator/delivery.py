@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 import requests
 
-from payments_alipay._emulator_limits import MAX_PENDING_NOTIFICATIONS
+from payments_alipay.emulator.limits import MAX_PENDING_NOTIFICATIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,7 +27,7 @@ log = logging.getLogger("payments_alipay.emulator")
 
 
 @dataclass(kw_only=True)
-class Delivery:
+class NotificationDelivery:
     """One notification and the record of its delivery attempts."""
 
     url: str
@@ -44,14 +44,14 @@ class Notifier:
     def __init__(self, *, factor: float = 1.0, timeout: float = 5.0) -> None:
         self.factor = factor
         self.timeout = timeout
-        self._queue: list[tuple[float, int, Delivery]] = []
+        self._queue: list[tuple[float, int, NotificationDelivery]] = []
         self._seq = itertools.count()
         self._wake = threading.Condition()
         self._stopped = False
         self._thread: threading.Thread | None = None
         self._session = requests.Session()
 
-    def send(self, delivery: Delivery) -> None:
+    def send(self, delivery: NotificationDelivery) -> None:
         """Deliver now (in the background), and again on the schedule until ``success``.
 
         With ``MAX_PENDING_NOTIFICATIONS`` already waiting, the delivery is dropped and
@@ -78,7 +78,7 @@ class Notifier:
             self._thread.join(timeout=self.timeout + 1)
         self._session.close()
 
-    def _schedule(self, delivery: Delivery, delay: float) -> None:
+    def _schedule(self, delivery: NotificationDelivery, delay: float) -> None:
         with self._wake:
             if self._stopped:
                 return
@@ -102,7 +102,7 @@ class Notifier:
                     return
             self._attempt(delivery)
 
-    def _next_due(self) -> Delivery | None:
+    def _next_due(self) -> NotificationDelivery | None:
         while not self._stopped:
             if self._queue and self._queue[0][0] <= time.monotonic():
                 return heapq.heappop(self._queue)[2]
@@ -110,7 +110,7 @@ class Notifier:
             self._wake.wait(timeout=wait)
         return None
 
-    def _attempt(self, delivery: Delivery) -> None:
+    def _attempt(self, delivery: NotificationDelivery) -> None:
         delivery.attempts += 1
         outcome = self._post(delivery)
         delivery.done = outcome.get("answer") == "success" and outcome.get("status") == 200
@@ -121,7 +121,7 @@ class Notifier:
         if not delivery.done and delivery.attempts <= len(RESEND_GAPS):
             self._schedule(delivery, RESEND_GAPS[delivery.attempts - 1] * self.factor)
 
-    def _post(self, delivery: Delivery) -> dict[str, object]:
+    def _post(self, delivery: NotificationDelivery) -> dict[str, object]:
         headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
         try:
             response = self._session.post(

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
-
-from payments_alipay import _emulator_limits as limits
-from payments_alipay._emulator_protocol import SERVER_METHODS, failure_node, signed_answer
+from payments_alipay.emulator import limits
+from payments_alipay.emulator.protocol import SERVER_METHODS, failure_node, signed_answer
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -69,29 +66,15 @@ class FailureQueue:
             self._waiting.clear()
 
 
-async def failed_answer(
-    params: Mapping[str, str], mode: str, seconds: float, key: RSAPrivateKey
-) -> Response:
-    """The answer of a server call that fails in ``mode`` (after ``seconds`` for a timeout)."""
+def signed_fault(mode: str, params: Mapping[str, str], key: RSAPrivateKey) -> str:
+    """The answer body of a JSON fault: ``system-error``, ``bad-signature`` or ``unsigned``."""
     method = params.get("method")
-    if mode == "timeout":
-        await asyncio.sleep(seconds)
-        return PlainTextResponse("Gateway Timeout", 504)
-    if mode == "500":
-        return PlainTextResponse("Internal Server Error", 500)
-    if mode == "html":
-        return HTMLResponse("<html><body><h1>系统繁忙 System busy</h1></body></html>")
     if mode == "system-error":
         node = failure_node("40004", "ACQ.SYSTEM_ERROR", "系统错误")
-        return json_answer(signed_answer(method, node, key))
+        return signed_answer(method, node, key)
     tamper = mode == "bad-signature"  # else "unsigned"
     node = _forged_success(method, params)
-    return json_answer(signed_answer(method, node, key, sign=tamper, tamper=tamper))
-
-
-def json_answer(body: str) -> Response:
-    """A gateway answer as Alipay labels it."""
-    return Response(body, media_type="application/json;charset=utf-8")
+    return signed_answer(method, node, key, sign=tamper, tamper=tamper)
 
 
 def _forged_success(method: str | None, params: Mapping[str, str]) -> dict[str, object]:

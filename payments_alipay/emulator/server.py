@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Self
 
 import uvicorn
 
-from payments_alipay.emulator import DEFAULT_SELLER_ID, AlipayEmulator, _utc_now
+from payments_alipay.emulator.state import DEFAULT_SELLER_ID, AlipayEmulator, utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -104,7 +104,7 @@ class EmulatorServer(ServerThread):
         self.emulator = emulator or AlipayEmulator(
             resend_factor=resend_factor,
             platform_private_key=platform_private_key,
-            clock=clock or _utc_now,
+            clock=clock or utc_now,
         )
         super().__init__(self.emulator.app)
 

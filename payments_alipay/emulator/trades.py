@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Final
 
-from payments_alipay._emulator_limits import MAX_TRADES, MAX_URL
+from payments_alipay.emulator.limits import MAX_TRADES, MAX_URL
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -25,9 +25,9 @@ PRODUCT_CODES: Final = {
     "alipay.trade.page.pay": "FAST_INSTANT_TRADE_PAY",
     "alipay.trade.wap.pay": "QUICK_WAP_WAY",
 }
-WAIT: Final = "WAIT_BUYER_PAY"
-SUCCESS: Final = "TRADE_SUCCESS"
-CLOSED: Final = "TRADE_CLOSED"
+WAIT_BUYER_PAY: Final = "WAIT_BUYER_PAY"
+TRADE_SUCCESS: Final = "TRADE_SUCCESS"
+TRADE_CLOSED: Final = "TRADE_CLOSED"
 _REFERENCE: Final = re.compile(r"[0-9A-Za-z_]{1,64}")
 _AMOUNT: Final = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")  # ASCII: \d takes any digit
 _FORBIDDEN: Final = frozenset("&=/")  # in subject and body, by Alipay's field rules
@@ -58,7 +58,7 @@ class Trade:
     return_url: str | None
     quit_url: str | None
     created_at: datetime
-    status: str = WAIT
+    status: str = WAIT_BUYER_PAY
     paid_at: datetime | None = None
     paid_amount: str | None = None
     seller_id: str | None = None
@@ -137,8 +137,12 @@ class TradeBook:
 
     def _expire(self, trade: Trade) -> None:
         now = self.clock()
-        if trade.status == WAIT and trade.time_expire is not None and now >= trade.time_expire:
-            trade.status, trade.closed_at = CLOSED, trade.time_expire
+        if (
+            trade.status == WAIT_BUYER_PAY
+            and trade.time_expire is not None
+            and now >= trade.time_expire
+        ):
+            trade.status, trade.closed_at = TRADE_CLOSED, trade.time_expire
 
     def open(
         self, app_id: str, method: str, params: Mapping[str, str], biz: Mapping[str, object]
@@ -194,11 +198,11 @@ class TradeBook:
             trade = self.get(out_trade_no)
             if trade is None:
                 raise TradeError("ACQ.TRADE_NOT_EXIST", "no such trade; open the pay page first")
-            if trade.status == CLOSED:
+            if trade.status == TRADE_CLOSED:
                 raise TradeError("ACQ.TRADE_HAS_CLOSE", "the trade is closed (or expired)")
-            if trade.status != WAIT:
+            if trade.status != WAIT_BUYER_PAY:
                 raise TradeError("ACQ.TRADE_HAS_SUCCESS", "the trade is already paid")
-            trade.status, trade.paid_at = SUCCESS, self.clock()
+            trade.status, trade.paid_at = TRADE_SUCCESS, self.clock()
             trade.paid_amount = amount or trade.total_amount
             trade.seller_id, trade.buyer_id = seller_id, buyer_id
             return trade
@@ -213,9 +217,9 @@ class TradeBook:
             trade = self.get(out_trade_no)
             if trade is None:
                 raise TradeError("ACQ.TRADE_NOT_EXIST", "交易不存在")
-            if trade.status != WAIT:
+            if trade.status != WAIT_BUYER_PAY:
                 raise TradeError("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
-            trade.status, trade.closed_at = CLOSED, self.clock()
+            trade.status, trade.closed_at = TRADE_CLOSED, self.clock()
             return trade
 
 
@@ -274,7 +278,7 @@ def _check_reopen(trade: Trade, app_id: str, fields: dict[str, str]) -> None:
         or trade.subject != fields["subject"]
     ):
         raise TradeError("ACQ.CONTEXT_INCONSISTENT", "out_trade_no was used with other parameters")
-    if trade.status == CLOSED:
+    if trade.status == TRADE_CLOSED:
         raise TradeError("ACQ.TRADE_HAS_CLOSE", "the trade is closed; use a new out_trade_no")
-    if trade.status != WAIT:
+    if trade.status != WAIT_BUYER_PAY:
         raise TradeError("ACQ.TRADE_HAS_SUCCESS", "the trade is already paid")

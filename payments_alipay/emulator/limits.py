@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
 
-MAX_BODY: Final = 64 * 1024  # bytes of a request body or query string
+MAX_REQUEST_BYTES: Final = 64 * 1024  # bytes of a request body or query string
 MAX_TRADES: Final = 10_000  # trades kept; POST /control/reset forgets them
 MAX_FAIL_COUNT: Final = 100  # failures queued by one fail-next
 MAX_QUEUED_FAILURES: Final = 1_000  # failures queued at once
@@ -28,32 +28,32 @@ MAX_NOTIFY_TIMEOUT: Final = 60.0
 
 
 class TooLarge(Exception):
-    """A request body or query string over ``MAX_BODY`` (413)."""
+    """A request body or query string over ``MAX_REQUEST_BYTES`` (413)."""
 
     def __init__(self) -> None:
-        super().__init__(f"the request is larger than {MAX_BODY // 1024} KiB")
+        super().__init__(f"the request is larger than {MAX_REQUEST_BYTES // 1024} KiB")
 
 
 class Full(Exception):
     """The emulator keeps as much as it may; ``POST /control/reset`` empties it (409)."""
 
 
-async def read_body(request: Request) -> bytes:
-    """The body, refusing more than ``MAX_BODY`` bytes while reading, and long query strings.
+async def read_bounded_body(request: Request) -> bytes:
+    """The body, refusing over ``MAX_REQUEST_BYTES`` while reading, and long query strings.
 
     Raises:
-        TooLarge: the body or the query string is over ``MAX_BODY``.
+        TooLarge: the body or the query string is over ``MAX_REQUEST_BYTES``.
     """
-    if len(request.scope.get("query_string", b"")) > MAX_BODY:
+    if len(request.scope.get("query_string", b"")) > MAX_REQUEST_BYTES:
         raise TooLarge()
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
         raise TooLarge()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > MAX_REQUEST_BYTES:
             raise TooLarge()
         chunks.append(chunk)
     return b"".join(chunks)

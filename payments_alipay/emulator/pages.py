@@ -10,7 +10,7 @@ from html import escape
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from payments_alipay._emulator_trades import Trade
+    from payments_alipay.emulator.trades import Trade
 
 _STYLE: Final = (
     "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}"

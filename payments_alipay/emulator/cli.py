@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from payments_alipay._emulator_limits import MAX_RESEND_FACTOR, factor
-from payments_alipay.emulator import DEFAULT_SELLER_ID, AlipayEmulator
+from payments_alipay.emulator.limits import MAX_RESEND_FACTOR, factor
+from payments_alipay.emulator.state import DEFAULT_SELLER_ID, AlipayEmulator
 from payments_alipay.keys import load_private_key, load_public_key, private_pem, public_pem
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +57,22 @@ def _write(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def run(argv: Sequence[str] | None = None) -> int:
+def _merchant_key(given: str | None, directory: Path) -> tuple[RSAPublicKey, list[str]]:
+    """The merchant's public key, and its ``ALIPAY_PRIVATE_KEY`` line when generated here."""
+    if given:
+        return load_public_key(given), []
+    app_key = rsa.generate_private_key(65537, 2048)
+    path = _write(directory, "app_private_key.pem", private_pem(app_key))
+    return app_key.public_key(), [f"ALIPAY_PRIVATE_KEY=@{path}"]
+
+
+def _print_settings(lines: list[str]) -> None:
+    sys.stdout.write("Alipay emulator settings for the merchant:\n")
+    sys.stdout.write("".join(f"export {line}\n" for line in lines))
+    sys.stdout.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, print the ``ALIPAY_*`` settings for the merchant, and serve."""
     parser = argparse.ArgumentParser(prog="python -m payments_alipay.emulator", description=__doc__)
     add_arguments(parser)
@@ -65,15 +82,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     """Print the ``ALIPAY_*`` settings that reach an emulator for ``args``, and serve it."""
     directory = Path(tempfile.mkdtemp(prefix="alipay-emulator-"))
-    lines = [f"ALIPAY_APP_ID={args.app_id}"]
-    if args.merchant_public_key:
-        merchant = load_public_key(args.merchant_public_key)
-    else:
-        app_key = rsa.generate_private_key(65537, 2048)
-        merchant = app_key.public_key()
-        lines.append(
-            f"ALIPAY_PRIVATE_KEY=@{_write(directory, 'app_private_key.pem', private_pem(app_key))}"
-        )
+    merchant, key_lines = _merchant_key(args.merchant_public_key, directory)
     platform = load_private_key(args.platform_private_key) if args.platform_private_key else None
     emulator = AlipayEmulator(
         merchants={args.app_id: merchant},
@@ -81,19 +90,22 @@ def serve(args: argparse.Namespace) -> int:
         seller_id=args.seller_id,
         resend_factor=args.resend_factor,
     )
-    public_path = _write(
-        directory, "alipay_public_key.pem", public_pem(emulator.platform_public_key)
+    platform_public = public_pem(emulator.platform_public_key)
+    _print_settings(
+        [
+            f"ALIPAY_APP_ID={args.app_id}",
+            *key_lines,
+            f"ALIPAY_PUBLIC_KEY=@{_write(directory, 'alipay_public_key.pem', platform_public)}",
+            f"ALIPAY_GATEWAY=http://{args.host}:{args.port}/gateway.do",
+            f"ALIPAY_SELLER_ID={args.seller_id}",
+        ]
     )
-    lines += [
-        f"ALIPAY_PUBLIC_KEY=@{public_path}",
-        f"ALIPAY_GATEWAY=http://{args.host}:{args.port}/gateway.do",
-        f"ALIPAY_SELLER_ID={args.seller_id}",
-    ]
-    sys.stdout.write("Alipay emulator settings for the merchant:\n")
-    sys.stdout.write("".join(f"export {line}\n" for line in lines))
-    sys.stdout.flush()
+    _run_until_stopped(emulator, args.host, args.port)
+    return 0
+
+
+def _run_until_stopped(emulator: AlipayEmulator, host: str, port: int) -> None:
     try:
-        uvicorn.run(emulator.app, host=args.host, port=args.port, log_level="info")
+        uvicorn.run(emulator.app, host=host, port=port, log_level="info")
     finally:
         emulator.shutdown()
-    return 0

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl, quote_plus, urlencode
 
-from payments_alipay._emulator_trades import TIME_FORMAT, cst
+from payments_alipay.emulator.trades import TIME_FORMAT, cst
 from payments_alipay.signing import (
     NOTIFICATION_EXCLUDED,
     REQUEST_EXCLUDED,
@@ -21,7 +21,7 @@ from payments_alipay.signing import (
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-    from payments_alipay._emulator_trades import Trade
+    from payments_alipay.emulator.trades import Trade
 
 PAGE_METHODS: Final = frozenset({"alipay.trade.page.pay", "alipay.trade.wap.pay"})
 SERVER_METHODS: Final = frozenset({"alipay.trade.query", "alipay.trade.close"})
@@ -72,6 +72,14 @@ def check_request(
     key = merchants.get(params["app_id"])
     if key is None:
         raise GatewayError("40002", "isv.invalid-app-id", "unknown app_id")
+    _check_values(params)
+    if not verify_rsa2(key, canonical_string(params, REQUEST_EXCLUDED), params["sign"]):
+        raise GatewayError("40002", "isv.invalid-signature", "验签出错 (invalid signature)")
+    return _biz(params)
+
+
+def _check_values(params: Mapping[str, str]) -> None:
+    """The common parameters hold what Alipay takes (checked in Alipay's order)."""
     if params["method"] not in PAGE_METHODS | SERVER_METHODS:
         raise GatewayError("40002", "isv.invalid-method", "unsupported method")
     if params.get("sign_type") != "RSA2":
@@ -82,9 +90,6 @@ def check_request(
         datetime.strptime(params["timestamp"], TIME_FORMAT)  # noqa: DTZ007 - format check only
     except ValueError:
         raise GatewayError("40002", "isv.invalid-timestamp", "timestamp format") from None
-    if not verify_rsa2(key, canonical_string(params, REQUEST_EXCLUDED), params["sign"]):
-        raise GatewayError("40002", "isv.invalid-signature", "验签出错 (invalid signature)")
-    return _biz(params)
 
 
 def _biz(params: Mapping[str, str]) -> dict[str, object]:
@@ -150,7 +155,6 @@ def query_node(trade: Trade) -> dict[str, object]:
 def notification_body(trade: Trade, key: RSAPrivateKey, now: datetime) -> str:
     """The signed form body Alipay POSTs to notify_url for the trade's current status."""
     amount = trade.paid_amount or trade.total_amount
-    paid = trade.paid_at is not None
     params: dict[str, str | None] = {
         "gmt_create": cst(trade.created_at),
         "charset": "utf-8",
@@ -171,13 +175,21 @@ def notification_body(trade: Trade, key: RSAPrivateKey, now: datetime) -> str:
         "auth_app_id": trade.app_id,
         "seller_id": trade.seller_id,
     }
-    if paid:
-        fund = json.dumps(
-            [{"amount": amount, "fundChannel": "ALIPAYACCOUNT"}], separators=(",", ":")
-        )
-        params |= {"receipt_amount": amount, "invoice_amount": amount, "buyer_pay_amount": amount}
-        params |= {"point_amount": "0.00", "fund_bill_list": fund}
+    if trade.paid_at is not None:
+        params |= _paid_fields(amount)
     return _signed_form(params, key)
+
+
+def _paid_fields(amount: str) -> dict[str, str | None]:
+    """What a notification adds once the buyer has paid ``amount``."""
+    fund = json.dumps([{"amount": amount, "fundChannel": "ALIPAYACCOUNT"}], separators=(",", ":"))
+    return {
+        "receipt_amount": amount,
+        "invoice_amount": amount,
+        "buyer_pay_amount": amount,
+        "point_amount": "0.00",
+        "fund_bill_list": fund,
+    }
 
 
 def return_query(trade: Trade, key: RSAPrivateKey, now: datetime) -> str:
