@@ -6,7 +6,8 @@
   *status change*, not an event.
 - The service *announces* a stored change (its ``announce`` callback), the outbox relay
   *delivers* changes to the hooks, and a vendor *notifies* us. Nobody notifies, tells
-  or announces to a hook.
+  or announces to a hook, and nobody delivers a notification: a vendor (or the
+  emulator) sends it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import pytest
 from tests.quality.test_docs import ROOT, _tracked
 
 HERE: Final = Path(__file__)  # its examples are meant to fail
+# where nothing is delivered: only the relay, between the core's outbox and the hooks, is
+VENDORS: Final = ("payments_alipay", "examples/vendor_plugin")
 CODE: Final = (
     "payments_core",
     "payments_alipay",
@@ -69,7 +72,9 @@ MIXED_STATUS = re.compile(
     r"|\btrue state\b|\bno state change|\b(?:creation|outbox) event",
     re.IGNORECASE,
 )
-SENTENCE_END = re.compile(r"(?<=[.;!?])\s+|\n\s*\n")
+NOTIFICATION = re.compile(r"\bnotifications?\b", re.IGNORECASE)
+DELIVER = re.compile(r"\bdeliver\w*", re.IGNORECASE)
+SENTENCE_END = re.compile(r"(?<=[.;!?])\s+|\n\s*\n|\n(?=\|)")  # a table row is one
 
 
 def _docstrings_and_comments(source: str) -> Iterator[str]:
@@ -104,6 +109,8 @@ def mixed_words(sentence: str) -> list[str]:
         found.append(f"a hook is delivered to, not {said[0]!r}")
     if ANNOUNCE.search(sentence) and not ANNOUNCER.search(sentence):
         found.append("only the service announces")
+    if NOTIFICATION.search(sentence) and (said := DELIVER.search(sentence)):
+        found.append(f"a notification is sent, not {said[0]!r}")
     if said := MIXED_STATUS.search(sentence):
         found.append(f"a payment has a status, an attempt a state: {said[0]!r}")
     return found
@@ -125,6 +132,19 @@ def test_no_name_in_our_code_says_reconcile() -> None:
     }
 
     assert len(modules) > 50
+    assert named == set()
+
+
+def test_no_name_in_a_vendor_plugin_says_deliver() -> None:
+    modules = [path for package in VENDORS for path in sorted((ROOT / package).rglob("*.py"))]
+    named = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in modules
+        for name in _names(path.read_text(encoding="utf-8"))
+        if "deliver" in name.lower()
+    }
+
+    assert len(modules) > 20
     assert named == set()
 
 
@@ -179,6 +199,8 @@ def test_the_glossary_defines_every_term() -> None:
         ("The Payment state machine against its table.", True),
         ("One sweep brings every payment to its true state.", True),
         ("An attempt's status is PAID.", True),
+        ("The emulator resends each notification until it is answered.", False),
+        ("One notification and the record of its delivery attempts.", True),
         ("The repository stores the payment and the outbox event.", True),
     ],
 )
