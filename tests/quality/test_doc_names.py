@@ -23,6 +23,8 @@ HERE: Final = Path(__file__)  # its examples are meant to fail
 PACKAGES: Final = ("payments_core", "payments_alipay", "payments_sqlstore", "payments_http")
 # `payments_x.a.b`, `Class.member` or `Class.member(...)`, in single or double backticks
 QUOTED_NAME = re.compile(r"`{1,2}((?:payments_\w+|[A-Z]\w*[a-z]\w*)(?:[.:][A-Za-z_]\w*)+)")
+# a file's name, which tests/quality/test_docs.py checks as a path
+FILE_NAME = re.compile(r"\.(?:py|md|toml|ya?ml|ini|cfg|pem|json|html|lua|mako|txt)$")
 # Quoted dotted words that are not Python names, each with the reason it is there.
 NOT_NAMES: Final = {
     "payments_core.memory": "the name the in-memory plugin is registered under",
@@ -69,7 +71,7 @@ def missing_names(text: str, classes: dict[str, list[str]]) -> list[str]:
     """Quoted names in ``text`` of our packages or classes that do not exist."""
     missing = []
     for name in QUOTED_NAME.findall(text):
-        if name in NOT_NAMES:
+        if name in NOT_NAMES or FILE_NAME.search(name):
             continue
         if name.startswith("payments_"):
             if not _dotted_exists(name):
@@ -124,6 +126,7 @@ def test_every_reason_for_a_quoted_word_is_still_needed() -> None:
         ),
         ("`ThreadPoolExecutor.map`, `settings.get`, `payments_core.memory`", []),
         ("`payments_http.serve:app_from_environment`", []),
+        ("`payments_pytest.py`, ``payments_core/ports.py``", []),
     ],
 )
 def test_a_quoted_name_that_does_not_exist_is_found(text: str, expected: list[str]) -> None:
