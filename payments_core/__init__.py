@@ -8,6 +8,7 @@ pieces) and in-memory adapters for tests and embedding. A sweep is
 
 from __future__ import annotations
 
+from payments_core.asyncservice import AsyncPaymentService
 from payments_core.contributions import Command, DemoVendor, Setting
 from payments_core.converters import (
     PaymentView,
@@ -96,6 +97,7 @@ __all__ = [
     "CUSTOMER",
     "PROJECT",
     "AmountNotSupported",
+    "AsyncPaymentService",
     "Attempt",
     "AttemptState",
     "BackgroundDelivery",
