@@ -1,4 +1,4 @@
-"""The in-process sweeper: ``reconcile`` every N seconds in a background thread."""
+"""The in-process sweeper: one sweep every N seconds in a background thread."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from payments_core.sweep import reconcile
+from payments_core.sweep import sweep
 
 if TYPE_CHECKING:
     from payments_core.services import PaymentService
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 class Sweeper:
-    """Runs one sweep (which also delivers pending status changes) every ``interval`` seconds.
+    """Runs one sweep every ``interval`` seconds; each ends by having pending changes delivered.
 
     Several processes may each run one: the repository's claims keep them apart.
     """
@@ -46,7 +46,7 @@ class Sweeper:
     def sweep_once(self) -> None:
         """One sweep now; failures are logged, never raised."""
         try:
-            report = reconcile(self._service)
+            report = sweep(self._service)
         except Exception:  # the thread must survive anything a sweep meets
             log.exception("in-process sweep failed; next one in %ss", self._interval)
             return
