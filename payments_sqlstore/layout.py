@@ -19,9 +19,9 @@ PREFIX_SETTING: Final = "PAYMENTS_DATABASE_TABLE_PREFIX"
 VERSION_TABLE_SETTING: Final = "PAYMENTS_DATABASE_VERSION_TABLE"
 ALEMBIC_VERSION: Final = "alembic_version"
 # PostgreSQL cuts names at 63 bytes. Our longest, fk_idempotency_records_payment_id_payments,
-# holds the prefix twice: 41 + 2 * 11 = 63. A longer prefix would have names cut short,
+# holds the prefix twice: 42 + 2 * 10 = 62. A longer prefix would have names cut short,
 # and the repository would no longer recognise its own constraints in the errors.
-MAX_PREFIX: Final = 11
+MAX_PREFIX: Final = 10
 MAX_NAME: Final = 63
 # Lower case only: PostgreSQL folds unquoted names to lower case, so any other name
 # would have to be quoted in every statement the shop's people type by hand.
