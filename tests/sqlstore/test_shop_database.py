@@ -7,6 +7,7 @@ would hit the shop's ``payments`` table and fail, or change the shop's rows.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from payments_core.testing import RepositoryContract
+from payments_core.inmemory import FrozenClock
+from payments_core.testing import RepositoryContract, new_payment
+from payments_core.values import IdempotencyClaim
 from payments_http import cli
 from payments_sqlstore import (
     Layout,
@@ -48,7 +51,7 @@ _SHOP_SCHEMA = (
     "CREATE TABLE payments (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, note TEXT)",
     "CREATE INDEX ix_payments_order_id ON payments (order_id)",
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
-    f"INSERT INTO alembic_version VALUES ('{SHOP_REVISION}')",
+    "INSERT INTO alembic_version VALUES ('shop0042')",  # SHOP_REVISION
     "INSERT INTO orders VALUES (1, 1999)",
     "INSERT INTO payments VALUES (7, 1, 'paid at the till')",
 )
@@ -323,3 +326,79 @@ class TestPrefixedRepositoryInAShopDatabase(RepositoryContract):
         yield repository
         repository.close()
         assert shop_state(shop_repo_url)["rows"] == before
+
+
+# --- moving an existing deployment to a prefix: the SQL of docs/sqlstore.md ------------
+
+_DOCS = Path(__file__).resolve().parents[2] / "docs" / "sqlstore.md"
+
+
+def _documented_sql(title: str) -> list[str]:
+    """The statements of the docs' ```sql block whose first line is ``-- move to a prefix: title``."""
+    blocks = re.findall(r"```sql\n(.*?)```", _DOCS.read_text(encoding="utf-8"), flags=re.S)
+    [block] = [b for b in blocks if b.lstrip().startswith(f"-- move to a prefix: {title}")]
+    lines = [line.strip() for line in block.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in " ".join(lines).split(";") if s.strip()]
+
+
+def _run_sql(url: str, statements: list[str]) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_the_documented_move_to_a_prefix_keeps_every_payment(
+    empty_url: str, clock: FrozenClock
+) -> None:
+    upgrade(empty_url)
+    old = SqlPaymentRepository.from_url(empty_url)
+    try:
+        claim = IdempotencyClaim(payer="alice", key="k1", fingerprint="f1")
+        kept = [old.add(new_payment(clock), idempotency=claim), old.add(new_payment(clock))]
+        confirmed = kept[0].confirm(kept[0].attempts[0].reference, trade_id="T1", at=clock.now())
+        kept[0] = old.save(confirmed, previous=kept[0])
+        changes = old.pending_changes(limit=10)
+    finally:
+        old.close()
+    layout = Layout("pay_")
+
+    upgrade(empty_url, layout=layout)
+    _run_sql(empty_url, _documented_sql("copy the rows (SQLite and PostgreSQL)"))
+    if empty_url.startswith("postgresql"):
+        _run_sql(empty_url, _documented_sql("the sequences (PostgreSQL only)"))
+    _run_sql(empty_url, _documented_sql("drop the old tables (SQLite and PostgreSQL)"))
+
+    ensure_schema(empty_url, layout=layout)
+    moved = SqlPaymentRepository.from_url(empty_url, layout=layout)
+    try:
+        assert [moved.get(p.id or 0) for p in kept] == kept
+        assert moved.find_idempotent("alice", "k1") is not None
+        assert moved.pending_changes(limit=10) == changes
+        added = moved.add(new_payment(clock))
+        assert (added.id or 0) > max(p.id or 0 for p in kept)
+        confirmed = added.confirm(added.attempts[0].reference, trade_id="T2", at=clock.now())
+        moved.save(confirmed, previous=added)
+        assert moved.pending_changes(limit=10)[-1].id > changes[-1].id
+    finally:
+        moved.close()
+    engine = make_engine(empty_url)
+    try:
+        assert set(inspect(engine).get_table_names()) == tables_for(
+            "pay_"
+        ).metadata.tables.keys() | {"pay_alembic_version"}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with postgres_schema(request.getfixturevalue("postgres_url")) as url:
+        yield url
