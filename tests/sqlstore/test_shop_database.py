@@ -105,6 +105,7 @@ def test_db_upgrade_with_a_prefix_leaves_the_shops_tables_and_history_alone(
 ) -> None:
     before = shop_state(shop_url)
     monkeypatch.delenv("PAYMENTS_DATABASE_VERSION_TABLE", raising=False)
+    monkeypatch.delenv("PAYMENTS_DATABASE_TABLE_PREFIX", raising=False)
     monkeypatch.setenv("PAYMENTS_DATABASE_URL", shop_url)
 
     status = cli.main(["db", "upgrade", "--database-table-prefix", PREFIX])
@@ -259,6 +260,13 @@ def test_db_upgrade_names_a_bad_prefix(tmp_path: Path, capsys: pytest.CaptureFix
 
     assert status == 2
     assert capsys.readouterr().err.startswith("payments: PAYMENTS_DATABASE_TABLE_PREFIX must be")
+
+
+def test_the_name_settings_are_declared() -> None:
+    declared = {s.name: s.default for s in sqlstore_plugin.payments_settings()}
+
+    assert declared["PAYMENTS_DATABASE_TABLE_PREFIX"] == ""
+    assert declared["PAYMENTS_DATABASE_VERSION_TABLE"] is None  # the prefix, then alembic_version
 
 
 def test_the_defaults_are_todays_names() -> None:
