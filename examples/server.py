@@ -6,15 +6,18 @@
 What a team typically brings: its own orders (here a dict-backed adapter of the
 ``Orders`` port), its own authentication (here a trusted header set by the team's
 gateway, instead of the default JWT), and its own Starlette app that mounts payments
-under a prefix. The vendors come from the installed plugins (configured with ALIPAY_*);
+under a prefix and runs payments' background work (here the in-process sweeper) in its
+own lifespan, since Starlette never runs a mounted app's. The vendors come from the installed plugins (configured with ALIPAY_*);
 with none configured this example falls back to the core's FakeVendor.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import uvicorn
@@ -33,7 +36,7 @@ from payments_core.payment import Payment, PaymentStatus
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.services import PaymentService
 from payments_core.values import Caller, Order
-from payments_http import Unauthenticated, create_app
+from payments_http import Sweeper, Unauthenticated, create_app, payments_lifespan
 from payments_sqlstore import SqlPaymentRepository, ensure_schema
 
 
@@ -90,7 +93,7 @@ def compose(database_url: str) -> tuple[Starlette, PaymentService, ShopOrders]:
     repo = SqlPaymentRepository.from_url(database_url)
     clock = SystemClock()
     # Tells MarkOrderPaid of each stored change, before the request returns; for a thread
-    # instead, start relay.in_background() with the app (create_app's ``background``).
+    # instead, add relay.in_background() to create_app's ``background``.
     relay = OutboxRelay(repo, repo, hooks, clock)
     service = PaymentService(
         repo=repo,
@@ -104,8 +107,17 @@ def compose(database_url: str) -> tuple[Starlette, PaymentService, ShopOrders]:
     async def shop_home(request: Request) -> JSONResponse:
         return JSONResponse({"orders": {k: o.status for k, o in orders.orders.items()}})
 
-    payments = create_app(service, authenticator=TrustedHeaders())
-    app = Starlette(routes=[Route("/", shop_home), Mount("/shop", app=payments)])
+    # The sweeper asks the vendor about payments whose notification never came.
+    payments = create_app(
+        service, authenticator=TrustedHeaders(), background=[Sweeper(service, interval=60)]
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with payments_lifespan(payments):  # a mounted app's own lifespan never runs
+            yield
+
+    app = Starlette(routes=[Route("/", shop_home), Mount("/shop", app=payments)], lifespan=lifespan)
     return app, service, orders
 
 

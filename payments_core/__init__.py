@@ -7,6 +7,7 @@ in-memory adapters for tests and embedding.
 
 from __future__ import annotations
 
+from payments_core.asyncservice import AsyncPaymentService
 from payments_core.contributions import Command, DemoVendor, Setting
 from payments_core.converters import (
     PaymentView,
@@ -95,6 +96,7 @@ __all__ = [
     "CUSTOMER",
     "PROJECT",
     "AmountNotSupported",
+    "AsyncPaymentService",
     "Attempt",
     "AttemptState",
     "BackgroundDelivery",

@@ -36,10 +36,14 @@ class BackgroundDelivery:
         self._min_gap = min_gap
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="payments-delivery", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> BackgroundDelivery:
-        """Start the thread; returns self."""
+        """Start the thread unless it runs (again after ``stop``); returns self."""
+        if self._thread is not None and self._thread.is_alive():
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="payments-delivery", daemon=True)
         self._thread.start()
         return self
 
@@ -51,7 +55,7 @@ class BackgroundDelivery:
         """Deliver what is pending one last time and stop the thread."""
         self._stop.set()
         self._wake.set()
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout)
 
     def _run(self) -> None:

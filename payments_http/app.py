@@ -7,10 +7,9 @@ application; ``payments_http.compose`` builds everything from the settings.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,6 +24,7 @@ from payments_http import openapi
 from payments_http._requestlog import RequestLog
 from payments_http.auth import Unauthenticated
 from payments_http.errors import error_response, response_for
+from payments_http.lifespan import Background, BackgroundWork, StartOnFirstRequest
 from payments_http.routes import Endpoints
 from payments_http.wire import RequestProblem
 
@@ -35,18 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
-
-
-class Background(Protocol):
-    """Something the server starts with its lifespan and stops after it."""
-
-    def start(self) -> object:
-        """Start working (in a thread of its own); must not block."""
-        ...
-
-    def stop(self) -> None:
-        """Stop, finishing what is in progress."""
-        ...
 
 
 def create_app(
@@ -66,7 +54,9 @@ def create_app(
         offload_create: run ``create`` in the thread pool; by default unless the orders
             are the in-memory order book (any other may wait on the network).
         background: started in this order with the app's lifespan, stopped in reverse
-            (the in-process sweeper, status-change delivery, resources to close).
+            (the in-process sweeper, status-change delivery, resources to close). Mounted,
+            the app's lifespan never runs: enter ``payments_lifespan(app)`` in the parent's
+            (see ``payments_http.lifespan``); else the first request starts them.
         extra_routes: mounted before the payments routes (the demo mounts the emulator).
         debug: Starlette's debug mode; never in production.
     """
@@ -75,20 +65,11 @@ def create_app(
     endpoints = Endpoints(service, authenticator, offload_create=offload_create)
     document = openapi.document()
 
-    async def openapi_json(request: Request) -> Response:
-        del request
-        return Response(openapi.dumps_document(document), media_type="application/json")
+    work = BackgroundWork(background)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        del app
-        for part in background:
-            part.start()
-        try:
-            yield
-        finally:
-            for part in reversed(background):
-                part.stop()
+    async def openapi_json(request: Request) -> Response:
+        served = openapi.served_at(document, request.scope.get("root_path", ""))
+        return Response(openapi.dumps_document(served), media_type="application/json")
 
     app = Starlette(
         debug=debug,
@@ -97,15 +78,19 @@ def create_app(
             *endpoints.routes(),
             Route("/openapi.json", openapi_json, methods=["GET"]),
         ],
-        middleware=[Middleware(RequestLog, reraise=debug)],  # also answers the uncaught
+        middleware=[
+            Middleware(StartOnFirstRequest, work=work),
+            Middleware(RequestLog, reraise=debug),  # also answers the uncaught
+        ],
         exception_handlers={
             PaymentsError: _payments_error,
             Unauthenticated: _unauthenticated,
             RequestProblem: _request_problem,
             HTTPException: _http_exception,
         },
-        lifespan=lifespan,
+        lifespan=lambda _app: work.running_in(),
     )
+    app.state.payments_background = work
     # No path is answered by a redirect: Starlette would build its Location from the
     # request's Host header, and "/api/v1/payments/1/" names nothing here (404).
     app.router.redirect_slashes = False

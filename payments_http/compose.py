@@ -14,8 +14,9 @@ from payments_core.outbox import OutboxRelay
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.services import PaymentService
 from payments_http import settings as config
-from payments_http.app import Background, create_app
+from payments_http.app import create_app
 from payments_http.auth import JwtAuthenticator
+from payments_http.lifespan import Background
 from payments_http.orders import HttpOrders
 from payments_http.sweeper import Sweeper
 

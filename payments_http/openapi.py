@@ -359,6 +359,14 @@ def document() -> Schema:
     }
 
 
+def served_at(doc: Schema, root_path: str) -> Schema:
+    """``doc`` for an app served under ``root_path`` (a mount's prefix): one server there.
+
+    The paths stay relative to the server, as OpenAPI reads them.
+    """
+    return {**doc, "servers": [{"url": root_path}]} if root_path else doc
+
+
 def dumps_document(doc: Schema) -> bytes:
     """The document as JSON bytes."""
     return json.dumps(doc, ensure_ascii=False).encode()

@@ -83,7 +83,8 @@ class Endpoints:
             description=body.description,
             idempotency_key=key,
         )
-        location = f"{PAYMENTS}/{payment.id}"
+        # Under a mount (or uvicorn's --root-path) the client reaches us below root_path.
+        location = f"{request.scope.get('root_path', '')}{PAYMENTS}/{payment.id}"
         return wire.payment_response(payment, 201, {"Location": location})
 
     async def get(self, request: Request) -> Response:

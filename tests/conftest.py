@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-# The contract suites live in product code; let pytest explain their failed asserts.
-pytest.register_assert_rewrite("payments_core.testing")
+# tests/contracts/test_pytest_plugin.py runs pytest on throwaway projects, as a plugin author would.
+pytest_plugins = ["pytester"]
 
 POSTGRES_URL_VARIABLE = "PAYMENTS_TEST_POSTGRES_URL"
 

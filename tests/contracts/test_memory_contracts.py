@@ -23,11 +23,6 @@ class FakeBuyer:
         return self._bodies[reference], "application/x-www-form-urlencoded"
 
 
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
 class TestInMemoryRepository(RepositoryContract):
     @pytest.fixture
     def repo(self) -> InMemoryPaymentRepository:

@@ -165,17 +165,22 @@ def test_create_leaves_the_event_loop_for_any_orders_but_the_in_memory_book(
     assert loop_thread not in orders.threads
 
 
+def _holding(vendor: SessionVendor, service: PaymentService) -> PaymentService:
+    """``service``'s ports with ``vendor`` as its only vendor."""
+    return PaymentService(
+        repo=service.repo,
+        vendors={vendor.name: vendor},
+        orders=service.orders,
+        clock=service.clock,
+        default_vendor=vendor.name,
+    )
+
+
 def test_the_server_closes_the_vendors_sessions_when_it_stops(
     service: PaymentService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     vendor = SessionVendor("fake")
-    holder = PaymentService(
-        repo=service.repo,
-        vendors={"fake": vendor},
-        orders=service.orders,
-        clock=service.clock,
-        default_vendor="fake",
-    )
+    holder = _holding(vendor, service)
     monkeypatch.setattr(compose, "build_service", lambda *_, **__: (holder, None))
     app = compose.create_app_from_settings(
         {"PAYMENTS_RECONCILE_INTERVAL": "0"}, authenticator=JwtAuthenticator.from_secret(SECRET)
@@ -191,13 +196,7 @@ def test_the_check_before_starting_workers_releases_what_it_built(
     service: PaymentService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     vendor = SessionVendor("fake")
-    holder = PaymentService(
-        repo=service.repo,
-        vendors={"fake": vendor},
-        orders=service.orders,
-        clock=service.clock,
-        default_vendor="fake",
-    )
+    holder = _holding(vendor, service)
     monkeypatch.setattr(serve, "build_service", lambda *_, **__: (holder, None))
 
     serve.check({"PAYMENTS_JWT_SECRET": SECRET})

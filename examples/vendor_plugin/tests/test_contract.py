@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from payments_core.inmemory import FrozenClock
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.testing import VendorContract
 
@@ -34,10 +33,6 @@ class TestExamplePay(VendorContract):
     @pytest.fixture
     def buyer(self, vendor: ExamplePayGateway) -> ExampleBuyer:
         return ExampleBuyer(vendor)
-
-    @pytest.fixture
-    def clock(self) -> FrozenClock:
-        return FrozenClock()
 
 
 def test_the_installed_plugin_is_found_through_its_entry_point() -> None:

@@ -1,0 +1,131 @@
+"""Each repository suite needs only its own Protocol: adapters offering a part run that part.
+
+The adapters here expose ``Payments`` plus at most one other Protocol of the repository
+port, and nothing else: a suite that called a method outside its Protocol would fail
+with an AttributeError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import pytest
+
+from payments_core.inmemory import InMemoryPaymentRepository
+from payments_core.payment import Payment, PaymentId
+from payments_core.testing import (
+    IdempotencyStoreContract,
+    OutboxContract,
+    PaymentsContract,
+    RepositoryContract,
+    SweepableContract,
+)
+from payments_core.testing.idempotency import IdempotentRepository
+from payments_core.testing.outbox import OutboxRepository
+from payments_core.testing.sweepable import SweepableRepository
+from payments_core.values import (
+    Delivery,
+    DueAttempt,
+    IdempotencyClaim,
+    IdempotencyRecord,
+    StatusChange,
+)
+
+
+class PaymentsOnly:
+    """A repository offering the ``Payments`` Protocol and no other."""
+
+    def __init__(self) -> None:
+        self._store = InMemoryPaymentRepository()
+
+    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
+        return self._store.add(payment, idempotency=idempotency)
+
+    def get(self, payment_id: PaymentId) -> Payment:
+        return self._store.get(payment_id)
+
+    def get_by_reference(self, reference: str) -> Payment:
+        return self._store.get_by_reference(reference)
+
+    def find_for_order(self, order_id: str) -> Payment | None:
+        return self._store.find_for_order(order_id)
+
+    def save(self, payment: Payment, *, previous: Payment) -> Payment:
+        return self._store.save(payment, previous=previous)
+
+
+class PaymentsWithKeys(PaymentsOnly):
+    """``Payments`` and ``IdempotencyStore``: no sweeping, no outbox."""
+
+    def find_idempotent(self, payer: str, key: str) -> IdempotencyRecord | None:
+        return self._store.find_idempotent(payer, key)
+
+
+class PaymentsWithSweeps(PaymentsOnly):
+    """``Payments`` and ``Sweepable``."""
+
+    def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
+        return self._store.claim_due(now, limit=limit, lease=lease)
+
+
+class PaymentsWithOutbox(PaymentsOnly):
+    """``Payments`` and ``Outbox``."""
+
+    def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
+        return self._store.pending_changes(limit=limit)
+
+    def claim_changes(
+        self, now: datetime, *, limit: int, lease: timedelta
+    ) -> Sequence[StatusChange]:
+        return self._store.claim_changes(now, limit=limit, lease=lease)
+
+    def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
+        self._store.mark_delivered(deliveries)
+
+
+class TestPaymentsAndIdempotencyStoreOnly(PaymentsContract, IdempotencyStoreContract):
+    @pytest.fixture
+    def repo(self) -> IdempotentRepository:
+        return PaymentsWithKeys()
+
+
+class TestSweepableOnly(SweepableContract):
+    @pytest.fixture
+    def repo(self) -> SweepableRepository:
+        return PaymentsWithSweeps()
+
+
+class TestOutboxOnly(OutboxContract):
+    @pytest.fixture
+    def repo(self) -> OutboxRepository:
+        return PaymentsWithOutbox()
+
+
+@pytest.mark.parametrize(
+    ("adapter", "missing"),
+    [
+        (PaymentsWithKeys, ["claim_due", "pending_changes", "claim_changes", "mark_delivered"]),
+        (PaymentsWithSweeps, ["find_idempotent", "pending_changes", "mark_delivered"]),
+        (PaymentsWithOutbox, ["find_idempotent", "claim_due"]),
+    ],
+)
+def test_the_partial_adapters_lack_the_other_protocols(
+    adapter: type[PaymentsOnly], missing: list[str]
+) -> None:
+    partial = adapter()
+
+    for method in missing:
+        with pytest.raises(AttributeError):
+            getattr(partial, method)
+
+
+def test_the_whole_repository_suite_is_the_four_suites_without_overlap() -> None:
+    def tests_of(suite: type) -> set[str]:
+        return {name for name in dir(suite) if name.startswith("test_")}
+
+    parts = [PaymentsContract, SweepableContract, IdempotencyStoreContract, OutboxContract]
+    names = [tests_of(part) for part in parts]
+
+    assert tests_of(RepositoryContract) == set().union(*names)
+    assert sum(map(len, names)) == len(tests_of(RepositoryContract))
