@@ -14,6 +14,7 @@ from payments_core.converters import (
     dumps,
     loads,
     make_converter,
+    payment_document,
     payment_json,
     read_payment,
 )
@@ -172,6 +173,7 @@ __all__ = [
     "loads",
     "make_converter",
     "make_plugin_manager",
+    "payment_document",
     "payment_json",
     "read_payment",
     "reconcile",
