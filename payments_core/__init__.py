@@ -8,6 +8,7 @@ in-memory adapters for tests and embedding.
 from __future__ import annotations
 
 from payments_core.asyncservice import AsyncPaymentService
+from payments_core.background import Sweeper, running, running_in_background
 from payments_core.contributions import Command, DemoVendor, Setting
 from payments_core.converters import (
     PaymentView,
@@ -157,6 +158,7 @@ __all__ = [
     "StatusHook",
     "StoreUnavailable",
     "SweepReport",
+    "Sweeper",
     "SystemClock",
     "TradeReport",
     "TradeStatus",
@@ -177,4 +179,6 @@ __all__ = [
     "payment_json",
     "read_payment",
     "reconcile",
+    "running",
+    "running_in_background",
 ]
