@@ -52,7 +52,7 @@ def test_any_encoder_writes_exactly_our_wire_text(amount: str) -> None:
     plain = json.dumps(
         {"data": payment_document(payment)}, ensure_ascii=False, separators=(",", ":")
     ).encode()
-    fastapi = JSONResponse({"data": jsonable_encoder(payment_document(payment))}).body
+    fastapi = bytes(JSONResponse({"data": jsonable_encoder(payment_document(payment))}).body)
 
     assert plain == ours
     assert fastapi == ours
