@@ -131,6 +131,16 @@ class PaymentNotFound(NotFound):
         super().__init__(f"payment {key} not found")
 
 
+class SubscriberNotFound(NotFound):
+    """No status-change subscriber of that name was ever registered."""
+
+    code = "subscriber_not_found"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no subscriber {name!r} is registered")
+
+
 class OrderNotFound(NotFound):
     """No such order, or not one the caller owns."""
 

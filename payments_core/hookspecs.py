@@ -42,18 +42,25 @@ def payments_payment_repository(url: str, settings: Settings) -> PaymentReposito
 
 @hookspec
 def payments_status_changed(
-    payment: Payment, previous: PaymentStatus | None, current: PaymentStatus
+    payment: Payment, previous: PaymentStatus | None, current: PaymentStatus, settings: Settings
 ) -> None:
     """Announce that a payment went from ``previous`` to ``current``, after it was stored.
 
     ``previous`` is None when the payment was created. ``payment`` is the payment as
-    stored now, which may already have moved on from ``current``.
+    stored now, which may already have moved on from ``current``. ``settings`` are the
+    delivering process's effective settings, so that a hook run by any process of the
+    deployment (a ``payments reconcile`` cron job too) can find the shop's resources;
+    an implementation may leave out any argument it does not need.
 
     Called once per change and per plugin, also across processes sharing a database
     (changes are claimed before delivery); a plugin that raises is logged and called
     again later for that change, while the others are not called twice. A process
     killed mid-delivery can repeat a change, so implementations should be idempotent
     and quick.
+
+    The plugin's name is the subscriber name (``docs/hooks.md``): register the plugin
+    with an explicit, stable ``name=``. A change stays pending until every registered
+    subscriber has it, whichever process made it.
     """
     raise NotImplementedError
 

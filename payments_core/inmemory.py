@@ -6,7 +6,7 @@ For tests, examples and embedding; nothing here survives the process.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from attrs import evolve
@@ -18,6 +18,7 @@ from payments_core.errors import (
     OrderNotFound,
     PaymentExists,
     PaymentNotFound,
+    SubscriberNotFound,
 )
 from payments_core.payment import Payment, PaymentId, PaymentStatus
 from payments_core.values import (
@@ -28,6 +29,8 @@ from payments_core.values import (
     IdempotencyRecord,
     Order,
     StatusChange,
+    Subscriber,
+    subscriber_name_problem,
 )
 
 _HOLDS_ORDER = frozenset({PaymentStatus.PENDING, PaymentStatus.TIMEOUT, PaymentStatus.CONFIRMED})
@@ -46,6 +49,7 @@ class InMemoryPaymentRepository:
         self._done: set[int] = set()
         self._claimed_until: dict[str, datetime] = {}
         self._change_claims: dict[int, datetime] = {}
+        self._subscribers: dict[str, Subscriber] = {}
 
     def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
         """Store a new payment (see ``payments_core.ports.Payments.add``)."""
@@ -134,22 +138,26 @@ class InMemoryPaymentRepository:
             return list(pending)[:limit]
 
     def claim_changes(
-        self, now: datetime, *, limit: int, lease: timedelta
+        self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
     ) -> Sequence[StatusChange]:
-        """Claim undelivered changes, oldest first, for ``lease``."""
+        """Claim, for ``lease``, the undelivered changes the caller can move on, oldest first."""
         with self._lock:
+            anyone = bool(self._active())
             claimed = [
                 change
                 for cid, change in sorted(self._changes.items())
-                if cid not in self._done and self._change_claims.get(cid, now) <= now
+                if cid not in self._done
+                and self._change_claims.get(cid, now) <= now
+                and (not anyone or not change.delivered_to.issuperset(hooks))
             ][:limit]
             for change in claimed:
                 self._change_claims[change.id] = now + lease
             return claimed
 
     def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
-        """Record who has seen each change; retire the done ones, release the others."""
+        """Record who has seen each change; retire those every subscriber has, release the rest."""
         with self._lock:
+            active = self._active()
             for delivery in deliveries:
                 change = self._changes.get(delivery.change_id)
                 if change is None:  # as the SQL store: an unknown id is not an error
@@ -157,8 +165,50 @@ class InMemoryPaymentRepository:
                 seen = change.delivered_to | delivery.to
                 self._changes[change.id] = evolve(change, delivered_to=seen)
                 self._change_claims.pop(change.id, None)
-                if delivery.done:
+                if delivery.done and active <= seen:
                     self._done.add(change.id)
+
+    def register_subscribers(self, names: Collection[str], now: datetime) -> None:
+        """Register ``names`` (again); see ``payments_core.ports.Outbox``."""
+        for name in names:
+            problem = subscriber_name_problem(name)
+            if problem:
+                raise ValueError(f"{problem}: {name!r}")
+        with self._lock:
+            for name in names:
+                self._subscribers[name] = Subscriber(name=name, registered_at=now)
+
+    def retire_subscriber(self, name: str, now: datetime) -> int:
+        """Stop waiting for ``name``; retire the changes it alone was missing."""
+        with self._lock:
+            subscriber = self._subscribers.get(name)
+            if subscriber is None:
+                raise SubscriberNotFound(name)
+            if not subscriber.active:
+                return 0
+            self._subscribers[name] = evolve(subscriber, retired_at=now)
+            active = self._active()
+            complete = [
+                cid
+                for cid, change in self._changes.items()
+                if cid not in self._done and active <= change.delivered_to
+            ]
+            self._done.update(complete)
+            return len(complete)
+
+    def subscribers(self) -> Sequence[Subscriber]:
+        """Every subscriber by name, with the changes waiting for it."""
+        with self._lock:
+            pending = [c for cid, c in self._changes.items() if cid not in self._done]
+            return [
+                evolve(s, pending=sum(1 for c in pending if s.name not in c.delivered_to))
+                if s.active
+                else s
+                for _, s in sorted(self._subscribers.items())
+            ]
+
+    def _active(self) -> frozenset[str]:
+        return frozenset(name for name, s in self._subscribers.items() if s.active)
 
     def _holder(self, order_id: str) -> PaymentId | None:
         return next(

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Final
 
 from payments_core.delivery import BackgroundDelivery
 from payments_core.errors import PaymentsError
-from payments_core.values import Delivery
+from payments_core.values import Delivery, subscriber_name_problem
 
 if TYPE_CHECKING:
     from payments_core.plugins import PaymentHooks, StatusHook
     from payments_core.ports import Clock, Outbox, Payments
-    from payments_core.values import StatusChange
+    from payments_core.values import Settings, StatusChange
 
 log = logging.getLogger(__name__)
 BATCH: Final = 500
@@ -26,12 +26,18 @@ class OutboxRelay:
 
     Build it before the service and give the service ``announce=relay.wake``.
 
+    The plugin names of its status hooks are registered as subscribers before its first
+    delivery (and again when they change), so that every process sharing the outbox
+    keeps a change pending until these hooks have it. A hook without a name of its own
+    is told only the changes this process sees, and a warning says so.
+
     Args:
         outbox: where stored changes wait to be delivered.
         payments: where a change's payment is read, as stored at delivery time.
         hooks: the plugins to tell.
         clock: the time claims are made at.
         lease: how long a claimed change is skipped by the other processes.
+        settings: the effective settings, given to the hooks that take them.
     """
 
     def __init__(
@@ -42,7 +48,11 @@ class OutboxRelay:
         clock: Clock,
         *,
         lease: timedelta = timedelta(minutes=1),
+        settings: Settings | None = None,
     ) -> None:
+        self._settings: Settings = {} if settings is None else settings
+        self._registered: frozenset[str] | None = None  # subscribers this relay registered
+        self._warned: set[str] = set()  # hooks said not to be subscribers
         self._outbox = outbox
         self._payments = payments
         self._hooks = hooks
@@ -51,6 +61,38 @@ class OutboxRelay:
         self._delivering = threading.Lock()
         self._here = threading.local()  # whether this thread is delivering, and was woken
         self._background: BackgroundDelivery | None = None
+
+    def register(self) -> frozenset[str]:
+        """Register the durable status hooks as subscribers now, if not done already; their names.
+
+        ``deliver`` calls it first; call it at start-up so that changes made before this
+        process first delivers wait for its hooks too.
+
+        Raises:
+            StoreUnavailable: nothing was registered; the next call tries again.
+        """
+        return self._register(self._hooks.status_hooks(self._settings))
+
+    def _register(self, hooks: list[StatusHook]) -> frozenset[str]:
+        names = frozenset(h.plugin for h in hooks if self._durable(h))
+        if names != self._registered:
+            self._outbox.register_subscribers(sorted(names), self._clock.now())
+            self._registered = names
+        return names
+
+    def _durable(self, hook: StatusHook) -> bool:
+        """Whether ``hook`` can be a subscriber; a warning, once, says why not."""
+        problem = None if hook.durable else "its name was made from its id"
+        problem = problem or subscriber_name_problem(hook.plugin)
+        if problem and hook.plugin not in self._warned:
+            self._warned.add(hook.plugin)
+            log.warning(
+                "status hook %r is not a subscriber (%s): changes other processes make "
+                "may be retired before it hears them; register its plugin with a stable name=",
+                hook.plugin,
+                problem,
+            )
+        return problem is None
 
     def wake(self) -> None:
         """Have the pending changes delivered: by the background delivery when there is one.
@@ -107,18 +149,24 @@ class OutboxRelay:
         tried: set[int] = set()
         while True:
             self._here.again = False
-            claimed = self._outbox.claim_changes(self._clock.now(), limit=BATCH, lease=self._lease)
+            hooks = self._hooks.status_hooks(self._settings)
+            self._register(hooks)
+            claimed = self._outbox.claim_changes(
+                self._clock.now(), limit=BATCH, lease=self._lease, hooks=[h.plugin for h in hooks]
+            )
             fresh = [c for c in claimed if c.id not in tried]
-            delivered += self._deliver_batch(fresh, again=[c for c in claimed if c.id in tried])
+            again = [c for c in claimed if c.id in tried]
+            delivered += self._deliver_batch(hooks, fresh, again=again)
             # A short batch drained the outbox as it was; going on would chase each
             # change stored meanwhile one by one, two transactions apiece, under load.
             if (not fresh or len(claimed) < BATCH) and not self._here.again:
                 return delivered
             tried.update(c.id for c in fresh)
 
-    def _deliver_batch(self, fresh: list[StatusChange], *, again: list[StatusChange]) -> int:
+    def _deliver_batch(
+        self, hooks: list[StatusHook], fresh: list[StatusChange], *, again: list[StatusChange]
+    ) -> int:
         """Deliver ``fresh``; release ``again``, tried earlier in this call, for the next one."""
-        hooks = self._hooks.status_hooks()
         results = [self._deliver_one(change, hooks) for change in fresh]
         released = [Delivery(change_id=c.id) for c in again]
         if results or released:

@@ -82,10 +82,16 @@ def _safe_url(url: str) -> str:
 
 @frozen(kw_only=True)
 class StatusHook:
-    """One plugin's ``payments_status_changed``, to be called on its own."""
+    """One plugin's ``payments_status_changed``, to be called on its own.
+
+    ``durable``: the plugin was registered under a name of its own, not one pluggy made
+    up from the object's id (which changes with every process), so the name can stand
+    for a subscriber across processes and restarts.
+    """
 
     plugin: str
     call: Callable[[Payment, PaymentStatus | None, PaymentStatus], None]
+    durable: bool = True
 
 
 class PaymentHooks:
@@ -162,8 +168,10 @@ class PaymentHooks:
             )
         return demo
 
-    def status_hooks(self) -> list[StatusHook]:
+    def status_hooks(self, settings: Settings | None = None) -> list[StatusHook]:
         """Every plugin's ``payments_status_changed``, in the order pluggy calls them.
+
+        Each is called with ``settings`` (empty when None) if it takes them.
 
         pluggy calls the implementations from the last of ``get_hookimpls()`` to the
         first: ``tryfirst`` ones first, ``trylast`` ones last, the others newest first.
@@ -173,19 +181,27 @@ class PaymentHooks:
                 which only a manager not made by ``make_plugin_manager`` lets in.
         """
         impls = self._pm.hook.payments_status_changed.get_hookimpls()
-        return [_status_hook(impl) for impl in reversed(impls)]
+        given = {} if settings is None else settings
+        return [_status_hook(impl, given) for impl in reversed(impls)]
 
 
-def _status_hook(impl: pluggy.HookImpl) -> StatusHook:
+def _status_hook(impl: pluggy.HookImpl, settings: Settings) -> StatusHook:
     _check_status_hook(
         impl.plugin, impl.plugin_name, impl.function, impl.wrapper or impl.hookwrapper
     )
 
     def call(payment: Payment, previous: PaymentStatus | None, current: PaymentStatus) -> None:
-        given = {"payment": payment, "previous": previous, "current": current}
+        given = {
+            "payment": payment,
+            "previous": previous,
+            "current": current,
+            "settings": settings,
+        }
         impl.function(*(given[name] for name in impl.argnames))
 
-    return StatusHook(plugin=impl.plugin_name, call=call)
+    # pluggy names an unnamed, nameless object after its id(): another name in every process
+    durable = impl.plugin_name != str(id(impl.plugin))
+    return StatusHook(plugin=impl.plugin_name, call=call, durable=durable)
 
 
 def _check_status_hook(

@@ -6,7 +6,7 @@ Every method lists in ``Raises:`` the errors that are part of its contract.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -23,6 +23,7 @@ from payments_core.values import (
     Order,
     Reply,
     StatusChange,
+    Subscriber,
     TradeReport,
 )
 
@@ -204,16 +205,27 @@ class IdempotencyStore(Protocol):
 
 
 class Outbox(Protocol):
-    """Status changes waiting to be announced to the hooks."""
+    """Status changes waiting to be announced to the hooks, and who must hear them.
+
+    A subscriber is the plugin name of a status hook that some process of the deployment
+    registered. A change stays pending until its ``delivered_to`` holds every registered
+    subscriber that is not retired, so a process lacking a hook never closes a change
+    out before the processes that have the hook hear it.
+    """
 
     def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
         """Undelivered changes, oldest first, claimed or not. Raises: StoreUnavailable."""
         ...
 
     def claim_changes(
-        self, now: datetime, *, limit: int, lease: timedelta
+        self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
     ) -> Sequence[StatusChange]:
         """Claim up to ``limit`` undelivered changes not claimed at ``now``, oldest first.
+
+        Only changes the caller can move on are claimed: those whose ``delivered_to``
+        lacks one of ``hooks`` (the plugin names of the caller's status hooks) and,
+        while no subscriber is registered, every one. A process is thus never handed
+        again and again the changes that wait only for other processes' hooks.
 
         Claimed changes are skipped by every claim until ``now + lease``, so several
         processes never deliver the same change at once. Raises: StoreUnavailable.
@@ -223,10 +235,42 @@ class Outbox(Protocol):
     def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
         """Record, in one transaction, who has seen each change.
 
-        ``to`` is added to the change's ``delivered_to``; ``done`` retires the change,
-        otherwise its claim is released so the next delivery retries it. Unknown ids
-        are ignored. Raises: StoreUnavailable.
+        ``to`` is added to the change's ``delivered_to``. With ``done``, the change is
+        retired if its ``delivered_to`` now holds every registered, non-retired
+        subscriber; otherwise its claim is released so the next delivery retries it.
+        Unknown ids are ignored. Raises: StoreUnavailable.
         """
+        ...
+
+    def register_subscribers(self, names: Collection[str], now: datetime) -> None:
+        """Record ``names`` as subscribers registered at ``now``; idempotent.
+
+        A retired subscriber registered again is active again: changes retired
+        meanwhile are not delivered to it.
+
+        Raises:
+            ValueError: a name ``values.subscriber_name_problem`` refuses; none is stored.
+            StoreUnavailable: nothing was stored.
+        """
+        ...
+
+    def retire_subscriber(self, name: str, now: datetime) -> int:
+        """Stop waiting for ``name``; retiring it again does nothing.
+
+        In the same transaction, every pending change whose ``delivered_to`` holds all
+        the remaining subscribers is retired.
+
+        Returns:
+            How many changes were retired.
+
+        Raises:
+            SubscriberNotFound: no subscriber ``name`` was ever registered.
+            StoreUnavailable: nothing was changed.
+        """
+        ...
+
+    def subscribers(self) -> Sequence[Subscriber]:
+        """Every subscriber, active or retired, by name. Raises: StoreUnavailable."""
         ...
 
 

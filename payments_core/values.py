@@ -6,6 +6,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Final
 
 from attrs import field, frozen, validators
 
@@ -132,11 +133,49 @@ class StatusChange:
 
 @frozen(kw_only=True)
 class Delivery:
-    """Who has now seen one status change, and whether it is done with."""
+    """Who has now seen one status change, and whether the delivering process is done with it.
+
+    ``done``: every hook of the delivering process has the change. The outbox retires
+    it only if every registered subscriber has it too (see ``ports.Outbox``).
+    """
 
     change_id: int
     to: frozenset[str] = field(factory=frozenset, converter=_names)
     done: bool = False
+
+
+SUBSCRIBER_NAME_MAX: Final = 200  # characters
+
+
+def subscriber_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a subscriber, or None when it can.
+
+    A name is stored in ``delivered_to`` as a JSON string and looked up as text, so it
+    is printable, without quotes or backslashes, and at most 200 characters long.
+    """
+    if not 0 < len(name) <= SUBSCRIBER_NAME_MAX:
+        return f"a subscriber name has 1 to {SUBSCRIBER_NAME_MAX} characters"
+    if not name.isprintable() or '"' in name or "\\" in name:
+        return "a subscriber name is printable, without quotes or backslashes"
+    return None
+
+
+@frozen(kw_only=True)
+class Subscriber:
+    """A durable hearer of status changes: the plugin name of a status hook.
+
+    ``pending`` counts the undelivered changes waiting for it (0 once retired).
+    """
+
+    name: str
+    registered_at: datetime  # when a process last registered it
+    retired_at: datetime | None = None
+    pending: int = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether changes wait for it."""
+        return self.retired_at is None
 
 
 @frozen(kw_only=True)

@@ -19,6 +19,7 @@ from payments_core.errors import PaymentsError
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_http import settings as config
 from payments_http._logsafe import configure_logging
+from payments_http.subscribers import add_hooks_command
 
 if TYPE_CHECKING:
     from payments_core.contributions import Command, Setting
@@ -66,6 +67,7 @@ def _parser(hooks: PaymentHooks, declared: Sequence[Setting]) -> argparse.Argume
     sweep.add_argument("--concurrency", type=int, default=4)
     sweep.set_defaults(run=_reconcile)
     _add_settings(sweep, declared)
+    add_hooks_command(commands, declared, _add_settings)
     hooks.add_commands(commands)
     return parser
 

@@ -4,11 +4,13 @@ adapter, the authenticator, status-change delivery and the in-process sweeper.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from payments_core.delivery import BackgroundDelivery
+from payments_core.errors import PaymentsError
 from payments_core.inmemory import InMemoryOrders, SystemClock
 from payments_core.outbox import OutboxRelay
 from payments_core.plugins import PaymentHooks, make_plugin_manager
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
     from payments_core.ports import Clock, Orders
     from payments_http.auth import Authenticator
+
+log = logging.getLogger(__name__)
 
 
 def authenticator_from_settings(settings: Mapping[str, str]) -> JwtAuthenticator:
@@ -85,7 +89,8 @@ def build_service(
         settings.get("PAYMENTS_DATABASE_URL", "sqlite:///payments.db"), settings
     )
     clock = clock or SystemClock()
-    relay = OutboxRelay(repo, repo, hooks, clock)
+    relay = OutboxRelay(repo, repo, hooks, clock, settings=settings)
+    _register(relay)
     delivery = relay.in_background() if background_delivery else None
     service = PaymentService(
         repo=repo,
@@ -97,6 +102,15 @@ def build_service(
         announce=relay.wake,
     )
     return service, delivery
+
+
+def _register(relay: OutboxRelay) -> None:
+    """Register the status hooks as subscribers now: changes other processes make before
+    this one first delivers wait for them too. A store down now leaves it to that delivery."""
+    try:
+        relay.register()
+    except PaymentsError as exc:
+        log.warning("status hooks not registered as subscribers yet: %s", exc.code)
 
 
 class _Closer:

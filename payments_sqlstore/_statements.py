@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Final
+import json
+from functools import lru_cache
+from typing import Any, Final
 
 from sqlalchemy import (
     Boolean,
     ColumnClause,
+    ColumnElement,
+    Select,
     String,
+    Update,
     bindparam,
+    exists,
     false,
+    func,
     insert,
     literal_column,
     or_,
     select,
+    true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from payments_sqlstore.tables import (
     UtcDateTime,
@@ -23,6 +32,7 @@ from payments_sqlstore.tables import (
     idempotency_records,
     payments,
     status_changes,
+    subscribers,
 )
 
 # Literals (not bound values) so that PostgreSQL matches the partial indexes.
@@ -107,25 +117,84 @@ PENDING_CHANGES: Final = (
     .order_by(status_changes.c.id)
     .limit(bindparam("limit"))
 )
-_claimable_changes: Final = (
-    select(status_changes.c.id)
-    .where(status_changes.c.done == false())
-    .where(
-        or_(
-            status_changes.c.claimed_until.is_(None),
-            status_changes.c.claimed_until <= bindparam("now", type_=UtcDateTime()),
+_ACTIVE: Final = subscribers.c.retired_at.is_(None)
+
+
+def _lacks(name: str) -> ColumnElement[bool]:
+    """Whether a change's ``delivered_to`` (a JSON list) lacks ``name``.
+
+    Subscriber names hold no quote or backslash (``subscriber_name_problem``), so the
+    quoted name occurs in the JSON text exactly when it is one of its elements.
+    """
+    return ~status_changes.c.delivered_to.contains(json.dumps(name), autoescape=True)
+
+
+@lru_cache(maxsize=64)
+def claim_changes(hooks: tuple[str, ...]) -> Update:
+    """Claim the pending changes lacking one of ``hooks`` (every one while nobody subscribes)."""
+    nobody = ~exists(select(subscribers.c.name).where(_ACTIVE))
+    claimable = (
+        select(status_changes.c.id)
+        .where(status_changes.c.done == false())
+        .where(
+            or_(
+                status_changes.c.claimed_until.is_(None),
+                status_changes.c.claimed_until <= bindparam("now", type_=UtcDateTime()),
+            )
         )
+        .where(or_(nobody, *(_lacks(name) for name in hooks)))
+        .order_by(status_changes.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True, of=status_changes)  # SQLite: BEGIN IMMEDIATE
     )
-    .order_by(status_changes.c.id)
-    .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True)  # SQLite: BEGIN IMMEDIATE serializes
+    return (
+        update(status_changes)
+        .where(status_changes.c.id.in_(claimable.scalar_subquery()))
+        .values(claimed_until=bindparam("until", type_=UtcDateTime()))
+        .returning(*status_changes.c)
+    )
+
+
+def waiting_for(name: str) -> Select[Any]:
+    """How many pending changes lack ``name``."""
+    pending = status_changes.c.done == false()
+    return select(func.count()).select_from(status_changes).where(pending, _lacks(name))
+
+
+ACTIVE_SUBSCRIBERS: Final = select(subscribers.c.name).where(_ACTIVE)
+SUBSCRIBERS: Final = select(subscribers).order_by(subscribers.c.name)
+SUBSCRIBER: Final = (
+    select(subscribers).where(subscribers.c.name == bindparam("name")).with_for_update()
 )
-CLAIM_CHANGES: Final = (
+RETIRE_SUBSCRIBER: Final = (
+    update(subscribers)
+    .where(subscribers.c.name == bindparam("b_name"))
+    .values(retired_at=bindparam("now", type_=UtcDateTime()))
+)
+PENDING_DELIVERIES: Final = (
+    select(status_changes.c.id, status_changes.c.delivered_to)
+    .where(status_changes.c.done == false())
+    .with_for_update()
+)
+RETIRE_CHANGES: Final = (
     update(status_changes)
-    .where(status_changes.c.id.in_(_claimable_changes.scalar_subquery()))
-    .values(claimed_until=bindparam("until", type_=UtcDateTime()))
-    .returning(*status_changes.c)
+    .where(status_changes.c.id.in_(bindparam("ids", expanding=True)))
+    .values(done=true(), claimed_until=None)
 )
+
+
+def _register(dialect: Any) -> Any:
+    """Insert each subscriber, or make it active again with its new registration time."""
+    statement = dialect.insert(subscribers)
+    return statement.on_conflict_do_update(
+        index_elements=[subscribers.c.name],
+        set_={"registered_at": statement.excluded.registered_at, "retired_at": None},
+    )
+
+
+REGISTER: Final = {"sqlite": _register(sqlite), "postgresql": _register(postgresql)}
+"""The registration statement per dialect name: both spell an upsert ``ON CONFLICT``."""
+
 DELIVERIES: Final = (
     select(status_changes.c.id, status_changes.c.delivered_to, status_changes.c.done)
     .where(status_changes.c.id.in_(bindparam("ids", expanding=True)))

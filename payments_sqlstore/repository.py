@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from payments_core.errors import (
     ConcurrencyConflict,
     PaymentExists,
     PaymentNotFound,
+    SubscriberNotFound,
 )
 from payments_core.payment import Payment, PaymentId
 from payments_core.values import (
@@ -24,6 +25,8 @@ from payments_core.values import (
     IdempotencyClaim,
     IdempotencyRecord,
     StatusChange,
+    Subscriber,
+    subscriber_name_problem,
 )
 from payments_sqlstore import _statements as sql
 from payments_sqlstore._oneshot import LiveOrderTaken
@@ -159,36 +162,80 @@ class SqlPaymentRepository:
         return [change_from_row(row) for row in self._read(sql.PENDING_CHANGES, {"limit": limit})]
 
     def claim_changes(
-        self, now: datetime, *, limit: int, lease: timedelta
+        self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
     ) -> Sequence[StatusChange]:
-        """Lease up to ``limit`` undelivered, unclaimed status changes, oldest first."""
+        """Lease up to ``limit`` pending, unclaimed changes the caller can move on, oldest first."""
         if limit <= 0:
             return []
         params = {"now": now, "until": now + lease, "limit": limit}
+        statement = sql.claim_changes(tuple(sorted(set(hooks))))
         with self._writing() as conn:
-            rows = list(conn.execute(sql.CLAIM_CHANGES, params).all())
+            rows = list(conn.execute(statement, params).all())
         return sorted((change_from_row(row) for row in rows), key=lambda change: change.id)
 
     def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
         """Record who has seen each change in one transaction; retire or release each.
 
-        Unknown ids are ignored; a retired change stays retired.
+        A change is retired when the caller is done with it and every active subscriber
+        has it. Unknown ids are ignored; a retired change stays retired.
         """
         if not deliveries:
             return
-        # Nobody new has seen these (no hook, or every hook failed): no names to merge,
-        # so one statement per outcome retires or releases them all.
-        plain = {
-            done: [d.change_id for d in deliveries if not d.to and d.done is done]
-            for done in (True, False)
-        }
-        named = [d for d in deliveries if d.to]
         with self._writing() as conn:
-            for done, ids in plain.items():
+            begin_writing(conn)
+            anyone = conn.execute(sql.ACTIVE_SUBSCRIBERS.limit(1)).first() is not None
+            # Nobody new has seen these (no hook, or every hook failed) and no subscriber
+            # can be missing: one statement per outcome retires or releases them all.
+            plain = [d for d in deliveries if not d.to and not (d.done and anyone)]
+            for done in (True, False):
+                ids = [d.change_id for d in plain if d.done is done]
                 if ids:
                     conn.execute(sql.SETTLE_CHANGES, {"ids": ids, "done": done})
+            named = [d for d in deliveries if d.to or (d.done and anyone)]
             if named:
                 _merge_deliveries(conn, named)
+
+    def register_subscribers(self, names: Collection[str], now: datetime) -> None:
+        """Register ``names``, or register them again (see ``payments_core.ports.Outbox``)."""
+        for name in names:
+            problem = subscriber_name_problem(name)
+            if problem:
+                raise ValueError(f"{problem}: {name!r}")
+        if not names:
+            return
+        rows = [{"name": name, "registered_at": now} for name in sorted(set(names))]
+        with self._writing() as conn:
+            conn.execute(sql.REGISTER[self._engine.dialect.name], rows)
+
+    def retire_subscriber(self, name: str, now: datetime) -> int:
+        """Stop waiting for ``name``; retire, in the same transaction, what it alone lacked."""
+        with self._writing() as conn:
+            begin_writing(conn)
+            subscriber = conn.execute(sql.SUBSCRIBER, {"name": name}).first()
+            if subscriber is None:
+                raise SubscriberNotFound(name)
+            if subscriber.retired_at is not None:
+                return 0
+            conn.execute(sql.RETIRE_SUBSCRIBER, {"b_name": name, "now": now})
+            active = frozenset(conn.execute(sql.ACTIVE_SUBSCRIBERS).scalars())
+            pending = conn.execute(sql.PENDING_DELIVERIES).all()
+            ids = [row.id for row in pending if active <= names_from_text(row.delivered_to)]
+            if ids:
+                conn.execute(sql.RETIRE_CHANGES, {"ids": ids})
+            return len(ids)
+
+    def subscribers(self) -> Sequence[Subscriber]:
+        """Every subscriber by name, with the pending changes waiting for each active one."""
+        found = []
+        for row in self._read(sql.SUBSCRIBERS, {}):
+            subscriber = Subscriber(
+                name=row.name, registered_at=row.registered_at, retired_at=row.retired_at
+            )
+            if subscriber.active:
+                (waiting,) = self._read(sql.waiting_for(row.name), {})
+                subscriber = evolve(subscriber, pending=int(waiting[0]))
+            found.append(subscriber)
+        return found
 
     def _load(self, statement: Select[Any], params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows of one payment (``payment_from_rows``); the hot path of every request."""
@@ -242,19 +289,29 @@ def _sqlite_writer_lock(engine: Engine) -> WriterLock:
 
 
 def _merge_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
-    """Add each delivery's names to its change's, under a row lock."""
-    begin_writing(conn)  # the read below must not race another dispatcher
+    """Add each delivery's names to its change's under a row lock; retire the complete ones.
+
+    The subscribers are read after the lock is taken: a subscriber retired meanwhile,
+    whose retirement looked at this change before these names were added, is then not
+    waited for (on PostgreSQL each statement sees what was committed before it).
+    """
     ids = [d.change_id for d in deliveries]
     stored = {row.id: row for row in conn.execute(sql.DELIVERIES, {"ids": ids})}
-    values = [
-        {
-            "b_id": d.change_id,
-            "delivered_to": names_to_text(names_from_text(stored[d.change_id].delivered_to) | d.to),
-            "done": stored[d.change_id].done or d.done,
-            "claimed_until": None,
-        }
-        for d in deliveries
-        if d.change_id in stored
-    ]
+    active = frozenset(conn.execute(sql.ACTIVE_SUBSCRIBERS).scalars())
+    values = []
+    for d in deliveries:
+        row = stored.get(d.change_id)
+        if row is None:
+            continue
+        seen = names_from_text(row.delivered_to) | d.to
+        done = row.done or (d.done and active <= seen)
+        values.append(
+            {
+                "b_id": d.change_id,
+                "delivered_to": names_to_text(seen),
+                "done": done,
+                "claimed_until": None,
+            }
+        )
     if values:
         conn.execute(sql.MARK_DELIVERED, values)

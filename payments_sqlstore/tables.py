@@ -169,3 +169,13 @@ Index(
     sqlite_where=status_changes.c.done == false(),
     postgresql_where=status_changes.c.done == false(),
 )
+
+# The durable hearers of status changes: a change is done once its delivered_to holds
+# every subscriber not retired (see payments_core.ports.Outbox).
+subscribers: Final = Table(
+    "subscribers",
+    metadata,
+    Column("name", String, primary_key=True),  # a status hook's plugin name
+    Column("registered_at", UtcDateTime, nullable=False),  # by a process, most recently
+    Column("retired_at", UtcDateTime),  # NULL while changes wait for it
+)

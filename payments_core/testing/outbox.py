@@ -7,11 +7,14 @@ from typing import Protocol
 
 from attrs import evolve
 
+from payments_core.errors import SubscriberNotFound
 from payments_core.inmemory import FrozenClock
 from payments_core.payment import PaymentStatus
 from payments_core.ports import Outbox, Payments
-from payments_core.testing._support import new_payment
-from payments_core.values import Delivery
+from payments_core.testing._support import new_payment, raises
+from payments_core.values import SUBSCRIBER_NAME_MAX, Delivery
+
+LEASE = timedelta(minutes=1)
 
 
 class OutboxRepository(Payments, Outbox, Protocol):
@@ -126,3 +129,121 @@ class OutboxContract:
         assert [c.id for c in again] == [released.id, kept.id]
         assert again[1].delivered_to == frozenset({"a"})
         assert retired.id not in [c.id for c in repo.pending_changes(limit=5)]
+
+    def test_a_change_stays_pending_until_every_subscriber_has_it(
+        self, repo: OutboxRepository, clock: FrozenClock
+    ) -> None:
+        repo.register_subscribers(["shop", "crm"], clock.now())
+        repo.add(new_payment(clock))
+        (change,) = repo.pending_changes(limit=5)
+
+        repo.mark_delivered([Delivery(change_id=change.id, to=frozenset({"shop"}), done=True)])
+        (still,) = repo.pending_changes(limit=5)
+        repo.mark_delivered([Delivery(change_id=change.id, to=frozenset({"crm"}), done=True)])
+
+        assert still.delivered_to == frozenset({"shop"})
+        assert repo.pending_changes(limit=5) == []
+
+    def test_a_process_without_a_subscribers_hook_retires_nothing(
+        self, repo: OutboxRepository, clock: FrozenClock
+    ) -> None:
+        repo.register_subscribers(["shop"], clock.now())
+        repo.add(new_payment(clock))
+        (change,) = repo.pending_changes(limit=5)
+
+        claimed = repo.claim_changes(clock.now(), limit=5, lease=LEASE)
+        repo.mark_delivered([Delivery(change_id=change.id, done=True)])
+
+        assert claimed == []
+        assert [c.id for c in repo.pending_changes(limit=5)] == [change.id]
+
+    def test_only_changes_missing_one_of_the_callers_hooks_are_claimed(
+        self, repo: OutboxRepository, clock: FrozenClock
+    ) -> None:
+        repo.register_subscribers(["shop", "crm"], clock.now())
+        repo.add(new_payment(clock))
+        repo.add(new_payment(clock))
+        heard_by_shop, unheard = repo.pending_changes(limit=5)
+        shop_only = Delivery(change_id=heard_by_shop.id, to=frozenset({"shop"}), done=True)
+        repo.mark_delivered([shop_only])
+
+        for_shop = repo.claim_changes(clock.now(), limit=5, lease=LEASE, hooks=["shop"])
+        repo.mark_delivered([Delivery(change_id=c.id) for c in for_shop])
+        for_crm = repo.claim_changes(clock.now(), limit=5, lease=LEASE, hooks=["crm"])
+
+        assert [c.id for c in for_shop] == [unheard.id]
+        assert [c.id for c in for_crm] == [heard_by_shop.id, unheard.id]
+
+    def test_without_subscribers_every_change_is_claimed_and_retired(
+        self, repo: OutboxRepository, clock: FrozenClock
+    ) -> None:
+        repo.add(new_payment(clock))
+        repo.register_subscribers(["shop"], clock.now())
+        retired = repo.retire_subscriber("shop", clock.now())  # the last one: nobody waits
+        repo.add(new_payment(clock))
+        repo.add(new_payment(clock))
+
+        claimed = repo.claim_changes(clock.now(), limit=5, lease=LEASE)
+        repo.mark_delivered([Delivery(change_id=c.id, done=True) for c in claimed])
+
+        assert (retired, len(claimed)) == (1, 2)
+        assert repo.pending_changes(limit=5) == []
+
+    def test_retiring_a_subscriber_retires_the_changes_only_it_lacked(
+        self, repo: OutboxRepository, clock: FrozenClock
+    ) -> None:
+        repo.register_subscribers(["shop", "gone"], clock.now())
+        for _ in range(3):
+            repo.add(new_payment(clock))
+        heard, unheard, heard_by_gone = repo.pending_changes(limit=5)
+        repo.mark_delivered(
+            [
+                Delivery(change_id=heard.id, to=frozenset({"shop"}), done=True),
+                Delivery(change_id=heard_by_gone.id, to=frozenset({"gone"}), done=True),
+            ]
+        )
+        clock.advance(timedelta(hours=1))
+
+        retired = repo.retire_subscriber("gone", clock.now())
+        again = repo.retire_subscriber("gone", clock.now())
+
+        assert (retired, again) == (1, 0)
+        assert [c.id for c in repo.pending_changes(limit=5)] == [unheard.id, heard_by_gone.id]
+        gone, shop = repo.subscribers()  # by name
+        assert (shop.name, shop.active, shop.pending) == ("shop", True, 2)
+        assert (gone.name, gone.retired_at, gone.pending) == ("gone", clock.now(), 0)
+
+    def test_registering_is_idempotent_and_brings_a_retired_subscriber_back(
+        self, repo: OutboxRepository, clock: FrozenClock
+    ) -> None:
+        repo.register_subscribers(["shop"], clock.now())
+        repo.register_subscribers(["shop"], clock.now())
+        repo.retire_subscriber("shop", clock.now())
+        clock.advance(timedelta(minutes=5))
+        repo.add(new_payment(clock))
+
+        repo.register_subscribers(["shop"], clock.now())
+
+        (shop,) = repo.subscribers()
+        assert (shop.name, shop.active, shop.registered_at, shop.pending) == (
+            "shop",
+            True,
+            clock.now(),
+            1,
+        )
+        assert repo.claim_changes(clock.now(), limit=5, lease=LEASE) == []
+
+    def test_retiring_an_unknown_subscriber_is_refused(
+        self, repo: OutboxRepository, clock: FrozenClock
+    ) -> None:
+        with raises(SubscriberNotFound):
+            repo.retire_subscriber("never-registered", clock.now())
+
+    def test_a_name_that_cannot_be_stored_refuses_the_whole_registration(
+        self, repo: OutboxRepository, clock: FrozenClock
+    ) -> None:
+        for bad in ['say "hi"', "back\\slash", "", "x" * (SUBSCRIBER_NAME_MAX + 1), "line\nbreak"]:
+            with raises(ValueError):
+                repo.register_subscribers(["fine", bad], clock.now())
+
+        assert list(repo.subscribers()) == []

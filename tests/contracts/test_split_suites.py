@@ -7,7 +7,7 @@ with an AttributeError.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 import pytest
@@ -30,6 +30,7 @@ from payments_core.values import (
     IdempotencyClaim,
     IdempotencyRecord,
     StatusChange,
+    Subscriber,
 )
 
 
@@ -76,12 +77,21 @@ class PaymentsWithOutbox(PaymentsOnly):
         return self._store.pending_changes(limit=limit)
 
     def claim_changes(
-        self, now: datetime, *, limit: int, lease: timedelta
+        self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
     ) -> Sequence[StatusChange]:
-        return self._store.claim_changes(now, limit=limit, lease=lease)
+        return self._store.claim_changes(now, limit=limit, lease=lease, hooks=hooks)
 
     def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
         self._store.mark_delivered(deliveries)
+
+    def register_subscribers(self, names: Collection[str], now: datetime) -> None:
+        self._store.register_subscribers(names, now)
+
+    def retire_subscriber(self, name: str, now: datetime) -> int:
+        return self._store.retire_subscriber(name, now)
+
+    def subscribers(self) -> Sequence[Subscriber]:
+        return self._store.subscribers()
 
 
 class TestPaymentsAndIdempotencyStoreOnly(PaymentsContract, IdempotencyStoreContract):

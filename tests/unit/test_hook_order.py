@@ -108,7 +108,10 @@ def test_status_hooks_run_in_pluggys_order_tryfirst_first_and_trylast_last(world
         delivered = list(heard)
         heard.clear()
         world.pm.hook.payments_status_changed(
-            payment=world.stored(payment), previous=None, current=PaymentStatus.PENDING
+            payment=world.stored(payment),
+            previous=None,
+            current=PaymentStatus.PENDING,
+            settings={},
         )
     finally:
         for plugin in plugins:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,7 +13,7 @@ from payments_core.hookspecs import hookimpl
 from payments_core.outbox import BATCH, OutboxRelay
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.sweep import reconcile
-from payments_core.values import Delivery, StatusChange
+from payments_core.values import Delivery, StatusChange, Subscriber
 from tests.unit.world import ALICE, RecordingHook, World, registered
 
 
@@ -168,15 +168,24 @@ class TricklingOutbox:
         return self.world.repo.pending_changes(limit=limit)
 
     def claim_changes(
-        self, now: datetime, *, limit: int, lease: timedelta
+        self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
     ) -> Sequence[StatusChange]:
         self.claims += 1
         if self.claims <= 20:  # bounded, so that a delivery that chases them all still ends
             self.writer.create(ALICE, order_id=self.world.order(), subject="Tea")
-        return self.world.repo.claim_changes(now, limit=limit, lease=lease)
+        return self.world.repo.claim_changes(now, limit=limit, lease=lease, hooks=hooks)
 
     def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
         self.world.repo.mark_delivered(deliveries)
+
+    def register_subscribers(self, names: Collection[str], now: datetime) -> None:
+        self.world.repo.register_subscribers(names, now)
+
+    def retire_subscriber(self, name: str, now: datetime) -> int:
+        return self.world.repo.retire_subscriber(name, now)
+
+    def subscribers(self) -> Sequence[Subscriber]:
+        return self.world.repo.subscribers()
 
 
 def test_a_delivery_ends_after_a_short_batch_while_changes_keep_coming(world: World) -> None:
