@@ -9,7 +9,7 @@ loaded once and a prepared table of the same width as ours:
 - ``POST /api/v1/payments/notify/alipay``: parse the form, one RSA2 verification,
   one update by reference.
 
-No authentication, no orders lookup, no state machine, no outbox: those are what our
+No authentication, no orders lookup, no status transitions, no outbox: those are what our
 server adds, and the ratio says what they cost. Served by uvicorn with
 ``bench._lowerbound:create_app --factory``; configured by ``LB_DATABASE_URL``,
 ``LB_PRIVATE_KEY`` and ``LB_PUBLIC_KEY`` (paths to PEM files).

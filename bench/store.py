@@ -5,7 +5,7 @@
 For SQLite (a temporary WAL file) and PostgreSQL (a temporary schema in
 ``PAYMENTS_TEST_POSTGRES_URL``, skipped when unset) it prints inserts/s and
 get-by-id/s of the repository and of hand-written Core statements writing and
-reading the same rows (payment, attempt, idempotency record, creation event;
+reading the same rows (payment, attempt, idempotency record, status change;
 read back with one join), and the ratio repository / Core. Rounds alternate
 between the two so that machine noise hits both; medians are reported.
 """

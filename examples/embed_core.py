@@ -39,7 +39,7 @@ class PrintChanges:
 
 
 def compose(vendor: FakeVendor, orders: InMemoryOrders) -> PaymentService:
-    """The service, with the relay that tells the hooks of each stored status change."""
+    """The service, with the relay that delivers each stored status change to the hooks."""
     plugins = make_plugin_manager(load_entrypoints=False)
     plugins.register(PrintChanges(), name="print-changes")
     repo = InMemoryPaymentRepository()

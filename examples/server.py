@@ -92,7 +92,7 @@ def compose(database_url: str) -> tuple[Starlette, PaymentService, ShopOrders]:
     ensure_schema(database_url)  # or run `payments db upgrade` at deploy time
     repo = SqlPaymentRepository.from_url(database_url)
     clock = SystemClock()
-    # Tells MarkOrderPaid of each stored change, before the request returns; for a thread
+    # Delivers each stored change to MarkOrderPaid before the request returns; for a thread
     # instead, add relay.in_background() to create_app's ``background``.
     relay = OutboxRelay(repo, repo, hooks, clock)
     service = PaymentService(

@@ -1,8 +1,9 @@
 """payments_core: the pure domain of the payments library.
 
-The Payment state machine, the ports (vendor, repository, orders, clock), the use
-cases, the pluggy hooks, what plugins contribute (settings, commands, demo pieces) and
-in-memory adapters for tests and embedding.
+The Payment and its status transitions, the ports (vendor, repository, orders, clock),
+the use cases, the pluggy hooks, what plugins contribute (settings, commands, demo
+pieces) and in-memory adapters for tests and embedding. A sweep is
+``payments_core.sweep.sweep``: exported here, the function would hide its module.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ from payments_core.ports import (
     VendorGateway,
 )
 from payments_core.services import ADMIN, CUSTOMER, PaymentService
-from payments_core.sweep import SweepReport, reconcile
+from payments_core.sweep import SweepReport
 from payments_core.values import (
     Caller,
     Checkout,
@@ -178,7 +179,6 @@ __all__ = [
     "payment_document",
     "payment_json",
     "read_payment",
-    "reconcile",
     "running",
     "running_in_background",
 ]

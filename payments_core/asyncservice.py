@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
-from payments_core.sweep import SweepReport, reconcile
+from payments_core.sweep import SweepReport, sweep
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -105,13 +105,13 @@ class AsyncPaymentService:
         """``PaymentService.handle_notification``: signature check and database writes."""
         return await self._run(self.service.handle_notification, vendor_name, body, content_type)
 
-    async def reconcile_one(self, payment_id: PaymentId, reference: str) -> PaymentStatus | None:
-        """``PaymentService.reconcile_one``: a vendor query, perhaps a close."""
-        return await self._run(self.service.reconcile_one, payment_id, reference)
+    async def sweep_attempt(self, payment_id: PaymentId, reference: str) -> PaymentStatus | None:
+        """``PaymentService.sweep_attempt``: a vendor query, perhaps a close."""
+        return await self._run(self.service.sweep_attempt, payment_id, reference)
 
     async def sweep(self) -> SweepReport:
-        """One sweep over every open attempt (``payments_core.reconcile``): the longest call."""
-        return await self._run(reconcile, self.service)
+        """One sweep over every open attempt (``payments_core.sweep.sweep``): the longest call."""
+        return await self._run(sweep, self.service)
 
     def vendor(self, name: str) -> VendorGateway:
         """``PaymentService.vendor``: a lookup, so not a coroutine. Raises: VendorNotFound."""

@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from payments_core.sweep import reconcile
+from payments_core.sweep import sweep
 
 if TYPE_CHECKING:
     from payments_core.services import PaymentService
@@ -66,7 +66,7 @@ class Sweeper:
     def sweep_once(self) -> None:
         """One sweep now; failures are logged, never raised."""
         try:
-            report = reconcile(self._service)
+            report = sweep(self._service)
         except Exception:  # the thread must survive anything a sweep meets
             log.exception("in-process sweep failed; next one in %ss", self._interval)
             return

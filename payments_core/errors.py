@@ -60,7 +60,7 @@ class DomainError(PaymentsError):
 
 
 class InvalidTransition(DomainError):
-    """The state machine does not allow this change of status."""
+    """The transition table does not allow this change of status."""
 
     code = "invalid_transition"
 

@@ -44,7 +44,7 @@ def payments_payment_repository(url: str, settings: Settings) -> PaymentReposito
 def payments_status_changed(
     payment: Payment, previous: PaymentStatus | None, current: PaymentStatus, settings: Settings
 ) -> None:
-    """Announce that a payment went from ``previous`` to ``current``, after it was stored.
+    """A stored status change, delivered by the outbox relay: ``previous`` to ``current``.
 
     ``previous`` is None when the payment was created. ``payment`` is the payment as
     stored now, which may already have moved on from ``current``. ``settings`` are the

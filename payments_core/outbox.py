@@ -1,4 +1,4 @@
-"""The outbox relay: stored status changes, claimed in batches, told to the status hooks."""
+"""The outbox relay: stored status changes, claimed in batches, delivered to the status hooks."""
 
 from __future__ import annotations
 
@@ -29,12 +29,12 @@ class OutboxRelay:
     The plugin names of its status hooks are registered as subscribers before its first
     delivery (and again when they change), so that every process sharing the outbox
     keeps a change pending until these hooks have it. A hook without a name of its own
-    is told only the changes this process sees, and a warning says so.
+    is delivered only the changes this process sees, and a warning says so.
 
     Args:
         outbox: where stored changes wait to be delivered.
         payments: where a change's payment is read, as stored at delivery time.
-        hooks: the plugins to tell.
+        hooks: the plugins to deliver to.
         clock: the time claims are made at.
         lease: how long a claimed change is skipped by the other processes.
         settings: the effective settings, given to the hooks that take them.

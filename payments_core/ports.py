@@ -205,7 +205,7 @@ class IdempotencyStore(Protocol):
 
 
 class Outbox(Protocol):
-    """Status changes waiting to be announced to the hooks, and who must hear them.
+    """Status changes waiting to be delivered to the hooks, and who must hear them.
 
     A subscriber is the plugin name of a status hook that some process of the deployment
     registered. A change stays pending until its ``delivered_to`` holds every registered

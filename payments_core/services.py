@@ -1,4 +1,4 @@
-"""The use cases: create, get, retry, verify, handle a notification, reconcile."""
+"""The use cases: create, get, retry, verify, handle a notification, sweep one attempt."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class PaymentService:
         default_vendor: the name of the vendor new payments use.
         checkout_ttl: how long an order string stays payable.
         announce: called after each stored status change, e.g. ``OutboxRelay.wake``;
-            None announces nothing and the changes wait in the outbox.
+            with None the service announces nothing and the changes wait in the outbox.
         references: makes a new attempt reference from the current time.
     """
 
@@ -190,8 +190,8 @@ class PaymentService:
             return NotificationOutcome.RETRY
         return NotificationOutcome.APPLIED
 
-    def reconcile_one(self, payment_id: PaymentId, reference: str) -> PaymentStatus | None:
-        """Ask the vendor about one open attempt; close and time it out when expired and unpaid.
+    def sweep_attempt(self, payment_id: PaymentId, reference: str) -> PaymentStatus | None:
+        """One step of a sweep: ask the vendor about one open attempt; close it when expired and unpaid.
 
         Returns:
             The payment's new status when it changed, else None.

@@ -1,4 +1,7 @@
-"""One reconciliation sweep over the open attempts, in batches, with bounded concurrency."""
+"""One sweep over the open attempts, in batches, with bounded concurrency.
+
+``payments reconcile`` runs one; ``reconcile`` is the command's name for a sweep.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ class SweepReport:
         return f"checked {self.checked} attempts: {changes or 'no changes'}, {self.failed} failed"
 
 
-def reconcile(
+def sweep(
     service: PaymentService,
     *,
     batch_size: int = 100,
@@ -74,7 +77,7 @@ def reconcile(
             outcomes.update(pool.map(lambda due: _check(service, due), batch))
             if progress:
                 progress(len(batch))
-    if service.announce is not None:  # also sends the changes earlier deliveries left behind
+    if service.announce is not None:  # even unchanged: the relay delivers what others left
         service.announce()
     failed = outcomes.pop("failed", 0)
     unchanged = outcomes.pop("unchanged", 0)
@@ -85,7 +88,7 @@ def reconcile(
 
 def _check(service: PaymentService, due: DueAttempt) -> str:
     try:
-        status = service.reconcile_one(due.payment_id, due.reference)
+        status = service.sweep_attempt(due.payment_id, due.reference)
     except PaymentsError as exc:
         log.warning("sweep: attempt %s not settled: %s", due.reference, exc.code)
         return "failed"

@@ -1,4 +1,4 @@
-"""Plain values that cross the ports: what vendors report, orders, callers and events."""
+"""Plain values that cross the ports: what vendors report, orders, callers, status changes."""
 
 from __future__ import annotations
 

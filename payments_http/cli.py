@@ -1,4 +1,4 @@
-"""The ``payments`` command: serve and reconcile, and the commands plugins add.
+"""The ``payments`` command: serve and reconcile (one sweep), and the commands plugins add.
 
 Every setting (ours and each plugin's) is an option of ``serve`` and ``reconcile`` and
 an environment variable; options win. A bad setting prints one line naming it and
@@ -62,11 +62,14 @@ def _parser(hooks: PaymentHooks, declared: Sequence[Setting]) -> argparse.Argume
     )
     serve.set_defaults(run=_serve)
     _add_settings(serve, declared)
-    sweep = commands.add_parser("reconcile", help="one sweep over the open payments, then exit")
-    sweep.add_argument("--batch-size", type=int, default=100)
-    sweep.add_argument("--concurrency", type=int, default=4)
-    sweep.set_defaults(run=_reconcile)
-    _add_settings(sweep, declared)
+    # "reconcile" is the command's name for a sweep, kept for the scripts that run it
+    sweep_parser = commands.add_parser(
+        "reconcile", help="one sweep over the open payments, then exit"
+    )
+    sweep_parser.add_argument("--batch-size", type=int, default=100)
+    sweep_parser.add_argument("--concurrency", type=int, default=4)
+    sweep_parser.set_defaults(run=_sweep)
+    _add_settings(sweep_parser, declared)
     add_hooks_command(commands, declared, _add_settings)
     hooks.add_commands(commands)
     return parser
@@ -124,15 +127,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return serve.run(settings, demo=args.demo, workers=args.workers, log_level=args.log_level)
 
 
-def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    from payments_core.sweep import reconcile
+def _sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from payments_core.sweep import sweep
     from payments_http.compose import build_service
 
     configure_logging(logging.WARNING)
     service, _ = build_service(settings)
     progress = _ProgressBar() if sys.stderr.isatty() else None
     try:
-        report = reconcile(
+        report = sweep(
             service, batch_size=args.batch_size, concurrency=args.concurrency, progress=progress
         )
     finally:
@@ -152,7 +155,7 @@ class _ProgressBar:
     def __call__(self, handled: int) -> None:
         self._checked += handled
         bar = "#" * min(40, self._checked // 25 + 1)
-        sys.stderr.write(f"\rreconciling [{bar:<40}] {self._checked} attempts")
+        sys.stderr.write(f"\rsweeping [{bar:<40}] {self._checked} attempts")
         sys.stderr.flush()
 
     def done(self) -> None:

@@ -2,7 +2,7 @@
 
 With ``--workers N`` each worker builds its own app from the environment
 (``app_from_environment``), after the parent process has checked it. uvicorn runs with
-a bounded request head (``_protocol``) and announces no server software.
+a bounded request head (``_protocol``) and names no server software.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class LiveOrderTaken(Exception):
 
 
 def insert(payment: Payment, record: IdempotencyClaim | None) -> Statement:
-    """Insert ``payment`` (version set), its attempts, ``record`` and its creation event.
+    """Insert ``payment`` (version set), its attempts, ``record`` and the status change of its creation.
 
     The statement returns the new id.
     """

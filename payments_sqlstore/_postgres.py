@@ -52,7 +52,7 @@ class PostgresStatements:
                 raise again.error from again.__cause__
 
     def insert(self, payment: Payment, record: IdempotencyClaim | None) -> int:
-        """Insert ``payment`` (version set), its attempts, ``record`` and its creation event.
+        """Insert ``payment`` (version set), its attempts, ``record`` and the status change of its creation.
 
         Returns the new id. Raises: LiveOrderTaken, DuplicateReference, StoreUnavailable.
         """

@@ -103,7 +103,7 @@ class SqliteStatements:
             return compiled.rows(conn.execute(compiled.text, compiled.params(params)).fetchall())
 
     def insert(self, payment: Payment, record: IdempotencyClaim | None) -> int:
-        """Insert ``payment`` (version set), its attempts, ``record`` and its creation event.
+        """Insert ``payment`` (version set), its attempts, ``record`` and the status change of its creation.
 
         Returns the new id. Raises: LiveOrderTaken, DuplicateReference, DuplicateTradeId,
         StoreUnavailable.

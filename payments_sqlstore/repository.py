@@ -101,7 +101,7 @@ class SqlPaymentRepository:
         self._read(sql.PING, {})
 
     def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
-        """Store a new payment, its attempts, its idempotency claim and creation event."""
+        """Store a new payment, its attempts, its idempotency claim and its creation as a status change."""
         for _ in range(_ADD_TRIES):
             try:
                 stored = evolve(payment, version=1)

@@ -68,7 +68,7 @@ def attempt_changes(payment: Payment, previous: Payment) -> list[tuple[str, RowV
 
 
 def change_to_row(payment: Payment, previous: PaymentStatus | None) -> RowValues:
-    """A new outbox row announcing that ``payment`` left ``previous``."""
+    """A new outbox row recording that ``payment`` left ``previous``."""
     return {
         "payment_id": payment.id,
         "previous_status": previous.value if previous else None,

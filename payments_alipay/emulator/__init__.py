@@ -25,8 +25,8 @@ control API has no authentication: never expose the emulator beyond development.
 count, delay and size it takes, and everything it keeps, is bounded (``limits``).
 
 Its modules: ``state`` (the emulator: trades, merchants, keys, notifications), ``trades``,
-``protocol`` (checking requests, signing answers), ``delivery`` (notifications and
-resends), ``faults``, ``limits``; the HTTP side in ``app``, ``routes``, ``handlers``
+``protocol`` (checking requests, signing answers), ``notifier`` (sending
+notifications and resends), ``faults``, ``limits``; the HTTP side in ``app``, ``routes``, ``handlers``
 (gateway and cashier), ``control`` (the control API) and ``pages`` (HTML); ``server``
 runs it in a thread for tests, ``cli`` alone: ``python -m payments_alipay.emulator``.
 """
@@ -34,8 +34,8 @@ runs it in a thread for tests, ``cli`` alone: ``python -m payments_alipay.emulat
 from __future__ import annotations
 
 from payments_alipay.emulator.cli import main
-from payments_alipay.emulator.delivery import NotificationDelivery, Notifier
 from payments_alipay.emulator.faults import FAIL_MODES
+from payments_alipay.emulator.notifier import Notifier, OutgoingNotification
 from payments_alipay.emulator.protocol import GatewayError, notification_body, signed_answer
 from payments_alipay.emulator.server import EmulatorServer, ServerThread
 from payments_alipay.emulator.state import (
@@ -53,8 +53,8 @@ __all__ = [
     "AlipayEmulator",
     "EmulatorServer",
     "GatewayError",
-    "NotificationDelivery",
     "Notifier",
+    "OutgoingNotification",
     "ServerThread",
     "Trade",
     "TradeError",

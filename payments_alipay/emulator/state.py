@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from payments_alipay.emulator import limits
 from payments_alipay.emulator.app import build_app
-from payments_alipay.emulator.delivery import NotificationDelivery, Notifier
 from payments_alipay.emulator.faults import FailureQueue
+from payments_alipay.emulator.notifier import Notifier, OutgoingNotification
 from payments_alipay.emulator.protocol import (
     PAGE_METHODS,
     GatewayError,
@@ -241,10 +241,10 @@ class AlipayEmulator:
         if not trade.notify_url:
             return
         body = notification_body(trade, self.platform_private_key, self.clock())
-        delivery = NotificationDelivery(
+        outgoing = OutgoingNotification(
             url=trade.notify_url, body=body, record=trade.notifications.append
         )
-        self.notifier.send(delivery)
+        self.notifier.send(outgoing)
 
 
 def create_emulator_app(

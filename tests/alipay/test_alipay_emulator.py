@@ -181,7 +181,7 @@ def test_notifications_are_resent_on_the_scaled_schedule_until_success(
     assert len(set(bodies)) == 1  # the same notification (same notify_id) each time
 
 
-def test_resending_stops_after_eight_deliveries(
+def test_resending_stops_after_eight_sends(
     gateway: AlipayGateway, buyer: BrowserBuyer, clock: FrozenClock, server: EmulatorServer
 ) -> None:
     reference, order_string = checkout(gateway, clock)

@@ -22,8 +22,8 @@ from payments_alipay import AlipayGateway, AlipaySettings
 from payments_alipay.emulator import (
     AlipayEmulator,
     EmulatorServer,
-    NotificationDelivery,
     Notifier,
+    OutgoingNotification,
     TradeError,
 )
 from payments_alipay.emulator.limits import MAX_REQUEST_BYTES
@@ -240,16 +240,16 @@ def test_a_trade_with_an_overlong_notify_url_is_refused(
 def test_pending_notifications_are_bounded_and_a_reset_drops_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("payments_alipay.emulator.delivery.MAX_PENDING_NOTIFICATIONS", 2)
+    monkeypatch.setattr("payments_alipay.emulator.notifier.MAX_PENDING_NOTIFICATIONS", 2)
     notifier = Notifier(factor=1000.0, timeout=1.0)  # the next attempt is days away
     records: list[dict[str, object]] = []
-    deliveries = [
-        NotificationDelivery(url="http://127.0.0.1:9/notify", body="a=1", record=records.append)
+    notifications = [
+        OutgoingNotification(url="http://127.0.0.1:9/notify", body="a=1", record=records.append)
         for _ in range(3)
     ]
     try:
-        for delivery in deliveries:
-            notifier.send(delivery)
+        for notification in notifications:
+            notifier.send(notification)
         deadline = time.monotonic() + 10
         while len(records) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -19,7 +19,7 @@ ALICE = Caller(username="alice", roles={"CUSTOMER"})
 
 
 class Shop:
-    """A fake vendor and a status hook that notes which thread told it what."""
+    """A fake vendor and a status hook that notes which thread delivered it what."""
 
     def __init__(self) -> None:
         self.vendor = FakeVendor()

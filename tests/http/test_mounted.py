@@ -37,7 +37,7 @@ WAIT = 10.0  # seconds a background thread gets to act; it takes well under one
 
 
 class Shop:
-    """The team's plugin: the fake vendor, and a status hook noting who told it what."""
+    """The team's plugin: the fake vendor, and a status hook noting what was delivered to it."""
 
     def __init__(self) -> None:
         self.vendor = FakeVendor()

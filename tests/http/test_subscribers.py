@@ -19,7 +19,7 @@ from payments_core.inmemory import InMemoryOrders
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.plugins import PaymentsPluginManager, make_plugin_manager
 from payments_core.services import PaymentService
-from payments_core.sweep import reconcile
+from payments_core.sweep import sweep
 from payments_core.values import Caller, Order, Settings
 from payments_http import cli, compose
 from payments_sqlstore import plugin as sqlstore_plugin
@@ -87,7 +87,7 @@ def test_a_change_made_by_a_process_without_the_hook_is_heard_by_the_shops_hook(
     vendor.pay(created.attempts[0].reference)
     cron, cron_delivery = _process(url, vendor, None)
 
-    report = reconcile(cron)  # the sweep confirms the paid payment, then delivers
+    report = sweep(cron)  # the sweep confirms the paid payment, then delivers
     _deliver_once(cron_delivery)
     cron.close()
     assert report.changed == {"CONFIRMED": 1}
@@ -117,7 +117,7 @@ def test_a_shop_that_started_but_never_delivered_still_hears_the_cron_processs_c
     vendor.pay(created.attempts[0].reference)
     shop, shop_delivery = _process(url, vendor, hook)  # composed: registered, not delivered
 
-    reconcile(cron)
+    sweep(cron)
     _deliver_once(cron_delivery)
     _deliver_once(shop_delivery)
 

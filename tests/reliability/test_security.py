@@ -1,5 +1,5 @@
 """Security on the real server: every endpoint refuses bad credentials and other users;
-garbage notifications and bodies cause no 5xx and no state change; no secret is logged.
+garbage notifications and bodies cause no 5xx and no status change; no secret is logged.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ _JSON = st.recursive(
 
 
 @pytest.mark.timeout(300)
-def test_garbage_notifications_and_bodies_cause_no_5xx_and_no_state_change(
+def test_garbage_notifications_and_bodies_cause_no_5xx_and_no_status_change(
     sqlite_env: dict[str, str], gateway: FaultyGateway, start_server: StartServer
 ) -> None:
     server: Server = start_server(sqlite_env, "fuzz")

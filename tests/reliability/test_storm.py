@@ -1,6 +1,6 @@
 """Notification storm on two server processes sharing one PostgreSQL.
 
-2,000 genuinely paid payments (CI; fewer on a laptop), each notification delivered three
+2,000 genuinely paid payments (CI; fewer on a laptop), each notification sent three
 times, shuffled, concurrently with forged (10%) and wrong-amount (5%) notifications,
 verify calls and sweeps (`payments reconcile`, twice, in parallel).
 """
@@ -94,17 +94,17 @@ def test_storm_confirms_each_genuine_payment_once_and_refuses_every_forgery(
         gateway.pay(created.reference)
     for created in groups["wrong"]:
         gateway.pay(created.reference, amount="0.01")
-    deliveries = [
+    notifications = [
         (kind, gateway.notification(c.reference))
         for kind in ("genuine", "wrong")
         for c in groups[kind]
         for _ in range(3)
     ]
-    deliveries += [
+    notifications += [
         ("forged", forged_notification(c.reference, keys.attacker, tamper=n % 2 == 1))
         for n, c in enumerate(groups["forged"])
     ]
-    random.Random(11).shuffle(deliveries)
+    random.Random(11).shuffle(notifications)
 
     stop = threading.Event()
     with ThreadPoolExecutor(12) as pool:
@@ -113,7 +113,7 @@ def test_storm_confirms_each_genuine_payment_once_and_refuses_every_forgery(
         )
         sweeps = [reconcile(env, tmp_path / f"sweep-{n}.log") for n in range(2)]
         replies = list(
-            pool.map(lambda d: (d[0], _notify(servers[hash(d[1]) % 2], d[1])), deliveries)
+            pool.map(lambda d: (d[0], _notify(servers[hash(d[1]) % 2], d[1])), notifications)
         )
         stop.set()
         verify_statuses = verifying.result(timeout=60)

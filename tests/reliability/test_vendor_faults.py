@@ -1,7 +1,7 @@
 """Vendor faults: the gateway times out, refuses, answers 500, HTML, bad or no signature,
 ACQ.SYSTEM_ERROR, and shows paid trades as unpaid. No wrong transition; the API answers
 502/503 as the OpenAPI document says; once the gateway recovers, one sweep brings every payment to
-its true state.
+its true status.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _sweep(env: dict[str, str], log: Path) -> str:
 
 
 @pytest.mark.timeout(240)
-def test_gateway_faults_cause_no_wrong_transition_and_recovery_brings_the_true_state(
+def test_gateway_faults_cause_no_wrong_transition_and_recovery_brings_the_true_status(
     sqlite_env: dict[str, str], gateway: FaultyGateway, start_server: StartServer, tmp_path: Path
 ) -> None:
     server = start_server(sqlite_env)

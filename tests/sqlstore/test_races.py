@@ -1,4 +1,4 @@
-"""8 threads and 2 OS processes confirm one payment at once: one transition, one event."""
+"""8 threads and 2 OS processes confirm one payment at once: one transition, one status change."""
 
 from __future__ import annotations
 

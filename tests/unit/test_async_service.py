@@ -112,7 +112,7 @@ def test_every_use_case_runs_in_the_pool_and_answers_as_the_service_does(gated: 
             retried = await payments.retry(ALICE, created.id)
             assert len(retried.attempts) == 2
             reference = gated.reference(retried)
-            assert await payments.reconcile_one(created.id, reference) is None
+            assert await payments.sweep_attempt(created.id, reference) is None
             assert (await payments.sweep()).checked == 1
             assert not await payments.verify(ALICE, created.id)
             outcome = await payments.handle_notification("fake", vendor.pay(reference), FORM)

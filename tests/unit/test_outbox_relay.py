@@ -73,7 +73,7 @@ def test_wake_logs_a_store_failure_and_leaves_the_change_for_later(
         raise StoreUnavailable()
 
     monkeypatch.setattr(world.repo, "claim_changes", down)
-    payment = world.create()  # stored; its announcement meets the outage
+    payment = world.create()  # stored; the delivery its service announced meets the outage
     monkeypatch.setattr(world.repo, "claim_changes", claim)
     delivered = world.relay.deliver()
 

@@ -1,4 +1,4 @@
-"""The Payment state machine against its transition table, written out again by hand."""
+"""The Payment's status transitions against their table, written out again by hand."""
 
 from __future__ import annotations
 

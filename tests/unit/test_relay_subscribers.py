@@ -1,4 +1,4 @@
-"""The relay registers its named status hooks as subscribers; a nameless hook is only told."""
+"""The relay registers its named status hooks as subscribers; a nameless hook is delivered to but not registered."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class Anonymous:
         self.heard.append(current)
 
 
-def test_a_hook_without_a_name_of_its_own_is_told_but_is_no_subscriber(
+def test_a_hook_without_a_name_of_its_own_is_delivered_to_but_is_no_subscriber(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     anonymous = Anonymous()

@@ -12,7 +12,7 @@ from attrs import evolve
 from payments_core.hookspecs import hookimpl
 from payments_core.outbox import BATCH, OutboxRelay
 from payments_core.payment import Payment, PaymentStatus
-from payments_core.sweep import reconcile
+from payments_core.sweep import sweep
 from payments_core.values import Delivery, StatusChange, Subscriber
 from tests.unit.world import ALICE, RecordingHook, World, registered
 
@@ -137,7 +137,7 @@ def test_without_hooks_nothing_is_announced_and_the_changes_wait(world: World) -
     order_id = world.order()
 
     payment = quiet.create(ALICE, order_id=order_id, subject="Tea")
-    swept = reconcile(quiet)  # a sweep delivers what is pending through the service's announce
+    swept = sweep(quiet)  # a sweep delivers what is pending through the service's announce
 
     assert world.hook.events == []
     assert swept.checked == 1

@@ -63,7 +63,7 @@ def test_the_new_attempt_of_a_retry_confirms_the_payment(world: World) -> None:
 def test_retry_of_a_timed_out_payment_makes_it_pending_again(world: World) -> None:
     payment = world.create()
     world.clock.advance(TTL)
-    world.service.reconcile_one(payment.id or 0, payment.attempts[0].reference)
+    world.service.sweep_attempt(payment.id or 0, payment.attempts[0].reference)
 
     retried = world.service.retry(ALICE, payment.id or 0)
 

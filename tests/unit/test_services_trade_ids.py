@@ -10,7 +10,7 @@ from payments_core.errors import VendorError
 from payments_core.evidence import apply_report
 from payments_core.money import Money
 from payments_core.payment import AttemptState, Payment, PaymentStatus
-from payments_core.sweep import reconcile
+from payments_core.sweep import sweep
 from payments_core.testing import attempt_for, new_payment
 from payments_core.values import TradeReport, TradeStatus
 from tests.unit.world import ALICE, World
@@ -58,7 +58,7 @@ def test_the_sweep_counts_a_trade_id_that_paid_another_payment_as_a_failure(
     victim = world.create()
     world.vendor.pay(world.reference(victim), trade_id=trade_id)
 
-    report = reconcile(world.service)
+    report = sweep(world.service)
 
     assert (report.checked, report.failed, report.changed) == (1, 1, {})
     assert world.stored(victim) == victim

@@ -26,7 +26,7 @@ from payments_core.outbox import OutboxRelay
 from payments_core.payment import AttemptState, Payment, PaymentStatus
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.services import PaymentService
-from payments_core.sweep import reconcile
+from payments_core.sweep import sweep
 from payments_core.values import Caller, Order
 
 ORDERS = 4
@@ -35,7 +35,7 @@ SETTLED = {AttemptState.PAID, AttemptState.REJECTED, AttemptState.DUPLICATE}
 
 
 class RecordingHook:
-    """A healthy status hook that remembers every announcement."""
+    """A healthy status hook that remembers every change delivered to it."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[int, PaymentStatus | None, PaymentStatus]] = []
@@ -143,9 +143,7 @@ class Payments(RuleBasedStateMachine):
 
     @rule(batch=st.integers(1, 3))
     def sweep(self, batch: int) -> None:
-        report = reconcile(
-            self.service, batch_size=batch, concurrency=2, lease=timedelta(seconds=30)
-        )
+        report = sweep(self.service, batch_size=batch, concurrency=2, lease=timedelta(seconds=30))
         if self.vendor.mode is FakeMode.NORMAL:
             assert report.failed == 0
 

@@ -32,7 +32,7 @@ _order_ids = itertools.count(1)
 
 
 class RecordingHook:
-    """A healthy ``payments_status_changed`` plugin remembering every announcement."""
+    """A healthy ``payments_status_changed`` plugin remembering every change delivered to it."""
 
     def __init__(self) -> None:
         self.events: list[Event] = []

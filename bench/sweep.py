@@ -1,8 +1,8 @@
-"""One reconciliation sweep over 1,000 and 10,000 open attempts, against the Alipay emulator.
+"""One sweep over 1,000 and 10,000 open attempts, against the Alipay emulator.
 
 The emulator runs in its own process (``python -m payments_alipay.emulator``) on
 127.0.0.1; the sweep runs here, exactly as ``payments reconcile`` runs it
-(``payments_core.sweep.reconcile``, batches of 100, 4 queries in flight), on the SQL
+(``payments_core.sweep.sweep``, batches of 100, 4 queries in flight), on the SQL
 repository over a SQLite file. Every attempt is a real ``alipay.trade.query`` over HTTP,
 signed by us and answered signed by the emulator; 10% of the trades were opened and paid
 at the emulator beforehand (the sweep confirms them), the rest were never opened
@@ -13,8 +13,8 @@ database again under ``tracemalloc`` and prints the peak of Python memory the sw
 allocated (and the RSS growth), which must stay flat as the count grows. Run from the
 project root::
 
-    python -m bench.reconcile                 # 1,000 and 10,000
-    python -m bench.reconcile --counts 500,2000
+    python -m bench.sweep                 # 1,000 and 10,000
+    python -m bench.sweep --counts 500,2000
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def _rss_kib() -> int:
 
 def _sweep(service: PaymentService, *, traced: bool) -> tuple[float, int, int, str]:
     """Seconds, traced peak bytes, RSS growth KiB and the sweep's summary."""
-    from payments_core.sweep import reconcile
+    from payments_core.sweep import sweep
 
     rss = _rss_kib()
     if traced:
@@ -155,7 +155,7 @@ def _sweep(service: PaymentService, *, traced: bool) -> tuple[float, int, int, s
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
     started = time.perf_counter()
-    report = reconcile(service, batch_size=100, concurrency=4)
+    report = sweep(service, batch_size=100, concurrency=4)
     elapsed = time.perf_counter() - started
     peak = 0
     if traced:
@@ -191,7 +191,7 @@ def _measure(count: int, tmp: Path, base: str, settings: dict[str, str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Measure every count; prints as it goes."""
-    with tempfile.TemporaryDirectory(prefix="bench-reconcile-") as name:
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as name:
         tmp = Path(name)
         proc, base, settings = _start_emulator(tmp)
         try:
@@ -206,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.reconcile", description=__doc__.split("\n")[0]
+        prog="python -m bench.sweep", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
         "--counts", type=lambda s: [int(c) for c in s.split(",")], default=[1000, 10000]

@@ -1,4 +1,4 @@
-"""The reconciliation sweep: confirm the paid, time out the expired and unpaid, nothing twice."""
+"""The sweep: confirm the paid, time out the expired and unpaid, nothing twice."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from attrs import evolve
 
 from payments_core.fakevendor import FakeMode, FakeVendor
 from payments_core.payment import AttemptState, PaymentStatus
-from payments_core.sweep import SweepReport, reconcile
+from payments_core.sweep import SweepReport, sweep
 from payments_core.values import (
     Checkout,
     CheckoutRequest,
@@ -67,7 +67,7 @@ def test_the_sweep_confirms_a_paid_attempt_whose_notification_was_lost(world: Wo
     payment = world.create()
     world.pay(payment)
 
-    report = reconcile(world.service)
+    report = sweep(world.service)
 
     assert report == SweepReport(checked=1, changed={"CONFIRMED": 1}, failed=0)
     assert world.stored(payment).status is PaymentStatus.CONFIRMED
@@ -78,7 +78,7 @@ def test_the_sweep_times_out_an_expired_unpaid_attempt_after_closing_it(world: W
     reference = world.reference(payment)
     world.clock.advance(TTL)
 
-    report = reconcile(world.service)
+    report = sweep(world.service)
 
     assert report.changed == {"TIMEOUT": 1}
     assert world.vendor.query(reference).status is TradeStatus.CLOSED
@@ -93,7 +93,7 @@ def test_the_sweep_confirms_an_expired_attempt_that_was_paid(world: World) -> No
     world.pay(payment)
     world.clock.advance(TTL * 2)
 
-    report = reconcile(world.service)
+    report = sweep(world.service)
 
     assert report.changed == {"CONFIRMED": 1}
     assert world.stored(payment).status is PaymentStatus.CONFIRMED
@@ -103,7 +103,7 @@ def test_the_sweep_leaves_an_unexpired_unpaid_attempt_alone(world: World) -> Non
     payment = world.create()
     world.clock.advance(TTL - timedelta(seconds=1))
 
-    report = reconcile(world.service)
+    report = sweep(world.service)
 
     assert report == SweepReport(checked=1, changed={}, failed=0)
     assert world.stored(payment) == payment
@@ -117,7 +117,7 @@ def test_the_sweep_counts_failures_when_the_vendor_is_down_and_leaves_attempts_o
     world.clock.advance(TTL)
     world.vendor.mode = FakeMode.DOWN
 
-    report = reconcile(world.service)
+    report = sweep(world.service)
 
     assert report == SweepReport(checked=3, changed={}, failed=3)
     assert [world.stored(p) for p in payments] == payments
@@ -128,7 +128,7 @@ def test_the_sweep_counts_garbage_answers_as_failures(world: World) -> None:
     world.pay(payment)
     world.vendor.mode = FakeMode.GARBAGE
 
-    report = reconcile(world.service)
+    report = sweep(world.service)
 
     assert report.failed == 1
     assert world.stored(payment) == payment
@@ -140,7 +140,7 @@ def test_the_sweep_skips_payments_that_are_not_pending(world: World) -> None:
     world.time_out_without_closing(world.create())
     queries = world.vendor.queries
 
-    report = reconcile(world.service)
+    report = sweep(world.service)
 
     assert report.checked == 0
     assert world.vendor.queries == queries
@@ -151,7 +151,7 @@ def test_the_sweep_claims_in_batches_and_reports_progress(world: World) -> None:
         world.create()
     handled: list[int] = []
 
-    report = reconcile(world.service, batch_size=2, progress=handled.append)
+    report = sweep(world.service, batch_size=2, progress=handled.append)
 
     assert handled == [2, 2, 1]
     assert report.checked == 5
@@ -163,7 +163,7 @@ def test_the_sweep_keeps_vendor_queries_within_the_concurrency(world: World) -> 
     vendor = CountingVendor(world.vendor)
     service = evolve(world.service, vendors={"fake": vendor})
 
-    report = reconcile(service, batch_size=8, concurrency=3)
+    report = sweep(service, batch_size=8, concurrency=3)
 
     assert report.checked == 8
     assert 1 <= vendor.most_in_flight <= 3
@@ -175,7 +175,7 @@ def test_a_sweep_with_concurrency_one_queries_one_at_a_time(world: World) -> Non
     vendor = CountingVendor(world.vendor)
     service = evolve(world.service, vendors={"fake": vendor})
 
-    reconcile(service, concurrency=1)
+    sweep(service, concurrency=1)
 
     assert vendor.most_in_flight == 1
 
@@ -183,14 +183,14 @@ def test_a_sweep_with_concurrency_one_queries_one_at_a_time(world: World) -> Non
 @pytest.mark.parametrize(("batch_size", "concurrency"), [(0, 1), (1, 0)])
 def test_the_sweep_refuses_sizes_below_one(world: World, batch_size: int, concurrency: int) -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        reconcile(world.service, batch_size=batch_size, concurrency=concurrency)
+        sweep(world.service, batch_size=batch_size, concurrency=concurrency)
 
 
 def test_the_sweep_announces_each_change_once(world: World) -> None:
     payment = world.create()
     world.pay(payment)
 
-    reconcile(world.service)
+    sweep(world.service)
 
     assert world.events_of(payment) == [
         (payment.id, None, PaymentStatus.PENDING),
@@ -217,12 +217,12 @@ def test_two_concurrent_sweeps_never_apply_a_transition_twice(
     service = evolve(world.service, vendors={"fake": vendor})
     start = threading.Barrier(2)
 
-    def sweep() -> SweepReport:
+    def one_sweep() -> SweepReport:
         start.wait(timeout=5)
-        return reconcile(service, batch_size=3, concurrency=2)
+        return sweep(service, batch_size=3, concurrency=2)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        reports = [f.result(timeout=10) for f in [pool.submit(sweep), pool.submit(sweep)]]
+        reports = [f.result(timeout=10) for f in [pool.submit(one_sweep), pool.submit(one_sweep)]]
 
     assert {world.stored(p).status for p in paid} == {PaymentStatus.CONFIRMED}
     assert {world.stored(p).status for p in unpaid} == {PaymentStatus.TIMEOUT}
