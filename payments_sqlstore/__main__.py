@@ -1,6 +1,8 @@
 """``python -m payments_sqlstore upgrade|check|current [URL]``: schema chores without the server.
 
-The URL defaults to ``PAYMENTS_DATABASE_URL``, then ``sqlite:///payments.db``.
+The URL defaults to ``PAYMENTS_DATABASE_URL``, then ``sqlite:///payments.db``; the
+table prefix and version table are ``PAYMENTS_DATABASE_TABLE_PREFIX`` and
+``PAYMENTS_DATABASE_VERSION_TABLE`` from the environment.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from payments_core.errors import StoreUnavailable
+from payments_sqlstore.layout import Layout
 from payments_sqlstore.schema import (
-    SchemaMismatch,
     current_revision,
     ensure_schema,
     head_revision,
@@ -32,12 +34,14 @@ def main(argv: Sequence[str]) -> int:
         else os.environ.get("PAYMENTS_DATABASE_URL", "sqlite:///payments.db")
     )
     try:
+        layout = Layout.from_settings(os.environ)
         if argv[0] == "upgrade":
-            upgrade(url)
+            upgrade(url, layout=layout)
         elif argv[0] == "check":
-            ensure_schema(url, auto_upgrade_empty_sqlite=False)
-        sys.stdout.write(f"at revision {current_revision(url)} (code needs {head_revision()})\n")
-    except (SchemaMismatch, StoreUnavailable) as exc:
+            ensure_schema(url, auto_upgrade_empty_sqlite=False, layout=layout)
+        current = current_revision(url, layout=layout)
+        sys.stdout.write(f"at revision {current} (code needs {head_revision()})\n")
+    except (ValueError, StoreUnavailable) as exc:  # SchemaMismatch is a ValueError
         sys.stderr.write(f"{exc}\n")
         return 1
     return 0

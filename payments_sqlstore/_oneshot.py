@@ -32,14 +32,7 @@ from payments_sqlstore.rows import (
     claim_to_row,
     payment_to_row,
 )
-from payments_sqlstore.tables import (
-    LIVE_ORDER_INDEX,
-    TRADE_ID_INDEX,
-    attempts,
-    idempotency_records,
-    payments,
-    status_changes,
-)
+from payments_sqlstore.tables import Tables, tables_for
 
 _DIALECT: Final = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]  # unannotated upstream
 _quote = _DIALECT.identifier_preparer.quote
@@ -55,7 +48,7 @@ class LiveOrderTaken(Exception):
     """The order already has a live payment (its unique index refused the insert)."""
 
 
-def insert(payment: Payment, record: IdempotencyClaim | None) -> Statement:
+def insert(tables: Tables, payment: Payment, record: IdempotencyClaim | None) -> Statement:
     """Insert ``payment`` (version set), its attempts, ``record`` and the status change of its creation.
 
     The statement returns the new id.
@@ -66,10 +59,10 @@ def insert(payment: Payment, record: IdempotencyClaim | None) -> Statement:
     if record is not None:
         params |= _prefixed("r", claim_to_row(record))
     params |= _prefixed("c", change_to_row(payment, None))
-    return _insert_sql(len(payment.attempts), record is not None), params
+    return _insert_sql(tables.prefix, len(payment.attempts), record is not None), params
 
 
-def save(stored: Payment, previous: Payment) -> Statement:
+def save(tables: Tables, stored: Payment, previous: Payment) -> Statement:
     """Write ``stored`` over ``previous`` if its version still matches.
 
     The statement returns the payment's id, or no row when the version did not match.
@@ -84,21 +77,25 @@ def save(stored: Payment, previous: Payment) -> Statement:
     changed = stored.status is not previous.status
     if changed:
         params |= _prefixed("c", change_to_row(stored, previous.status))
-    return _save_sql(tuple(shape), changed), params
+    return _save_sql(tables.prefix, tuple(shape), changed), params
 
 
 def refusal(
-    constraint: str, detail: str, payment: Payment, record: IdempotencyClaim | None
+    tables: Tables,
+    constraint: str,
+    detail: str,
+    payment: Payment,
+    record: IdempotencyClaim | None,
 ) -> Exception | None:
     """The domain error for a unique ``constraint`` that refused a write of ``payment``."""
     references = [attempt.reference for attempt in payment.attempts]
-    if constraint == LIVE_ORDER_INDEX:
+    if constraint == tables.live_order_index:
         return LiveOrderTaken()
-    if constraint == TRADE_ID_INDEX:
+    if constraint == tables.trade_id_index:
         return trade_id_taken(payment, detail)
-    if constraint == _constraint_of(idempotency_records) and record is not None:
+    if constraint == _constraint_of(tables.idempotency_records) and record is not None:
         return DuplicateReference(f"idempotency key {record.key!r}")
-    if constraint == _constraint_of(attempts) and references:
+    if constraint == _constraint_of(tables.attempts) and references:
         return DuplicateReference(next((r for r in references if r in detail), references[0]))
     return None
 
@@ -134,11 +131,11 @@ def _columns(table: Table, names: Sequence[str]) -> list[Column[Any]]:
     return [table.c[name] for name in names]
 
 
-def _payment_columns() -> list[Column[Any]]:
+def _payment_columns(payments: Table) -> list[Column[Any]]:
     return [column for column in payments.c if column.name != "id"]
 
 
-def _attempt_columns() -> list[Column[Any]]:
+def _attempt_columns(attempts: Table) -> list[Column[Any]]:
     return [column for column in attempts.c if column.name not in ("payment_id", "claimed_until")]
 
 
@@ -153,24 +150,29 @@ def _child_insert(name: str, table: Table, prefix: str, columns: Sequence[Column
 
 
 @lru_cache(maxsize=_SHAPES)
-def _insert_sql(attempt_count: int, with_record: bool) -> str:
-    columns = _payment_columns()
+def _insert_sql(prefix: str, attempt_count: int, with_record: bool) -> str:
+    tables = tables_for(prefix)
+    payments, attempts, records = tables.payments, tables.attempts, tables.idempotency_records
+    columns = _payment_columns(payments)
     names = ", ".join(_quote(c.name) for c in columns)
     values = ", ".join(_value("p", c) for c in columns)
     parts = [f"p AS (INSERT INTO {_quote(payments.name)} ({names}) VALUES ({values}) RETURNING id)"]
     parts += [
-        _child_insert(f"a{n}", attempts, f"a{n}", _attempt_columns()) for n in range(attempt_count)
+        _child_insert(f"a{n}", attempts, f"a{n}", _attempt_columns(attempts))
+        for n in range(attempt_count)
     ]
     if with_record:
-        record_columns = [c for c in idempotency_records.c if c.name != "payment_id"]
-        parts.append(_child_insert("r", idempotency_records, "r", record_columns))
-    parts.append(_change_insert())
+        record_columns = [c for c in records.c if c.name != "payment_id"]
+        parts.append(_child_insert("r", records, "r", record_columns))
+    parts.append(_change_insert(tables.status_changes))
     return "WITH " + ",\n".join(parts) + "\nSELECT id FROM p"
 
 
 @lru_cache(maxsize=_SHAPES)
-def _save_sql(shape: tuple[str, ...], with_change: bool) -> str:
-    columns = _payment_columns()
+def _save_sql(prefix: str, shape: tuple[str, ...], with_change: bool) -> str:
+    tables = tables_for(prefix)
+    payments, attempts = tables.payments, tables.attempts
+    columns = _payment_columns(payments)
     sets = ", ".join(f"{_quote(c.name)} = {_value('p', c)}" for c in columns)
     parts = [
         f"p AS (UPDATE {_quote(payments.name)} SET {sets}"
@@ -180,9 +182,9 @@ def _save_sql(shape: tuple[str, ...], with_change: bool) -> str:
     for n, kind in enumerate(shape):
         name = f"{kind}{n}"
         if kind == "i":
-            parts.append(_child_insert(name, attempts, name, _attempt_columns()))
+            parts.append(_child_insert(name, attempts, name, _attempt_columns(attempts)))
         elif kind == "u":
-            changes = [c for c in _attempt_columns() if c.name not in _ATTEMPT_KEYS]
+            changes = [c for c in _attempt_columns(attempts) if c.name not in _ATTEMPT_KEYS]
             sets = ", ".join(f"{_quote(c.name)} = {_value(name, c)}" for c in changes)
             parts.append(
                 f"{name} AS (UPDATE {_quote(attempts.name)} SET {sets}"
@@ -194,9 +196,9 @@ def _save_sql(shape: tuple[str, ...], with_change: bool) -> str:
                 f" WHERE reference = %({name}_reference)s AND {mine})"
             )
     if with_change:
-        parts.append(_change_insert())
+        parts.append(_change_insert(tables.status_changes))
     return "WITH " + ",\n".join(parts) + "\nSELECT id FROM p"
 
 
-def _change_insert() -> str:
+def _change_insert(status_changes: Table) -> str:
     return _child_insert("c", status_changes, "c", _columns(status_changes, _CHANGE_COLUMNS))

@@ -28,6 +28,7 @@ from payments_core.values import IdempotencyClaim
 from payments_sqlstore import _oneshot
 from payments_sqlstore._oneshot import Statement
 from payments_sqlstore.engine import store_unavailable, unavailable
+from payments_sqlstore.tables import Tables
 
 Rows = list[tuple[Any, ...]]
 _UNAVAILABLE: Final = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -36,8 +37,9 @@ _UNAVAILABLE: Final = (psycopg.OperationalError, psycopg.InterfaceError)
 class PostgresStatements:
     """Runs single statements in autocommit mode on the connections of ``engine``'s pool."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tables: Tables) -> None:
         self._engine = engine
+        self._tables = tables
         self._texts: dict[Select[Any], str] = {}
 
     def fetch(self, statement: Select[Any], params: Mapping[str, Any]) -> Rows:
@@ -56,7 +58,7 @@ class PostgresStatements:
 
         Returns the new id. Raises: LiveOrderTaken, DuplicateReference, StoreUnavailable.
         """
-        [(new_id,)] = self._write(_oneshot.insert(payment, record), payment, record)
+        [(new_id,)] = self._write(_oneshot.insert(self._tables, payment, record), payment, record)
         return int(new_id)
 
     def save(self, stored: Payment, previous: Payment) -> bool:
@@ -64,7 +66,7 @@ class PostgresStatements:
 
         Raises: DuplicateReference, StoreUnavailable.
         """
-        return bool(self._write(_oneshot.save(stored, previous), stored, None))
+        return bool(self._write(_oneshot.save(self._tables, stored, previous), stored, None))
 
     def _write(
         self, statement: Statement, payment: Payment, record: IdempotencyClaim | None
@@ -76,7 +78,7 @@ class PostgresStatements:
             raise broken.error from broken.__cause__
         except psycopg.IntegrityError as exc:
             constraint, detail = exc.diag.constraint_name or "", exc.diag.message_detail or ""
-            error = _oneshot.refusal(constraint, detail, payment, record)
+            error = _oneshot.refusal(self._tables, constraint, detail, payment, record)
             if error is None:
                 raise  # a constraint our writes never expect: the database's own words
             raise error from exc

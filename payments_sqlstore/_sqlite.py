@@ -26,8 +26,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from payments_core.errors import DuplicateReference, DuplicateTradeId
 from payments_core.payment import Payment
 from payments_core.values import IdempotencyClaim
-from payments_sqlstore import _statements as sql
 from payments_sqlstore._oneshot import LiveOrderTaken
+from payments_sqlstore._statements import Statements
 from payments_sqlstore.engine import store_unavailable, unavailable
 from payments_sqlstore.rows import (
     attempt_changes,
@@ -36,7 +36,6 @@ from payments_sqlstore.rows import (
     claim_to_row,
     payment_to_row,
 )
-from payments_sqlstore.tables import attempts, idempotency_records, payments
 
 Rows = list[tuple[Any, ...]]
 Convert = Callable[[Any], Any] | None
@@ -77,22 +76,28 @@ class _Compiled:
 class SqliteStatements:
     """Reads and writes of one payment on raw sqlite3 connections from ``engine``'s pool."""
 
-    def __init__(self, engine: Engine, writer_lock: AbstractContextManager[object]) -> None:
+    def __init__(
+        self, engine: Engine, writer_lock: AbstractContextManager[object], sql: Statements
+    ) -> None:
         self._engine = engine
         self._lock = writer_lock
         self._reads: dict[Select[Any], _Compiled] = {}
-        payment_keys = [c.name for c in payments.c if c.name != "id"]
-        attempt_keys = [c.name for c in attempts.c if c.name != "claimed_until"]
-        self._insert_payment = _Compiled(sql.INSERT_PAYMENT, engine, payment_keys)
-        self._insert_attempt = _Compiled(sql.INSERT_ATTEMPT, engine, attempt_keys)
+        tables = sql.tables
+        # What SQLite's unique errors name: "UNIQUE constraint failed: payments.order_id"
+        self._live_order = f"{tables.payments.name}.order_id"
+        self._trade_id = f"{tables.attempts.name}.vendor_trade_id"
+        payment_keys = [c.name for c in tables.payments.c if c.name != "id"]
+        attempt_keys = [c.name for c in tables.attempts.c if c.name != "claimed_until"]
+        self._insert_payment = _Compiled(sql.insert_payment, engine, payment_keys)
+        self._insert_attempt = _Compiled(sql.insert_attempt, engine, attempt_keys)
         self._insert_record = _Compiled(
-            sql.INSERT_RECORD, engine, [c.name for c in idempotency_records.c]
+            sql.insert_record, engine, [c.name for c in tables.idempotency_records.c]
         )
         change_keys = ["payment_id", "previous_status", "current_status", "changed_at"]
-        self._insert_change = _Compiled(sql.INSERT_CHANGE, engine, change_keys)
-        self._update_payment = _Compiled(sql.UPDATE_PAYMENT, engine, payment_keys)
-        self._update_attempt = _Compiled(sql.UPDATE_ATTEMPT, engine, attempt_keys)
-        self._delete_attempt = _Compiled(sql.DELETE_ATTEMPT, engine)
+        self._insert_change = _Compiled(sql.insert_change, engine, change_keys)
+        self._update_payment = _Compiled(sql.update_payment, engine, payment_keys)
+        self._update_attempt = _Compiled(sql.update_attempt, engine, attempt_keys)
+        self._delete_attempt = _Compiled(sql.delete_attempt, engine)
 
     def fetch(self, statement: Select[Any], params: Mapping[str, Any]) -> Rows:
         """Every row of a read-only ``statement``, converted as SQLAlchemy would."""
@@ -112,7 +117,7 @@ class SqliteStatements:
             try:
                 self._run(cursor, self._insert_payment, payment_to_row(payment))
             except sqlite3.IntegrityError as exc:
-                if "payments.order_id" in str(exc):
+                if self._live_order in str(exc):
                     raise LiveOrderTaken from exc
                 raise
             new_id = cursor.lastrowid
@@ -159,7 +164,7 @@ class SqliteStatements:
         try:
             self._run(cursor, compiled, row)
         except sqlite3.IntegrityError as exc:
-            if "attempts.vendor_trade_id" in str(exc):
+            if self._trade_id in str(exc):
                 raise DuplicateTradeId(row["vendor"], row["vendor_trade_id"]) from exc
             raise DuplicateReference(row["reference"]) from exc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Final
 
+from payments_sqlstore.layout import PREFIX_SETTING, VERSION_TABLE_SETTING, Layout
 from payments_sqlstore.schema import current_revision, upgrade
 
 if TYPE_CHECKING:
@@ -23,15 +24,20 @@ def add_commands(commands: Subcommands) -> None:
     upgrade_parser = db_commands.add_parser("upgrade", help="apply the schema migrations")
     # The option's dest is the setting's name: the command line lays it over the environment.
     upgrade_parser.add_argument("--database-url", dest="PAYMENTS_DATABASE_URL", metavar="URL")
+    upgrade_parser.add_argument("--database-table-prefix", dest=PREFIX_SETTING, metavar="PREFIX")
+    upgrade_parser.add_argument(
+        "--database-version-table", dest=VERSION_TABLE_SETTING, metavar="TABLE"
+    )
     upgrade_parser.set_defaults(run=_upgrade)
 
 
 def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    del args  # the URL arrives as the setting
+    del args  # the URL and the layout arrive as settings
     url = settings.get("PAYMENTS_DATABASE_URL") or DEFAULT_URL
     if url.startswith("memory://"):
         sys.stdout.write("memory:// has no schema to upgrade\n")
         return 0
-    upgrade(url)
-    sys.stdout.write(f"database schema at revision {current_revision(url)}\n")
+    layout = Layout.from_settings(settings)
+    upgrade(url, layout=layout)
+    sys.stdout.write(f"database schema at revision {current_revision(url, layout=layout)}\n")
     return 0

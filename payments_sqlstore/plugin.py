@@ -1,7 +1,7 @@
 """The ``sqlstore`` plugin: answers ``sqlite://`` and ``postgresql://`` database URLs.
 
-It also declares its settings (the database timeout and pool size) and adds
-``payments db upgrade``.
+It also declares its settings (the database timeout, pool size, table prefix and
+version table) and adds ``payments db upgrade``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from payments_core.contributions import Setting
 from payments_core.hookspecs import hookimpl
 from payments_sqlstore.commands import add_commands
 from payments_sqlstore.engine import DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT, make_engine
+from payments_sqlstore.layout import ALEMBIC_VERSION, PREFIX_SETTING, VERSION_TABLE_SETTING, Layout
 from payments_sqlstore.repository import SqlPaymentRepository
 from payments_sqlstore.schema import ensure_schema
 
@@ -35,6 +36,18 @@ SETTINGS: Final = (
         str(DEFAULT_POOL_SIZE),
         "PostgreSQL connections kept per process (as many again may overflow)",
     ),
+    Setting(
+        PREFIX_SETTING,
+        "",
+        "what our table, index and constraint names start with (e.g. pay_), to live in a shop's"
+        " database; empty: payments, attempts, ...",
+    ),
+    Setting(
+        VERSION_TABLE_SETTING,
+        None,
+        f"the table of our Alembic revision (default: the prefix, then {ALEMBIC_VERSION});"
+        " keep it apart from the shop's own",
+    ),
 )
 
 
@@ -42,12 +55,12 @@ SETTINGS: Final = (
 def payments_payment_repository(url: str, settings: Settings) -> SqlPaymentRepository | None:
     """A checked ``SqlPaymentRepository`` for SQL URLs; None for any other scheme.
 
-    An empty SQLite database is given the schema; any other database must be at the
-    code's revision already (``payments db upgrade``).
+    A SQLite database without our tables is given the schema; in any other our tables
+    must be at the code's revision already (``payments db upgrade``).
 
     Raises:
         SchemaMismatch: a ValueError whose one-line message says what to run.
-        ValueError: ``PAYMENTS_DATABASE_TIMEOUT`` or ``PAYMENTS_DATABASE_POOL_SIZE`` is unusable.
+        ValueError: one line naming the database setting that is unusable.
         StoreUnavailable: the database could not be reached at start-up.
     """
     scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
@@ -55,18 +68,19 @@ def payments_payment_repository(url: str, settings: Settings) -> SqlPaymentRepos
         return None
     timeout = _number(settings, TIMEOUT_SETTING, DEFAULT_TIMEOUT)
     pool_size = int(_number(settings, POOL_SETTING, DEFAULT_POOL_SIZE))
+    layout = Layout.from_settings(settings)
     engine = make_engine(url, timeout=timeout, pool_size=pool_size)
     try:
-        ensure_schema(engine)
+        ensure_schema(engine, layout=layout)
     except BaseException:
         engine.dispose()
         raise
-    return SqlPaymentRepository(engine)
+    return SqlPaymentRepository(engine, layout=layout)
 
 
 @hookimpl
 def payments_settings() -> Sequence[Setting]:
-    """The database timeout and pool size."""
+    """The database timeout, pool size, table prefix and version table."""
     return SETTINGS
 
 

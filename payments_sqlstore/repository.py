@@ -28,9 +28,9 @@ from payments_core.values import (
     Subscriber,
     subscriber_name_problem,
 )
-from payments_sqlstore import _statements as sql
 from payments_sqlstore._oneshot import LiveOrderTaken
 from payments_sqlstore._sqlite import SqliteStatements
+from payments_sqlstore._statements import Statements, statements_for
 from payments_sqlstore._writerlock import WriterLock
 from payments_sqlstore.engine import (
     DEFAULT_TIMEOUT,
@@ -40,6 +40,7 @@ from payments_sqlstore.engine import (
     store_errors,
     unavailable,
 )
+from payments_sqlstore.layout import Layout
 from payments_sqlstore.rows import (
     change_from_row,
     names_from_text,
@@ -61,9 +62,11 @@ class SqlPaymentRepository:
     failures surface as ``StoreUnavailable`` and leave nothing half written.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        """Use ``engine``, best made by :func:`payments_sqlstore.make_engine`."""
+    def __init__(self, engine: Engine, *, layout: Layout | None = None) -> None:
+        """Use ``engine`` (best made by :func:`payments_sqlstore.make_engine`) and the tables
+        named by ``layout`` (by default the unprefixed ones)."""
         self._engine = engine
+        self._sql = statements_for((layout or Layout()).table_prefix)
         self._reader = reader(engine)
         # SQLite lets one writer in at a time and makes the others sleep and poll for
         # up to 100 ms; writers queue on a lock of ours instead (see _writerlock).
@@ -72,7 +75,7 @@ class SqlPaymentRepository:
         )
         # A payment is read and written on the driver's own connection: SQLAlchemy's
         # Connection was the request path's largest cost (see _postgres and _sqlite).
-        self._fast = _fast_path(engine, self._write_lock)
+        self._fast = _fast_path(engine, self._write_lock, self._sql)
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -81,9 +84,11 @@ class SqlPaymentRepository:
             yield conn
 
     @classmethod
-    def from_url(cls, url: str, **engine_options: Any) -> SqlPaymentRepository:
+    def from_url(
+        cls, url: str, *, layout: Layout | None = None, **engine_options: Any
+    ) -> SqlPaymentRepository:
         """A repository on a new engine for ``url`` (see ``make_engine`` for the options)."""
-        return cls(make_engine(url, **engine_options))
+        return cls(make_engine(url, **engine_options), layout=layout)
 
     @property
     def engine(self) -> Engine:
@@ -98,7 +103,7 @@ class SqlPaymentRepository:
 
     def ping(self) -> None:
         """Check that the database answers. Raises: StoreUnavailable."""
-        self._read(sql.PING, {})
+        self._read(self._sql.ping, {})
 
     def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
         """Store a new payment, its attempts, its idempotency claim and its creation as a status change."""
@@ -114,21 +119,21 @@ class SqlPaymentRepository:
 
     def get(self, payment_id: PaymentId) -> Payment:
         """The payment ``payment_id``. Raises: PaymentNotFound, StoreUnavailable."""
-        rows = self._load(sql.GET, {"id": payment_id})
+        rows = self._load(self._sql.get, {"id": payment_id})
         if not rows:
             raise PaymentNotFound(payment_id)
         return payment_from_rows(rows)
 
     def get_by_reference(self, reference: str) -> Payment:
         """The payment owning the attempt ``reference``."""
-        rows = self._load(sql.BY_REFERENCE, {"reference": reference})
+        rows = self._load(self._sql.by_reference, {"reference": reference})
         if not rows:
             raise PaymentNotFound(reference)
         return payment_from_rows(rows)
 
     def find_for_order(self, order_id: str) -> Payment | None:
         """The order's live (not INVALID) payment, if any."""
-        rows = self._load(sql.FOR_ORDER, {"order_id": order_id})
+        rows = self._load(self._sql.for_order, {"order_id": order_id})
         return payment_from_rows(rows) if rows else None
 
     def save(self, payment: Payment, *, previous: Payment) -> Payment:
@@ -148,18 +153,20 @@ class SqlPaymentRepository:
             return []
         params = {"now": now, "until": now + lease, "limit": limit}
         with self._writing() as conn:
-            rows = list(conn.execute(sql.CLAIM, params).all())
+            rows = list(conn.execute(self._sql.claim, params).all())
         rows.sort(key=lambda row: (row.expires_at, row.payment_id, row.reference))
         return [DueAttempt(payment_id=row.payment_id, reference=row.reference) for row in rows]
 
     def find_idempotent(self, payer: str, key: str) -> IdempotencyRecord | None:
         """The record of ``key`` used by ``payer``, if any."""
-        rows = self._read(sql.FIND_RECORD, {"payer": payer, "key": key})
+        rows = self._read(self._sql.find_record, {"payer": payer, "key": key})
         return record_from_row(rows[0]) if rows else None
 
     def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
         """Up to ``limit`` undelivered status changes, oldest first."""
-        return [change_from_row(row) for row in self._read(sql.PENDING_CHANGES, {"limit": limit})]
+        return [
+            change_from_row(row) for row in self._read(self._sql.pending_changes, {"limit": limit})
+        ]
 
     def claim_changes(
         self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
@@ -168,7 +175,7 @@ class SqlPaymentRepository:
         if limit <= 0:
             return []
         params = {"now": now, "until": now + lease, "limit": limit}
-        statement = sql.claim_changes(tuple(sorted(set(hooks))))
+        statement = self._sql.claim_changes(tuple(sorted(set(hooks))))
         with self._writing() as conn:
             rows = list(conn.execute(statement, params).all())
         return sorted((change_from_row(row) for row in rows), key=lambda change: change.id)
@@ -183,17 +190,17 @@ class SqlPaymentRepository:
             return
         with self._writing() as conn:
             begin_writing(conn)
-            anyone = conn.execute(sql.ACTIVE_SUBSCRIBERS.limit(1)).first() is not None
+            anyone = conn.execute(self._sql.active_subscribers.limit(1)).first() is not None
             # Nobody new has seen these (no hook, or every hook failed) and no subscriber
             # can be missing: one statement per outcome retires or releases them all.
             plain = [d for d in deliveries if not d.to and not (d.done and anyone)]
             for done in (True, False):
                 ids = [d.change_id for d in plain if d.done is done]
                 if ids:
-                    conn.execute(sql.SETTLE_CHANGES, {"ids": ids, "done": done})
+                    conn.execute(self._sql.settle_changes, {"ids": ids, "done": done})
             named = [d for d in deliveries if d.to or (d.done and anyone)]
             if named:
-                _merge_deliveries(conn, named)
+                _merge_deliveries(conn, self._sql, named)
 
     def register_subscribers(self, names: Collection[str], now: datetime) -> None:
         """Register ``names``, or register them again (see ``payments_core.ports.Outbox``)."""
@@ -205,34 +212,34 @@ class SqlPaymentRepository:
             return
         rows = [{"name": name, "registered_at": now} for name in sorted(set(names))]
         with self._writing() as conn:
-            conn.execute(sql.REGISTER[self._engine.dialect.name], rows)
+            conn.execute(self._sql.register[self._engine.dialect.name], rows)
 
     def retire_subscriber(self, name: str, now: datetime) -> int:
         """Stop waiting for ``name``; retire, in the same transaction, what it alone lacked."""
         with self._writing() as conn:
             begin_writing(conn)
-            subscriber = conn.execute(sql.SUBSCRIBER, {"name": name}).first()
+            subscriber = conn.execute(self._sql.subscriber, {"name": name}).first()
             if subscriber is None:
                 raise SubscriberNotFound(name)
             if subscriber.retired_at is not None:
                 return 0
-            conn.execute(sql.RETIRE_SUBSCRIBER, {"b_name": name, "now": now})
-            active = frozenset(conn.execute(sql.ACTIVE_SUBSCRIBERS).scalars())
-            pending = conn.execute(sql.PENDING_DELIVERIES).all()
+            conn.execute(self._sql.retire_subscriber, {"b_name": name, "now": now})
+            active = frozenset(conn.execute(self._sql.active_subscribers).scalars())
+            pending = conn.execute(self._sql.pending_deliveries).all()
             ids = [row.id for row in pending if active <= names_from_text(row.delivered_to)]
             if ids:
-                conn.execute(sql.RETIRE_CHANGES, {"ids": ids})
+                conn.execute(self._sql.retire_changes, {"ids": ids})
             return len(ids)
 
     def subscribers(self) -> Sequence[Subscriber]:
         """Every subscriber by name, with the pending changes waiting for each active one."""
         found = []
-        for row in self._read(sql.SUBSCRIBERS, {}):
+        for row in self._read(self._sql.subscribers, {}):
             subscriber = Subscriber(
                 name=row.name, registered_at=row.registered_at, retired_at=row.retired_at
             )
             if subscriber.active:
-                (waiting,) = self._read(sql.waiting_for(row.name), {})
+                (waiting,) = self._read(self._sql.waiting_for(row.name), {})
                 subscriber = evolve(subscriber, pending=int(waiting[0]))
             found.append(subscriber)
         return found
@@ -259,21 +266,21 @@ class SqlPaymentRepository:
             raise error from exc
 
     def _stale(self, previous: Payment) -> Exception:
-        if not self._load(sql.EXISTS, {"id": previous.id}):
+        if not self._load(self._sql.exists, {"id": previous.id}):
             return PaymentNotFound(previous.id or 0)
         return ConcurrencyConflict(previous.id, previous.version)
 
 
 def _fast_path(
-    engine: Engine, writer_lock: AbstractContextManager[object]
+    engine: Engine, writer_lock: AbstractContextManager[object], sql: Statements
 ) -> PostgresStatements | SqliteStatements:
     if engine.dialect.name == "sqlite":
-        return SqliteStatements(engine, writer_lock)
+        return SqliteStatements(engine, writer_lock, sql)
     if (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg"):
         # imported here: psycopg is the optional `postgres` extra, SQLite needs none of it
         from payments_sqlstore._postgres import PostgresStatements
 
-        return PostgresStatements(engine)
+        return PostgresStatements(engine, sql.tables)
     raise ValueError(
         f"the payment store needs SQLite or PostgreSQL through psycopg 3, not {engine.url.drivername}"
     )
@@ -288,7 +295,7 @@ def _sqlite_writer_lock(engine: Engine) -> WriterLock:
     return WriterLock(database if on_disk else None, timeout=busy_ms / 1000 or DEFAULT_TIMEOUT)
 
 
-def _merge_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
+def _merge_deliveries(conn: Connection, sql: Statements, deliveries: Sequence[Delivery]) -> None:
     """Add each delivery's names to its change's under a row lock; retire the complete ones.
 
     The subscribers are read after the lock is taken: a subscriber retired meanwhile,
@@ -296,8 +303,8 @@ def _merge_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
     waited for (on PostgreSQL each statement sees what was committed before it).
     """
     ids = [d.change_id for d in deliveries]
-    stored = {row.id: row for row in conn.execute(sql.DELIVERIES, {"ids": ids})}
-    active = frozenset(conn.execute(sql.ACTIVE_SUBSCRIBERS).scalars())
+    stored = {row.id: row for row in conn.execute(sql.deliveries, {"ids": ids})}
+    active = frozenset(conn.execute(sql.active_subscribers).scalars())
     values = []
     for d in deliveries:
         row = stored.get(d.change_id)
@@ -314,4 +321,4 @@ def _merge_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
             }
         )
     if values:
-        conn.execute(sql.MARK_DELIVERED, values)
+        conn.execute(sql.mark_delivered, values)

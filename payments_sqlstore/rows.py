@@ -78,7 +78,7 @@ def change_to_row(payment: Payment, previous: PaymentStatus | None) -> RowValues
 
 
 def payment_from_rows(rows: Sequence[Sequence[Any]]) -> Payment:
-    """The payment in ``rows`` of ``_statements.GET``: one per attempt, in order.
+    """The payment in ``rows`` of ``Statements.get``: one per attempt, in order.
 
     Rows are unpacked by position (the ``payments`` columns, then the attempt's):
     this is the hot path of every read, and attribute access by name costs more.

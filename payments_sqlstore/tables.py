@@ -1,6 +1,7 @@
 """The schema as SQLAlchemy Core tables: what the repository reads and writes.
 
-The Alembic revisions in ``migrations/versions`` create exactly these tables;
+The Alembic revisions in ``migrations/versions`` create exactly these tables (under
+the same prefix, see ``payments_sqlstore.layout``);
 ``tests/sqlstore/test_schema.py`` compares the two. The domain classes are
 never mapped: ``payments_sqlstore.rows`` converts between rows and entities.
 
@@ -10,8 +11,10 @@ Money is stored as integer minor units plus a currency; every time as UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Final
 
+from attrs import frozen
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -29,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from payments_sqlstore.layout import check_prefix
 
 NAMING: Final = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
@@ -65,117 +70,174 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements only INTEGER keys
 
-metadata: Final = MetaData(naming_convention=NAMING)
 
-payments: Final = Table(
-    "payments",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("order_id", String, nullable=False),
-    Column("payer", String, nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("description", Text),
-    Column("amount_minor", BigInteger, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("vendor", String, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    Column("confirmed_at", UtcDateTime),
-    Column("vendor_trade_id", String),
-    Column("valid", Boolean, nullable=False),
-    Column("version", Integer, nullable=False),
-)
-# One live (non-INVALID) payment per order, enforced by the database so that
-# two app instances racing to create it cannot both succeed.
-LIVE_ORDER_INDEX: Final = "uq_payments_live_order"
-Index(
-    LIVE_ORDER_INDEX,
-    payments.c.order_id,
-    unique=True,
-    sqlite_where=payments.c.status != "INVALID",
-    postgresql_where=payments.c.status != "INVALID",
-)
+@frozen(eq=False)
+class Tables:
+    """Our tables under one prefix, in their own ``metadata``."""
 
-attempts: Final = Table(
-    "attempts",
-    metadata,
-    Column("reference", String, primary_key=True),
-    Column(
+    prefix: str
+    metadata: MetaData
+    payments: Table
+    attempts: Table
+    idempotency_records: Table
+    status_changes: Table
+    subscribers: Table
+    live_order_index: str  # the unique index that refuses a second live payment of an order
+    trade_id_index: str  # the unique index that refuses a trade id settling a second attempt
+
+
+@cache
+def tables_for(prefix: str) -> Tables:
+    """Our tables, every name (index, constraint, sequence) starting with ``prefix``.
+
+    Raises:
+        ValueError: ``prefix`` cannot start an SQL name (see ``layout.check_prefix``).
+    """
+    metadata = MetaData(naming_convention=NAMING)
+    payments = _payments(metadata, check_prefix(prefix))
+    attempts = _attempts(metadata, prefix, payments)
+    return Tables(
+        prefix=prefix,
+        metadata=metadata,
+        payments=payments,
+        attempts=attempts,
+        idempotency_records=_idempotency_records(metadata, prefix, payments),
+        status_changes=_status_changes(metadata, prefix, payments),
+        subscribers=_subscribers(metadata, prefix),
+        live_order_index=f"uq_{payments.name}_live_order",
+        trade_id_index=f"uq_{attempts.name}_vendor_trade_id",
+    )
+
+
+def _payments(metadata: MetaData, prefix: str) -> Table:
+    payments = Table(
+        f"{prefix}payments",
+        metadata,
+        Column("id", Id, primary_key=True, autoincrement=True),
+        Column("order_id", String, nullable=False),
+        Column("payer", String, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("description", Text),
+        Column("amount_minor", BigInteger, nullable=False),
+        Column("currency", String(3), nullable=False),
+        Column("vendor", String, nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+        Column("confirmed_at", UtcDateTime),
+        Column("vendor_trade_id", String),
+        Column("valid", Boolean, nullable=False),
+        Column("version", Integer, nullable=False),
+    )
+    # One live (non-INVALID) payment per order, enforced by the database so that
+    # two app instances racing to create it cannot both succeed.
+    Index(
+        f"uq_{payments.name}_live_order",
+        payments.c.order_id,
+        unique=True,
+        sqlite_where=payments.c.status != "INVALID",
+        postgresql_where=payments.c.status != "INVALID",
+    )
+    return payments
+
+
+def _payment_id(payments: Table) -> Column[int]:
+    return Column(
         "payment_id",
         Id,
-        ForeignKey("payments.id", ondelete="CASCADE"),
+        ForeignKey(payments.c.id, ondelete="CASCADE"),
         nullable=False,
         index=True,
-    ),
-    Column("seq", Integer, nullable=False),
-    Column("order_string", Text, nullable=False),
-    Column("opened_at", UtcDateTime, nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("vendor_trade_id", String),
-    Column("claimed_until", UtcDateTime),  # sweeper lease; repository-internal
-    Column("vendor", String, nullable=False),  # the payment's, so the index below can see it
-)
-# One vendor trade settles one attempt, of one payment: a second attempt recorded with
-# the same trade id is forged or re-cut evidence. Racing app instances cannot both
-# record it. NULLs (attempts not yet settled) never collide.
-TRADE_ID_INDEX: Final = "uq_attempts_vendor_trade_id"
-Index(TRADE_ID_INDEX, attempts.c.vendor, attempts.c.vendor_trade_id, unique=True)
-Index(
-    "ix_attempts_open_expiry",
-    attempts.c.expires_at,
-    sqlite_where=attempts.c.state == "OPEN",
-    postgresql_where=attempts.c.state == "OPEN",
-)
+    )
 
-idempotency_records: Final = Table(
-    "idempotency_records",
-    metadata,
-    Column("payer", String, nullable=False),
-    Column("key", String, nullable=False),
-    Column("fingerprint", String, nullable=False),
-    Column(
-        "payment_id",
-        Id,
-        ForeignKey("payments.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    PrimaryKeyConstraint("payer", "key"),
-)
 
-status_changes: Final = Table(
-    "status_changes",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column(
-        "payment_id",
-        Id,
-        ForeignKey("payments.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    Column("previous_status", String(16)),
-    Column("current_status", String(16), nullable=False),
-    Column("changed_at", UtcDateTime, nullable=False),
-    Column("delivered_to", Text, nullable=False, server_default="[]"),  # JSON list of names
-    Column("done", Boolean, nullable=False, server_default=false()),
-    Column("claimed_until", UtcDateTime),  # the outbox claim of one delivering process
-)
-Index(
-    "ix_status_changes_pending",
-    status_changes.c.id,
-    sqlite_where=status_changes.c.done == false(),
-    postgresql_where=status_changes.c.done == false(),
-)
+def _attempts(metadata: MetaData, prefix: str, payments: Table) -> Table:
+    attempts = Table(
+        f"{prefix}attempts",
+        metadata,
+        Column("reference", String, primary_key=True),
+        _payment_id(payments),
+        Column("seq", Integer, nullable=False),
+        Column("order_string", Text, nullable=False),
+        Column("opened_at", UtcDateTime, nullable=False),
+        Column("expires_at", UtcDateTime, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("vendor_trade_id", String),
+        Column("claimed_until", UtcDateTime),  # sweeper lease; repository-internal
+        Column("vendor", String, nullable=False),  # the payment's, so the index below can see it
+    )
+    # One vendor trade settles one attempt, of one payment: a second attempt recorded with
+    # the same trade id is forged or re-cut evidence. Racing app instances cannot both
+    # record it. NULLs (attempts not yet settled) never collide.
+    Index(
+        f"uq_{attempts.name}_vendor_trade_id",
+        attempts.c.vendor,
+        attempts.c.vendor_trade_id,
+        unique=True,
+    )
+    Index(
+        f"ix_{attempts.name}_open_expiry",
+        attempts.c.expires_at,
+        sqlite_where=attempts.c.state == "OPEN",
+        postgresql_where=attempts.c.state == "OPEN",
+    )
+    return attempts
 
-# The durable hearers of status changes: a change is done once its delivered_to holds
-# every subscriber not retired (see payments_core.ports.Outbox).
-subscribers: Final = Table(
-    "subscribers",
-    metadata,
-    Column("name", String, primary_key=True),  # a status hook's plugin name
-    Column("registered_at", UtcDateTime, nullable=False),  # by a process, most recently
-    Column("retired_at", UtcDateTime),  # NULL while changes wait for it
-)
+
+def _idempotency_records(metadata: MetaData, prefix: str, payments: Table) -> Table:
+    return Table(
+        f"{prefix}idempotency_records",
+        metadata,
+        Column("payer", String, nullable=False),
+        Column("key", String, nullable=False),
+        Column("fingerprint", String, nullable=False),
+        _payment_id(payments),
+        PrimaryKeyConstraint("payer", "key"),
+    )
+
+
+def _status_changes(metadata: MetaData, prefix: str, payments: Table) -> Table:
+    status_changes = Table(
+        f"{prefix}status_changes",
+        metadata,
+        Column("id", Id, primary_key=True, autoincrement=True),
+        _payment_id(payments),
+        Column("previous_status", String(16)),
+        Column("current_status", String(16), nullable=False),
+        Column("changed_at", UtcDateTime, nullable=False),
+        Column("delivered_to", Text, nullable=False, server_default="[]"),  # JSON list of names
+        Column("done", Boolean, nullable=False, server_default=false()),
+        Column("claimed_until", UtcDateTime),  # the outbox claim of one delivering process
+    )
+    Index(
+        f"ix_{status_changes.name}_pending",
+        status_changes.c.id,
+        sqlite_where=status_changes.c.done == false(),
+        postgresql_where=status_changes.c.done == false(),
+    )
+    return status_changes
+
+
+def _subscribers(metadata: MetaData, prefix: str) -> Table:
+    # The durable hearers of status changes: a change is done once its delivered_to holds
+    # every subscriber not retired (see payments_core.ports.Outbox).
+    return Table(
+        f"{prefix}subscribers",
+        metadata,
+        Column("name", String, primary_key=True),  # a status hook's plugin name
+        Column("registered_at", UtcDateTime, nullable=False),  # by a process, most recently
+        Column("retired_at", UtcDateTime),  # NULL while changes wait for it
+    )
+
+
+# The unprefixed tables of every deployment so far (``Layout()``); the repository and
+# the migrations take theirs from ``tables_for(layout.table_prefix)``.
+DEFAULT: Final = tables_for("")
+metadata: Final = DEFAULT.metadata
+payments: Final = DEFAULT.payments
+attempts: Final = DEFAULT.attempts
+idempotency_records: Final = DEFAULT.idempotency_records
+status_changes: Final = DEFAULT.status_changes
+subscribers: Final = DEFAULT.subscribers
+LIVE_ORDER_INDEX: Final = DEFAULT.live_order_index
+TRADE_ID_INDEX: Final = DEFAULT.trade_id_index

@@ -17,7 +17,7 @@ from sqlalchemy import make_url, text
 
 from payments_core.inmemory import FrozenClock
 from payments_sqlstore import SqlPaymentRepository, make_engine, upgrade
-from payments_sqlstore.tables import metadata
+from payments_sqlstore.tables import tables_for
 
 
 @contextmanager
@@ -36,10 +36,10 @@ def postgres_schema(base_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def truncate(url: str) -> None:
-    """Empty every table of the migrated database at ``url``."""
+def truncate(url: str, prefix: str = "") -> None:
+    """Empty every table of ours (named with ``prefix``) in the migrated database at ``url``."""
     engine = make_engine(url)
-    names = ", ".join(table.name for table in metadata.sorted_tables)
+    names = ", ".join(table.name for table in tables_for(prefix).metadata.sorted_tables)
     try:
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

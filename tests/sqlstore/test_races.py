@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from payments_core.errors import PaymentExists
 from payments_core.payment import Payment, PaymentStatus
 from payments_sqlstore import SqlPaymentRepository, make_engine
-from payments_sqlstore._statements import CLAIM
+from payments_sqlstore._statements import statements_for
 from payments_sqlstore.tables import status_changes
 from tests.sqlstore._worker import confirm_once, new_payment
 
@@ -138,7 +138,7 @@ def _new() -> Payment:
 
 def test_postgres_claims_skip_rows_other_sweepers_hold() -> None:
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1/none")  # never connects
-    compiled = str(CLAIM.compile(dialect=engine.dialect))
+    compiled = str(statements_for("").claim.compile(dialect=engine.dialect))
     engine.dispose()
 
     assert "FOR UPDATE OF attempts SKIP LOCKED" in compiled

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from payments_sqlstore.migrations.naming import prefix
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -21,8 +23,9 @@ _TIME = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     """Create the four tables and their indexes."""
+    p = prefix()
     op.create_table(
-        "payments",
+        f"{p}payments",
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
         sa.Column("order_id", sa.String(), nullable=False),
         sa.Column("payer", sa.String(), nullable=False),
@@ -38,19 +41,19 @@ def upgrade() -> None:
         sa.Column("vendor_trade_id", sa.String()),
         sa.Column("valid", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_payments"),
+        sa.PrimaryKeyConstraint("id", name=f"pk_{p}payments"),
     )
     live = sa.text("status <> 'INVALID'")
     op.create_index(
-        "uq_payments_live_order",
-        "payments",
+        f"uq_{p}payments_live_order",
+        f"{p}payments",
         ["order_id"],
         unique=True,
         sqlite_where=live,
         postgresql_where=live,
     )
     op.create_table(
-        "attempts",
+        f"{p}attempts",
         sa.Column("reference", sa.String(), nullable=False),
         sa.Column("payment_id", _ID, nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
@@ -59,32 +62,34 @@ def upgrade() -> None:
         sa.Column("expires_at", _TIME, nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("vendor_trade_id", sa.String()),
-        sa.PrimaryKeyConstraint("reference", name="pk_attempts"),
+        sa.PrimaryKeyConstraint("reference", name=f"pk_{p}attempts"),
         sa.ForeignKeyConstraint(
             ["payment_id"],
-            ["payments.id"],
-            name="fk_attempts_payment_id_payments",
+            [f"{p}payments.id"],
+            name=f"fk_{p}attempts_payment_id_{p}payments",
             ondelete="CASCADE",
         ),
     )
-    op.create_index("ix_attempts_payment_id", "attempts", ["payment_id"])
+    op.create_index(f"ix_{p}attempts_payment_id", f"{p}attempts", ["payment_id"])
     op.create_table(
-        "idempotency_records",
+        f"{p}idempotency_records",
         sa.Column("payer", sa.String(), nullable=False),
         sa.Column("key", sa.String(), nullable=False),
         sa.Column("fingerprint", sa.String(), nullable=False),
         sa.Column("payment_id", _ID, nullable=False),
-        sa.PrimaryKeyConstraint("payer", "key", name="pk_idempotency_records"),
+        sa.PrimaryKeyConstraint("payer", "key", name=f"pk_{p}idempotency_records"),
         sa.ForeignKeyConstraint(
             ["payment_id"],
-            ["payments.id"],
-            name="fk_idempotency_records_payment_id_payments",
+            [f"{p}payments.id"],
+            name=f"fk_{p}idempotency_records_payment_id_{p}payments",
             ondelete="CASCADE",
         ),
     )
-    op.create_index("ix_idempotency_records_payment_id", "idempotency_records", ["payment_id"])
+    op.create_index(
+        f"ix_{p}idempotency_records_payment_id", f"{p}idempotency_records", ["payment_id"]
+    )
     op.create_table(
-        "status_changes",
+        f"{p}status_changes",
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
         sa.Column("payment_id", _ID, nullable=False),
         sa.Column("previous_status", sa.String(16)),
@@ -92,18 +97,18 @@ def upgrade() -> None:
         sa.Column("changed_at", _TIME, nullable=False),
         sa.Column("delivered_to", sa.Text(), nullable=False, server_default="[]"),
         sa.Column("done", sa.Boolean(), nullable=False, server_default=sa.false()),
-        sa.PrimaryKeyConstraint("id", name="pk_status_changes"),
+        sa.PrimaryKeyConstraint("id", name=f"pk_{p}status_changes"),
         sa.ForeignKeyConstraint(
             ["payment_id"],
-            ["payments.id"],
-            name="fk_status_changes_payment_id_payments",
+            [f"{p}payments.id"],
+            name=f"fk_{p}status_changes_payment_id_{p}payments",
             ondelete="CASCADE",
         ),
     )
-    op.create_index("ix_status_changes_payment_id", "status_changes", ["payment_id"])
+    op.create_index(f"ix_{p}status_changes_payment_id", f"{p}status_changes", ["payment_id"])
     op.create_index(
-        "ix_status_changes_pending",
-        "status_changes",
+        f"ix_{p}status_changes_pending",
+        f"{p}status_changes",
         ["id"],
         sqlite_where=sa.text("done = 0"),
         postgresql_where=sa.text("done = false"),
@@ -113,4 +118,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop everything."""
     for table in ("status_changes", "idempotency_records", "attempts", "payments"):
-        op.drop_table(table)
+        op.drop_table(f"{prefix()}{table}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from payments_sqlstore.migrations.naming import prefix
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -18,11 +20,12 @@ depends_on = None
 
 def upgrade() -> None:
     """Add the lease column and the sweep's index."""
-    op.add_column("attempts", sa.Column("claimed_until", sa.DateTime(timezone=True)))
+    attempts = f"{prefix()}attempts"
+    op.add_column(attempts, sa.Column("claimed_until", sa.DateTime(timezone=True)))
     is_open = sa.text("state = 'OPEN'")
     op.create_index(
-        "ix_attempts_open_expiry",
-        "attempts",
+        f"ix_{attempts}_open_expiry",
+        attempts,
         ["expires_at"],
         sqlite_where=is_open,
         postgresql_where=is_open,
@@ -31,6 +34,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop the lease column and its index."""
-    op.drop_index("ix_attempts_open_expiry", table_name="attempts")
-    with op.batch_alter_table("attempts") as batch:
+    attempts = f"{prefix()}attempts"
+    op.drop_index(f"ix_{attempts}_open_expiry", table_name=attempts)
+    with op.batch_alter_table(attempts) as batch:
         batch.drop_column("claimed_until")

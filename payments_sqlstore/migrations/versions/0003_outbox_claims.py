@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from payments_sqlstore.migrations.naming import prefix
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -18,10 +20,12 @@ depends_on = None
 
 def upgrade() -> None:
     """Add the claim column of the outbox."""
-    op.add_column("status_changes", sa.Column("claimed_until", sa.DateTime(timezone=True)))
+    op.add_column(
+        f"{prefix()}status_changes", sa.Column("claimed_until", sa.DateTime(timezone=True))
+    )
 
 
 def downgrade() -> None:
     """Drop the claim column of the outbox."""
-    with op.batch_alter_table("status_changes") as batch:
+    with op.batch_alter_table(f"{prefix()}status_changes") as batch:
         batch.drop_column("claimed_until")

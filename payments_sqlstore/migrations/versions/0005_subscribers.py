@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from payments_sqlstore.migrations.naming import prefix
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -22,15 +24,16 @@ depends_on = None
 
 def upgrade() -> None:
     """Create the subscribers table."""
+    subscribers = f"{prefix()}subscribers"
     op.create_table(
-        "subscribers",
+        subscribers,
         sa.Column("name", sa.String(), nullable=False),
         sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("retired_at", sa.DateTime(timezone=True)),
-        sa.PrimaryKeyConstraint("name", name="pk_subscribers"),
+        sa.PrimaryKeyConstraint("name", name=f"pk_{subscribers}"),
     )
 
 
 def downgrade() -> None:
     """Drop the subscribers table."""
-    op.drop_table("subscribers")
+    op.drop_table(f"{prefix()}subscribers")
