@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 PRODUCTION_GATEWAY: Final = "https://openapi.alipay.com/gateway.do"
 SANDBOX_GATEWAY: Final = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
-NOTIFY_PATH: Final = "/api/v1/payments/notify/alipay"
+NOTIFY_PATHS: Final = "/api/v1/payments/notify/{vendor}"  # PAYMENTS_NOTIFY_PATH's default
+NOTIFY_PATH: Final = NOTIFY_PATHS.replace("{vendor}", "alipay")
 REQUIRED: Final = ("ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY")
 Product = Literal["page", "wap"]
 _K = TypeVar("_K")
@@ -113,17 +114,20 @@ def gateway_url(value: str) -> str:
 
 
 def notify_url(settings: Settings) -> str:
-    """``{PAYMENTS_PUBLIC_URL}/api/v1/payments/notify/alipay`` (host and port by default).
+    """``{PAYMENTS_PUBLIC_URL}{PAYMENTS_NOTIFY_PATH}`` for alipay (host and port by default).
 
     Raises:
-        ValueError: naming PAYMENTS_PUBLIC_URL.
+        ValueError: naming PAYMENTS_PUBLIC_URL or PAYMENTS_NOTIFY_PATH.
     """
     base = _get(settings, "PAYMENTS_PUBLIC_URL")
     if not base:
         host = _get(settings, "PAYMENTS_HOST") or "127.0.0.1"
         base = f"http://{host}:{_get(settings, 'PAYMENTS_PORT') or '8000'}"
     _check_url("PAYMENTS_PUBLIC_URL", base, allow_query=False, hint="an http(s) base URL")
-    return base.rstrip("/") + NOTIFY_PATH
+    path = _get(settings, "PAYMENTS_NOTIFY_PATH") or NOTIFY_PATHS
+    if not path.startswith("/") or path.count("{vendor}") != 1 or "?" in path:
+        raise ValueError("PAYMENTS_NOTIFY_PATH must be a path starting with / holding {vendor}")
+    return base.rstrip("/") + path.replace("{vendor}", "alipay")
 
 
 def _get(settings: Settings, name: str) -> str:

@@ -9,12 +9,14 @@ pieces) and in-memory adapters for tests and embedding. A sweep is
 from __future__ import annotations
 
 from payments_core.asyncservice import AsyncPaymentService
+from payments_core.background import Sweeper, running, running_in_background
 from payments_core.contributions import Command, DemoVendor, Setting
 from payments_core.converters import (
     PaymentView,
     dumps,
     loads,
     make_converter,
+    payment_document,
     payment_json,
     read_payment,
 )
@@ -157,6 +159,7 @@ __all__ = [
     "StatusHook",
     "StoreUnavailable",
     "SweepReport",
+    "Sweeper",
     "SystemClock",
     "TradeReport",
     "TradeStatus",
@@ -173,6 +176,9 @@ __all__ = [
     "loads",
     "make_converter",
     "make_plugin_manager",
+    "payment_document",
     "payment_json",
     "read_payment",
+    "running",
+    "running_in_background",
 ]

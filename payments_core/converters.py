@@ -116,17 +116,26 @@ def make_converter() -> JsonConverter:
     return conv
 
 
-def _exact_number(value: object) -> object:
-    """A Decimal of at most two decimals as a float whose shortest repr is the same text.
+def exact_number(value: Decimal) -> float:
+    """An amount of at most two decimals as the float a JSON encoder writes as that decimal.
 
-    ``json`` writes floats with ``repr``, which is the shortest text that reads back
-    to the same double; for amounts up to 100000000.00 that is the decimal itself.
+    Every JSON encoder (``json``, orjson, FastAPI's) writes a float as its shortest
+    ``repr``, the shortest text that reads back to the same double; for amounts up to
+    100000000.00 that text is the decimal itself, which this checks. The float is a
+    transport form only: read amounts back with ``loads`` (Decimal), never compute on it.
+
+    Raises:
+        ValueError: the float would not be written as exactly this decimal.
     """
+    number = float(value)
+    if Decimal(repr(number)) != value:
+        raise ValueError(f"{value} has no exact JSON number form")
+    return number
+
+
+def _exact_number(value: object) -> object:
     if isinstance(value, Decimal):
-        number = float(value)
-        if Decimal(repr(number)) != value:
-            raise ValueError(f"{value} has no exact JSON number form")
-        return number
+        return exact_number(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
@@ -152,6 +161,18 @@ def payment_json(payment: Payment, converter: JsonConverter | None = None) -> di
     """The wire document of a payment (unstructured, ready for ``dumps``)."""
     conv = converter or _shared_converter()
     document: dict[str, Any] = conv.unstructure(PaymentView.of(payment))
+    return document
+
+
+def payment_document(payment: Payment, converter: JsonConverter | None = None) -> dict[str, Any]:
+    """The wire document of a payment holding only JSON-native values (str, int, float, bool, None).
+
+    Any web framework's JSON response sends it as is, and writes exactly the text of
+    ``dumps({"data": payment_json(payment)})``: ``totalAmount`` is a JSON number with the
+    amount's digits (see ``exact_number``), camelCase names, times as ``format_time``.
+    """
+    document = payment_json(payment, converter)
+    document["totalAmount"] = exact_number(document["totalAmount"])
     return document
 
 

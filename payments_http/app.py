@@ -25,6 +25,7 @@ from payments_http._requestlog import RequestLog
 from payments_http.auth import Unauthenticated
 from payments_http.errors import error_response, response_for
 from payments_http.lifespan import Background, BackgroundWork, StartOnFirstRequest
+from payments_http.notify import DEFAULT_NOTIFY_PATH
 from payments_http.routes import Endpoints
 from payments_http.wire import RequestProblem
 
@@ -44,6 +45,7 @@ def create_app(
     offload_create: bool | None = None,
     background: Sequence[Background] = (),
     extra_routes: Sequence[BaseRoute] = (),
+    notify_path: str = DEFAULT_NOTIFY_PATH,
     debug: bool = False,
 ) -> Starlette:
     """The Starlette app serving the payments API for ``service``.
@@ -58,12 +60,16 @@ def create_app(
             the app's lifespan never runs: enter ``payments_lifespan(app)`` in the parent's
             (see ``payments_http.lifespan``); else the first request starts them.
         extra_routes: mounted before the payments routes (the demo mounts the emulator).
+        notify_path: where vendors' notifications arrive, ``{vendor}`` in it
+            (``PAYMENTS_NOTIFY_PATH``; each vendor's notify URL must name the same path).
         debug: Starlette's debug mode; never in production.
     """
     if offload_create is None:
         offload_create = not isinstance(service.orders, InMemoryOrders)
-    endpoints = Endpoints(service, authenticator, offload_create=offload_create)
-    document = openapi.document()
+    endpoints = Endpoints(
+        service, authenticator, offload_create=offload_create, notify_path=notify_path
+    )
+    document = openapi.document(notify_path)
 
     work = BackgroundWork(background)
 

@@ -19,6 +19,7 @@ from payments_http import settings as config
 from payments_http.app import create_app
 from payments_http.auth import JwtAuthenticator
 from payments_http.lifespan import Background
+from payments_http.notify import notify_path
 from payments_http.orders import HttpOrders
 from payments_http.sweeper import Sweeper
 
@@ -153,4 +154,10 @@ def create_app_from_settings(
         parts.append(delivery)
     if interval:
         parts.append(Sweeper(service, interval))
-    return create_app(service, authenticator=auth, background=parts, extra_routes=extra_routes)
+    return create_app(
+        service,
+        authenticator=auth,
+        background=parts,
+        extra_routes=extra_routes,
+        notify_path=notify_path(settings),
+    )

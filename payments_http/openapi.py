@@ -206,7 +206,7 @@ def _retry(op_id: str) -> Schema:
     )
 
 
-def _paths() -> Schema:
+def _paths(notify_path: str) -> Schema:
     return {
         "/api/v1/payments": {
             "post": _operation(
@@ -263,7 +263,7 @@ def _paths() -> Schema:
                 parameters=[_ID_PARAM],
             )
         },
-        "/api/v1/payments/notify/{vendor}": {"post": _notify()},
+        notify_path: {"post": _notify()},
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",
@@ -335,8 +335,8 @@ def _health() -> Schema:
     }
 
 
-def document() -> Schema:
-    """The whole OpenAPI document."""
+def document(notify_path: str = "/api/v1/payments/notify/{vendor}") -> Schema:
+    """The whole OpenAPI document, notifications served at ``notify_path``."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -348,7 +348,7 @@ def document() -> Schema:
             "path redirects (a trailing slash is 404). `payments serve` answers 431 "
             "(headers_too_large) to a request line and headers over 16 KiB or 100 headers.",
         },
-        "paths": _paths(),
+        "paths": _paths(notify_path),
         "components": {
             "schemas": {"Payment": PAYMENT, "Error": ERROR, "Create": CREATE},
             "securitySchemes": {

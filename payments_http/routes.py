@@ -7,7 +7,7 @@ thread pool for this workload); anything that waits on a vendor over the network
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -16,9 +16,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from payments_core.errors import PaymentNotFound, StoreUnavailable
-from payments_core.values import NotificationOutcome, Reply
 from payments_http import wire
 from payments_http.errors import error_response
+from payments_http.notify import (
+    DEFAULT_NOTIFY_PATH,
+    NOTIFICATION_STATUS,
+    handle_notification_http,
+    notification_status,
+)
 
 if TYPE_CHECKING:
     from payments_core.services import PaymentService
@@ -26,13 +31,7 @@ if TYPE_CHECKING:
     from payments_http.auth import Authenticator
 
 PAYMENTS: Final = "/api/v1/payments"
-# What a notification's outcome means over HTTP unless the vendor's reply names a status.
-# A vendor resends on a reply other than its processed one, so RETRY can stay a 200.
-NOTIFICATION_STATUS: Final[Mapping[NotificationOutcome, int]] = {
-    NotificationOutcome.APPLIED: 200,
-    NotificationOutcome.RETRY: 200,
-    NotificationOutcome.REFUSED: 400,
-}
+__all__ = ["NOTIFICATION_STATUS", "PAYMENTS", "Endpoints", "notification_status"]
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -46,10 +45,12 @@ class Endpoints:
         authenticator: Authenticator,
         *,
         offload_create: bool,
+        notify_path: str = DEFAULT_NOTIFY_PATH,
     ) -> None:
         self._service = service
         self._authenticator = authenticator
         self._offload_create = offload_create
+        self._notify_path = notify_path
 
     def routes(self) -> list[Route]:
         """The routes, most specific first."""
@@ -57,7 +58,7 @@ class Endpoints:
             Route(PAYMENTS, self.create, methods=["POST"]),
             Route(PAYMENTS + "/retry/{id}", self.retry, methods=["GET", "POST"]),
             Route(PAYMENTS + "/verify/{id}", self.verify, methods=["GET"]),
-            Route(PAYMENTS + "/notify/{vendor}", self.notify, methods=["POST"]),
+            Route(self._notify_path, self.notify, methods=["POST"]),
             Route(PAYMENTS + "/{id}", self.get, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
         ]
@@ -108,14 +109,15 @@ class Endpoints:
         return wire.data(confirmed)
 
     async def notify(self, request: Request) -> Response:
-        """``POST /api/v1/payments/notify/{vendor}``: the vendor's own format, both ways."""
-        vendor = request.path_params["vendor"]
+        """``POST {PAYMENTS_NOTIFY_PATH}``: the vendor's own format, both ways."""
         body = await wire.read_body(request)
-        content_type = request.headers.get("content-type", "")
-        outcome = self._service.handle_notification(vendor, body, content_type)
-        reply = self._service.vendor(vendor).reply(outcome)
-        status = notification_status(outcome, reply)
-        return Response(reply.body, status_code=status, media_type=reply.media_type)
+        answer = handle_notification_http(
+            self._service,
+            request.path_params["vendor"],
+            body,
+            request.headers.get("content-type", ""),
+        )
+        return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
     async def health(self, request: Request) -> Response:
         """``GET /health``: liveness and database reachability."""
@@ -141,8 +143,3 @@ def _path_id(request: Request) -> int:
     if pid is None:
         raise PaymentNotFound(text[:32])
     return pid
-
-
-def notification_status(outcome: NotificationOutcome, reply: Reply) -> int:
-    """The status of the answer to a notification: the reply's own, else the outcome's."""
-    return NOTIFICATION_STATUS[outcome] if reply.status is None else reply.status

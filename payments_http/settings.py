@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from payments_core.contributions import Setting
+from payments_http.notify import notify_path
 
 if TYPE_CHECKING:
     from payments_core.plugins import PaymentHooks
@@ -32,6 +33,11 @@ SETTINGS: Final = (
         "PAYMENTS_RECONCILE_INTERVAL", "60", "seconds between in-process sweeps; 0 turns it off"
     ),
     Setting("PAYMENTS_PUBLIC_URL", None, "base URL the vendor reaches (default http://HOST:PORT)"),
+    Setting(
+        "PAYMENTS_NOTIFY_PATH",
+        "/api/v1/payments/notify/{vendor}",
+        "path of vendor notifications under PAYMENTS_PUBLIC_URL; holds {vendor}",
+    ),
     Setting("PAYMENTS_ORDERS_URL", None, "base URL of the orders service; unset: in-memory"),
     Setting("PAYMENTS_JWT_SECRET", None, "HS256 secret (at least 32 characters)", secret=True),
     Setting("PAYMENTS_JWT_PUBLIC_KEY", None, "RS256/ES256 public key: PEM or @path"),
@@ -108,5 +114,6 @@ def check(settings: Mapping[str, str]) -> None:
     integer(settings, "PAYMENTS_RECONCILE_INTERVAL", 0, 86400)
     url(settings, "PAYMENTS_ORDERS_URL")
     public_url(settings)
+    notify_path(settings)
     if not settings.get("PAYMENTS_VENDOR", "").strip():
         raise ValueError("PAYMENTS_VENDOR must name a vendor plugin")

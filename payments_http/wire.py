@@ -11,7 +11,7 @@ from attrs import frozen
 from starlette.requests import Request
 from starlette.responses import Response
 
-from payments_core.converters import dumps, payment_json
+from payments_core.converters import dumps, payment_document
 from payments_core.errors import ValidationFailed
 from payments_core.payment import Payment
 
@@ -58,7 +58,7 @@ def payment_response(
     payment: Payment, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """``{"data": Payment}`` in the exact wire form."""
-    return data(payment_json(payment), status_code, headers)
+    return data(payment_document(payment), status_code, headers)
 
 
 def payment_id(text: str) -> int | None:

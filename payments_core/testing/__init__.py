@@ -3,7 +3,8 @@
 One suite per Protocol of the repository port, so an adapter that offers only some
 of them runs only those: ``PaymentsContract``, ``SweepableContract``,
 ``IdempotencyStoreContract`` and ``OutboxContract``; ``RepositoryContract`` is all
-four, for a whole ``PaymentRepository``. ``VendorContract`` is the vendor port's.
+four, for a whole ``PaymentRepository``. ``VendorContract`` is the vendor port's,
+``OrdersContract`` the orders port's (a shop's own orders adapter).
 
 Subclass a suite in a test module and provide its fixtures; pytest runs every
 ``test_`` method against your adapter. The ``payments`` pytest plugin, installed with
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from payments_core.testing._support import attempt_for, new_payment, raises, unique
 from payments_core.testing.idempotency import IdempotencyStoreContract
+from payments_core.testing.orders import OrdersContract, Place
 from payments_core.testing.outbox import OutboxContract
 from payments_core.testing.payments import PaymentsContract
 from payments_core.testing.repository import RepositoryContract
@@ -30,8 +32,10 @@ from payments_core.testing.vendor import Buyer, VendorContract
 __all__ = [
     "Buyer",
     "IdempotencyStoreContract",
+    "OrdersContract",
     "OutboxContract",
     "PaymentsContract",
+    "Place",
     "RepositoryContract",
     "SweepableContract",
     "VendorContract",
