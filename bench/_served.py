@@ -5,7 +5,9 @@ Served by ``python -m bench._served PORT WORKERS``: uvicorn with uvloop and the 
 no server header); every setting comes from the environment as ``payments serve`` reads
 it. The only substitution is the orders port: an order book that knows every ``bench-*``
 order (10.00 CNY, payable, owned by whoever asks), so a create costs no network call to
-an orders service. The lower bound does no orders lookup either.
+an orders service. The lower bound does no orders lookup either. Like the in-memory order
+book it answers from memory, so creates run on the event loop as they do with that book
+(``offload_create=False``); an adapter that waits on I/O is sent to the thread pool.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ class BenchOrders:
 
 def create_app() -> Starlette:
     """The server ``payments serve`` would build, with the bench order book."""
-    return create_app_from_settings(effective(dict(os.environ), {}), orders=BenchOrders())
+    return create_app_from_settings(
+        effective(dict(os.environ), {}), orders=BenchOrders(), offload_create=False
+    )
 
 
 def main(argv: list[str]) -> None:

@@ -134,10 +134,13 @@ def create_app_from_settings(
     authenticator: Authenticator | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     background: Sequence[Background] = (),
+    offload_create: bool | None = None,
 ) -> Starlette:
     """The whole server of ``payments serve``: service, auth, delivery and sweeper.
 
-    ``background`` parts start after the repository is opened and stop before it closes.
+    ``background`` parts start after the repository is opened and stop before it closes;
+    ``offload_create`` is ``create_app``'s (by default, creates run in the thread pool
+    unless the orders adapter is the in-memory one).
 
     Raises:
         ValueError: one line naming the setting at fault.
@@ -160,4 +163,5 @@ def create_app_from_settings(
         background=parts,
         extra_routes=extra_routes,
         notify_path=notify_path(settings),
+        offload_create=offload_create,
     )
