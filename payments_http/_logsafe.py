@@ -67,7 +67,9 @@ class SafeFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         args = record.args
-        if isinstance(args, tuple) and any(isinstance(a, str) for a in args):
+        if isinstance(args, tuple) and any(
+            isinstance(a, str) and not a.isprintable() for a in args
+        ):
             record = logging.makeLogRecord(record.__dict__)
             record.args = tuple(printable(a) if isinstance(a, str) else a for a in args)
         return super().format(record)
