@@ -15,7 +15,7 @@ from attrs import field, frozen
 
 from payments_core.errors import PaymentsError
 from payments_core.values import NotificationOutcome, Reply
-from payments_http.problems import JSON, problem, problem_for
+from payments_http.problems import JSON, Problem, problem, problem_for
 
 if TYPE_CHECKING:
     from payments_core.services import PaymentService
@@ -55,13 +55,12 @@ def handle_notification_http(
         too_large = problem(
             413, "payload_too_large", f"the body is larger than {MAX_NOTIFICATION // 1024} KiB"
         )
-        return _error(too_large.status, too_large.headers, too_large.body_bytes())
+        return _error(too_large)
     try:
         outcome = service.handle_notification(vendor, body, content_type)
         reply = service.vendor(vendor).reply(outcome)
     except PaymentsError as exc:
-        answer = problem_for(exc)
-        return _error(answer.status, answer.headers, answer.body_bytes())
+        return _error(problem_for(exc))
     headers = {"Content-Type": _content_type(reply.media_type)} if reply.media_type else {}
     return HttpAnswer(
         status=notification_status(outcome, reply), headers=headers, body=reply.body.encode()
@@ -95,5 +94,9 @@ def _content_type(media_type: str) -> str:
     return media_type
 
 
-def _error(status: int, headers: Mapping[str, str], body: bytes) -> HttpAnswer:
-    return HttpAnswer(status=status, headers={**headers, "Content-Type": JSON}, body=body)
+def _error(answer: Problem) -> HttpAnswer:
+    return HttpAnswer(
+        status=answer.status,
+        headers={**answer.headers, "Content-Type": JSON},
+        body=answer.body_bytes(),
+    )
