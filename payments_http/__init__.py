@@ -8,6 +8,7 @@ installed plugins; ``payments_http.cli:main`` is the ``payments`` command.
 
 from __future__ import annotations
 
+from payments_core.background import Background
 from payments_http.app import create_app
 from payments_http.auth import Authenticator, JwtAuthenticator, Unauthenticated, issue_token
 from payments_http.compose import (
@@ -16,7 +17,7 @@ from payments_http.compose import (
     create_app_from_settings,
     orders_from_settings,
 )
-from payments_http.lifespan import Background, payments_lifespan
+from payments_http.lifespan import payments_lifespan
 from payments_http.orders import HttpOrders
 from payments_http.sweeper import Sweeper
 

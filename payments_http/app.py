@@ -18,13 +18,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from payments_core.background import Background
 from payments_core.errors import PaymentsError
 from payments_core.inmemory import InMemoryOrders
 from payments_http import openapi
 from payments_http._requestlog import RequestLog
 from payments_http.auth import Unauthenticated
 from payments_http.errors import error_response, response_for
-from payments_http.lifespan import Background, BackgroundWork, StartOnFirstRequest
+from payments_http.lifespan import BackgroundWork, StartOnFirstRequest
 from payments_http.notify import DEFAULT_NOTIFY_PATH
 from payments_http.routes import Endpoints
 from payments_http.wire import RequestProblem

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from payments_core.background import Background
 from payments_core.delivery import BackgroundDelivery
 from payments_core.errors import PaymentsError
 from payments_core.inmemory import InMemoryOrders, SystemClock
@@ -18,7 +19,6 @@ from payments_core.services import PaymentService
 from payments_http import settings as config
 from payments_http.app import create_app
 from payments_http.auth import JwtAuthenticator
-from payments_http.lifespan import Background
 from payments_http.notify import notify_path
 from payments_http.orders import HttpOrders
 from payments_http.sweeper import Sweeper

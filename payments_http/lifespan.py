@@ -12,7 +12,9 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+
+from payments_core.background import Background
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -27,18 +29,6 @@ LATE_START = (
     "payments_http.payments_lifespan(payments_app) in your application's lifespan "
     "(docs/embedding.md)"
 )
-
-
-class Background(Protocol):
-    """Something the server starts with its lifespan and stops after it."""
-
-    def start(self) -> object:
-        """Start working (in a thread of its own); must not block."""
-        ...
-
-    def stop(self) -> None:
-        """Stop, finishing what is in progress."""
-        ...
 
 
 class BackgroundWork:
