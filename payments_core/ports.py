@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from payments_core.money import Money
 from payments_core.payment import Payment, PaymentId
-from payments_core.refund import Refund, RefundId
+from payments_core.refund import Refund, RefundId, RefundStatus
 from payments_core.values import (
     Caller,
     Change,
@@ -250,6 +250,16 @@ class Refunds(Protocol):
 
     def refunds_for(self, payment_id: PaymentId) -> Sequence[Refund]:
         """The payment's refunds, oldest first (by id). Raises: StoreUnavailable."""
+        ...
+
+    def refunds_in(
+        self, status: RefundStatus, *, limit: int, after: RefundId = 0
+    ) -> Sequence[Refund]:
+        """Up to ``limit`` refunds in ``status`` with an id above ``after``, oldest first.
+
+        For operators: the PENDING ones still to go back, the FAILED ones to look at.
+        Raises: StoreUnavailable.
+        """
         ...
 
     def save_refund(self, refund: Refund, *, previous: Refund) -> Refund:
