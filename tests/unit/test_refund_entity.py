@@ -1,4 +1,4 @@
-"""The Refund entity's state machine and the refundable amount rule."""
+"""The Refund entity's transitions and the refundable amount rule."""
 
 from __future__ import annotations
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
 
 from payments_core.fakevendor import FakeMode
 from payments_core.hookspecs import hookimpl
+from payments_core.inmemory import InMemoryPaymentRepository
 from payments_core.money import Money
 from payments_core.payment import AttemptState, Payment, PaymentStatus
 from payments_core.refund import Refund, RefundKind, RefundStatus
@@ -142,19 +144,29 @@ def test_a_charge_recorded_while_the_vendor_is_down_is_refunded_by_the_sweep(
     assert world.vendor.payouts == [(second, refund.reference, Money.parse("12.30"))]
 
 
-def test_the_charge_and_its_refund_are_stored_in_one_save(world: World) -> None:
+class CountingRepository(InMemoryPaymentRepository):
+    """Remembers how many refunds came with each save of a payment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saves: list[int] = []
+
+    def save(
+        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+    ) -> Payment:
+        self.saves.append(len(refunds))
+        return super().save(payment, previous=previous, refunds=refunds)
+
+
+def test_the_charge_and_its_refund_are_stored_in_one_save() -> None:
+    repo = CountingRepository()
+    world = World(repo)
     payment, second, body = _paid_twice(world)
-    saves: list[int] = []
-    original = world.repo.save
+    repo.saves.clear()
 
-    def counting(*args: object, **kwargs: object) -> Payment:
-        saves.append(len(kwargs.get("refunds", ())))  # type: ignore[arg-type]
-        return original(*args, **kwargs)  # type: ignore[arg-type]
-
-    world.repo.save = counting  # type: ignore[method-assign]
     world.notify(body)
 
-    assert saves == [1]
+    assert repo.saves == [1]
     assert world.state(payment, second) is AttemptState.DUPLICATE
 
 

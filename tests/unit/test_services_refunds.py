@@ -25,7 +25,7 @@ from payments_core.payment import Payment, PaymentId, PaymentStatus
 from payments_core.refund import Refund, RefundKind, RefundStatus
 from payments_core.refunding import RACED
 from payments_core.sweep import sweep
-from payments_core.values import NotificationOutcome, RefundReport
+from payments_core.values import Caller, NotificationOutcome, RefundReport
 from tests.unit.world import ADMIN, ALICE, BOB, World
 
 ROOT_TOO = ADMIN
@@ -128,11 +128,11 @@ def test_a_reason_over_256_characters_is_a_validation_error(world: World) -> Non
 
 
 @pytest.mark.parametrize("caller", [ALICE, BOB])
-def test_only_an_admin_may_ask_not_even_the_payer(world: World, caller: object) -> None:
+def test_only_an_admin_may_ask_not_even_the_payer(world: World, caller: Caller) -> None:
     payment = confirmed(world)
 
     with pytest.raises(NotAllowed):
-        world.service.request_refund(caller, pid(payment))  # type: ignore[arg-type]
+        world.service.request_refund(caller, pid(payment))
 
     assert world.repo.refunds_for(pid(payment)) == []
 
