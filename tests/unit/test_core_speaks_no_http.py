@@ -29,6 +29,7 @@ NOT_STATUSES = {
     ("values.py", 200): "the longest subscriber name",
     ("sweep.py", 100): "attempts claimed per sweep batch",
     ("testing/outbox.py", 100): "how many changes a contract test reads back",
+    ("testing/refunds.py", 100): "how many changes a contract test reads back",
 }
 # Modules that play a vendor's wire format: the fake vendor, the vendor contract suite and
 # the order strings of the contract suites' attempts.
