@@ -50,7 +50,7 @@ def url(tmp_path: Path, vendor: FakeVendor, monkeypatch: pytest.MonkeyPatch) -> 
     real = compose.build_service
 
     def with_the_fake(settings: Settings, **kwargs: Any) -> Any:
-        merged = {"PAYMENTS_VENDOR": "fake", **settings}
+        merged = {**settings, "PAYMENTS_VENDOR": "fake"}
         return real(merged, plugin_manager=pm, orders=orders, **kwargs)
 
     monkeypatch.setattr(compose, "build_service", with_the_fake)
