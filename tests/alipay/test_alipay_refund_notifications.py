@@ -17,7 +17,7 @@ from payments_alipay import canonical_string, sign_rsa2
 from payments_alipay.signing import NOTIFICATION_EXCLUDED
 from payments_core.errors import SignatureInvalid, VendorError
 from payments_core.values import RefundReport, RefundState, TradeReport, TradeStatus
-from tests.alipay.conftest import SELLER_ID, GatewayFactory
+from tests.alipay.conftest import GatewayFactory
 from tests.alipay.test_alipay_notifications import FORM, fields, signed_body
 from tests.alipay.test_alipay_recut import EXAMPLES, FREE_TEXT, body_of, genuine_fields, signed_cut
 
