@@ -143,7 +143,7 @@ def _sweep(args: argparse.Namespace, settings: Settings) -> int:
             progress.done()
         service.close()
     sys.stdout.write(f"{report}\n")
-    return 1 if report.failed else 0
+    return 1 if report.failed or report.refunds.errors else 0
 
 
 class _ProgressBar:

@@ -24,6 +24,7 @@ CORE = Path(payments_core.__file__).parent
 NOT_STATUSES = {
     ("money.py", 100): "minor units in one major unit (fen in a yuan)",
     ("outbox.py", 500): "status changes delivered per batch",
+    ("refunding.py", 256): "the longest refund reason",
     ("services.py", 256): "the longest subject",
     ("values.py", 200): "the longest subscriber name",
     ("sweep.py", 100): "attempts claimed per sweep batch",

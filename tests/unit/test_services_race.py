@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,6 +13,7 @@ import pytest
 from payments_core.errors import ConcurrencyConflict, IdempotencyKeyReused, PaymentExists
 from payments_core.inmemory import InMemoryPaymentRepository
 from payments_core.payment import Payment, PaymentStatus
+from payments_core.refund import Refund
 from payments_core.values import IdempotencyClaim
 from tests.unit.world import ALICE, World
 
@@ -35,14 +36,16 @@ class RacingRepository(InMemoryPaymentRepository):
         with self._arming:
             self._armed = True
 
-    def save(self, payment: Payment, *, previous: Payment) -> Payment:
+    def save(
+        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+    ) -> Payment:
         with self._arming:
             hold, self._armed = self._armed, False
         if hold:
             self.holding.set()
             assert self.release.wait(timeout=5)
         try:
-            return super().save(payment, previous=previous)
+            return super().save(payment, previous=previous, refunds=refunds)
         except ConcurrencyConflict:
             self.conflicts += 1
             raise
@@ -87,7 +90,9 @@ def test_a_racing_notification_and_verify_confirm_the_payment_once(held: str) ->
 
 def test_a_conflict_on_every_try_gives_up_without_overwriting() -> None:
     class AlwaysStale(InMemoryPaymentRepository):
-        def save(self, payment: Payment, *, previous: Payment) -> Payment:
+        def save(
+            self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+        ) -> Payment:
             raise ConcurrencyConflict(payment.id, previous.version)
 
     world = World(repo=AlwaysStale())
