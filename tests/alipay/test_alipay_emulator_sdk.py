@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 import pytest
 import requests
 from alipay import AliPay  # type: ignore[import-untyped]  # python-alipay-sdk ships no types
-from alipay.exceptions import AliPayValidationError  # type: ignore[import-untyped]
+from alipay.exceptions import AliPayValidationError  # type: ignore[import-untyped]  # as above
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from payments_alipay import AlipayGateway, AlipaySettings, Timeouts
