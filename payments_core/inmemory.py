@@ -20,14 +20,19 @@ from payments_core.errors import (
     PaymentNotFound,
     SubscriberNotFound,
 )
+from payments_core.inmemory_refunds import RefundBook
 from payments_core.payment import Payment, PaymentId, PaymentStatus
+from payments_core.refund import Refund, RefundId, RefundStatus
 from payments_core.values import (
     Caller,
+    Change,
     Delivery,
     DueAttempt,
     IdempotencyClaim,
     IdempotencyRecord,
     Order,
+    RefundChange,
+    RefundIdempotencyRecord,
     StatusChange,
     Subscriber,
     subscriber_name_problem,
@@ -45,7 +50,8 @@ class InMemoryPaymentRepository:
         self._owner: dict[str, PaymentId] = {}  # attempt reference -> payment id
         self._trades: dict[tuple[str, str], str] = {}  # (vendor, trade id) -> attempt reference
         self._idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
-        self._changes: dict[int, StatusChange] = {}
+        self._refunds = RefundBook()
+        self._changes: dict[int, Change] = {}
         self._done: set[int] = set()
         self._claimed_until: dict[str, datetime] = {}
         self._change_claims: dict[int, datetime] = {}
@@ -93,7 +99,9 @@ class InMemoryPaymentRepository:
             holder = self._holder(order_id)
             return None if holder is None else self._payments[holder]
 
-    def save(self, payment: Payment, *, previous: Payment) -> Payment:
+    def save(
+        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+    ) -> Payment:
         """Compare-and-set on the version (see ``payments_core.ports.Payments.save``)."""
         with self._lock:
             if payment.id is None or payment.id not in self._payments:
@@ -104,13 +112,61 @@ class InMemoryPaymentRepository:
                 a.reference for a in payment.attempts if previous.attempt(a.reference) is None
             )
             self._check_trades_free(payment)
+            self._refunds.check_new(refunds, None)
             stored = evolve(payment, version=previous.version + 1)
             self._disown_trades(self._payments[payment.id])
             self._payments[payment.id] = stored
             self._own(stored)
             if stored.status is not previous.status:
                 self._record_change(stored, previous.status)
+            for refund in refunds:
+                self._record_refund_change(self._refunds.insert(refund), None)
             return stored
+
+    def add_refund(self, refund: Refund, *, idempotency: IdempotencyClaim | None = None) -> Refund:
+        """Store a new refund (see ``payments_core.ports.Refunds.add_refund``)."""
+        with self._lock:
+            if refund.payment_id not in self._payments:
+                raise PaymentNotFound(refund.payment_id)
+            self._refunds.check_new([refund], idempotency)
+            stored = self._refunds.insert(refund, idempotency)
+            self._record_refund_change(stored, None)
+            return stored
+
+    def get_refund(self, refund_id: RefundId) -> Refund:
+        """The refund with this id. Raises: RefundNotFound."""
+        with self._lock:
+            return self._refunds.get(refund_id)
+
+    def refunds_for(self, payment_id: PaymentId) -> Sequence[Refund]:
+        """The payment's refunds, oldest first."""
+        with self._lock:
+            return self._refunds.of_payment(payment_id)
+
+    def refunds_in(
+        self, status: RefundStatus, *, limit: int, after: RefundId = 0
+    ) -> Sequence[Refund]:
+        """Up to ``limit`` refunds in ``status`` with an id above ``after``, oldest first."""
+        with self._lock:
+            return self._refunds.in_status(status, limit=limit, after=after)
+
+    def save_refund(self, refund: Refund, *, previous: Refund) -> Refund:
+        """Compare-and-set on the version (see ``payments_core.ports.Refunds.save_refund``)."""
+        with self._lock:
+            stored = self._refunds.replace(refund, previous)
+            if stored.status is not previous.status:
+                self._record_refund_change(stored, previous.status)
+            return stored
+
+    def find_idempotent_refund(self, requester: str, key: str) -> RefundIdempotencyRecord | None:
+        """The record of this requester's refund key, if any."""
+        with self._lock:
+            return self._refunds.idempotent(requester, key)
+
+    def claim_due_refunds(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[Refund]:
+        """Claim PENDING refunds not claimed at ``now``, oldest first."""
+        with self._lock:
+            return self._refunds.claim_due(now, limit=limit, lease=lease)
 
     def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
         """Claim open attempts of PENDING payments, oldest expiry first."""
@@ -131,7 +187,7 @@ class InMemoryPaymentRepository:
         with self._lock:
             return self._idempotency.get((payer, key))
 
-    def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
+    def pending_changes(self, *, limit: int) -> Sequence[Change]:
         """Undelivered status changes, oldest first."""
         with self._lock:
             pending = (c for cid, c in sorted(self._changes.items()) if cid not in self._done)
@@ -139,7 +195,7 @@ class InMemoryPaymentRepository:
 
     def claim_changes(
         self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
-    ) -> Sequence[StatusChange]:
+    ) -> Sequence[Change]:
         """Claim, for ``lease``, the undelivered changes the caller can move on, oldest first."""
         with self._lock:
             anyone = bool(self._active())
@@ -261,6 +317,18 @@ class InMemoryPaymentRepository:
             previous=previous,
             current=payment.status,
             at=payment.updated_at,
+        )
+
+    def _record_refund_change(self, refund: Refund, previous: RefundStatus | None) -> None:
+        assert refund.id is not None  # noqa: S101 - only stored refunds reach here
+        change_id = len(self._changes) + 1
+        self._changes[change_id] = RefundChange(
+            id=change_id,
+            refund_id=refund.id,
+            payment_id=refund.payment_id,
+            previous=previous,
+            current=refund.status,
+            at=refund.updated_at,
         )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 from payments_core.errors import DuplicateReference, DuplicateTradeId
 from payments_core.payment import Payment
+from payments_core.refund import Refund
 from payments_core.values import IdempotencyClaim
 from payments_sqlstore.rows import (
     attempt_changes,
@@ -31,6 +32,7 @@ from payments_sqlstore.rows import (
     change_to_row,
     claim_to_row,
     payment_to_row,
+    refund_to_row,
 )
 from payments_sqlstore.tables import Tables, tables_for
 
@@ -62,8 +64,11 @@ def insert(tables: Tables, payment: Payment, record: IdempotencyClaim | None) ->
     return _insert_sql(tables.prefix, len(payment.attempts), record is not None), params
 
 
-def save(tables: Tables, stored: Payment, previous: Payment) -> Statement:
-    """Write ``stored`` over ``previous`` if its version still matches.
+def save(
+    tables: Tables, stored: Payment, previous: Payment, refunds: Sequence[Refund] = ()
+) -> Statement:
+    """Write ``stored`` over ``previous`` if its version still matches, and insert the new
+    ``refunds`` (version set) with their creations.
 
     The statement returns the payment's id, or no row when the version did not match.
     """
@@ -77,7 +82,9 @@ def save(tables: Tables, stored: Payment, previous: Payment) -> Statement:
     changed = stored.status is not previous.status
     if changed:
         params |= _prefixed("c", change_to_row(stored, previous.status))
-    return _save_sql(tables.prefix, tuple(shape), changed), params
+    for n, refund in enumerate(refunds):
+        params |= _prefixed(f"f{n}", refund_to_row(refund))
+    return _save_sql(tables.prefix, tuple(shape), changed, len(refunds)), params
 
 
 def refusal(
@@ -86,9 +93,14 @@ def refusal(
     detail: str,
     payment: Payment,
     record: IdempotencyClaim | None,
+    refunds: Sequence[Refund] = (),
 ) -> Exception | None:
-    """The domain error for a unique ``constraint`` that refused a write of ``payment``."""
+    """The domain error for a unique ``constraint`` that refused a write of ``payment``
+    (and of the ``refunds`` saved with it)."""
     references = [attempt.reference for attempt in payment.attempts]
+    if constraint == tables.refund_reference_key and refunds:
+        taken = [refund.reference for refund in refunds]
+        return DuplicateReference(next((r for r in taken if r in detail), taken[0]))
     if constraint == tables.live_order_index:
         return LiveOrderTaken()
     if constraint == tables.trade_id_index:
@@ -169,7 +181,7 @@ def _insert_sql(prefix: str, attempt_count: int, with_record: bool) -> str:
 
 
 @lru_cache(maxsize=_SHAPES)
-def _save_sql(prefix: str, shape: tuple[str, ...], with_change: bool) -> str:
+def _save_sql(prefix: str, shape: tuple[str, ...], with_change: bool, refund_count: int) -> str:
     tables = tables_for(prefix)
     payments, attempts = tables.payments, tables.attempts
     columns = _payment_columns(payments)
@@ -197,7 +209,27 @@ def _save_sql(prefix: str, shape: tuple[str, ...], with_change: bool) -> str:
             )
     if with_change:
         parts.append(_change_insert(tables.status_changes))
+    parts += _refund_inserts(tables, refund_count)
     return "WITH " + ",\n".join(parts) + "\nSELECT id FROM p"
+
+
+def _refund_inserts(tables: Tables, count: int) -> list[str]:
+    """Each new refund ``fN`` joined to ``p``, and ``gN``, the outbox row of its creation."""
+    refunds, changes = tables.refunds, tables.status_changes
+    columns = [c for c in refunds.c if c.name not in ("id", "payment_id", "claimed_until")]
+    parts = []
+    for n in range(count):
+        name = f"f{n}"
+        insert = _child_insert(name, refunds, name, columns)
+        parts.append(f"{insert[:-1]} RETURNING id, payment_id)")
+        status = _value(name, refunds.c.status)
+        at = _value(name, refunds.c.updated_at)
+        parts.append(
+            f"g{n} AS (INSERT INTO {_quote(changes.name)}"
+            " (payment_id, refund_id, previous_status, current_status, changed_at)"
+            f" SELECT payment_id, id, NULL, {status}, {at} FROM {name})"
+        )
+    return parts
 
 
 def _change_insert(status_changes: Table) -> str:

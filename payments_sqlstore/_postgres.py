@@ -13,7 +13,7 @@ dropped from the pool (a read is tried once more on a fresh one).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -24,6 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from payments_core.errors import StoreUnavailable
 from payments_core.payment import Payment
+from payments_core.refund import Refund
 from payments_core.values import IdempotencyClaim
 from payments_sqlstore import _oneshot
 from payments_sqlstore._oneshot import Statement
@@ -61,15 +62,21 @@ class PostgresStatements:
         [(new_id,)] = self._write(_oneshot.insert(self._tables, payment, record), payment, record)
         return int(new_id)
 
-    def save(self, stored: Payment, previous: Payment) -> bool:
+    def save(self, stored: Payment, previous: Payment, refunds: Sequence[Refund] = ()) -> bool:
         """Write ``stored`` over ``previous`` if its version still matches; False if not.
 
-        Raises: DuplicateReference, StoreUnavailable.
+        The new ``refunds`` (version set) are inserted with their creations in the same
+        statement. Raises: DuplicateReference, DuplicateTradeId, StoreUnavailable.
         """
-        return bool(self._write(_oneshot.save(self._tables, stored, previous), stored, None))
+        statement = _oneshot.save(self._tables, stored, previous, refunds)
+        return bool(self._write(statement, stored, None, refunds))
 
     def _write(
-        self, statement: Statement, payment: Payment, record: IdempotencyClaim | None
+        self,
+        statement: Statement,
+        payment: Payment,
+        record: IdempotencyClaim | None,
+        refunds: Sequence[Refund] = (),
     ) -> Rows:
         text, params = statement
         try:
@@ -78,7 +85,7 @@ class PostgresStatements:
             raise broken.error from broken.__cause__
         except psycopg.IntegrityError as exc:
             constraint, detail = exc.diag.constraint_name or "", exc.diag.message_detail or ""
-            error = _oneshot.refusal(self._tables, constraint, detail, payment, record)
+            error = _oneshot.refusal(self._tables, constraint, detail, payment, record, refunds)
             if error is None:
                 raise  # a constraint our writes never expect: the database's own words
             raise error from exc

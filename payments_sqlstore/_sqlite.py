@@ -25,6 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from payments_core.errors import DuplicateReference, DuplicateTradeId
 from payments_core.payment import Payment
+from payments_core.refund import Refund
 from payments_core.values import IdempotencyClaim
 from payments_sqlstore._oneshot import LiveOrderTaken
 from payments_sqlstore._statements import Statements
@@ -35,6 +36,8 @@ from payments_sqlstore.rows import (
     change_to_row,
     claim_to_row,
     payment_to_row,
+    refund_change_to_row,
+    refund_to_row,
 )
 
 Rows = list[tuple[Any, ...]]
@@ -98,6 +101,11 @@ class SqliteStatements:
         self._update_payment = _Compiled(sql.update_payment, engine, payment_keys)
         self._update_attempt = _Compiled(sql.update_attempt, engine, attempt_keys)
         self._delete_attempt = _Compiled(sql.delete_attempt, engine)
+        refund_keys = [c.name for c in tables.refunds.c if c.name not in ("id", "claimed_until")]
+        self._insert_refund = _Compiled(sql.insert_refund, engine, refund_keys)
+        self._insert_refund_change = _Compiled(
+            sql.insert_change, engine, [*change_keys, "refund_id"]
+        )
 
     def fetch(self, statement: Select[Any], params: Mapping[str, Any]) -> Rows:
         """Every row of a read-only ``statement``, converted as SQLAlchemy would."""
@@ -135,10 +143,11 @@ class SqliteStatements:
             self._run(cursor, self._insert_change, change_to_row(stored, None))
         return new_id
 
-    def save(self, stored: Payment, previous: Payment) -> bool:
+    def save(self, stored: Payment, previous: Payment, refunds: Sequence[Refund] = ()) -> bool:
         """Write ``stored`` over ``previous`` if its version still matches; False if not.
 
-        Raises: DuplicateReference, DuplicateTradeId, StoreUnavailable.
+        The new ``refunds`` (version set) are inserted with their creations in the same
+        transaction. Raises: DuplicateReference, DuplicateTradeId, StoreUnavailable.
         """
         keys = {"b_id": previous.id, "b_version": previous.version}
         with self._transaction() as cursor:
@@ -155,7 +164,17 @@ class SqliteStatements:
                     self._run(cursor, self._delete_attempt, mine)
             if stored.status is not previous.status:
                 self._run(cursor, self._insert_change, change_to_row(stored, previous.status))
+            for refund in refunds:
+                self._write_refund(cursor, refund)
         return True
+
+    def _write_refund(self, cursor: sqlite3.Cursor, refund: Refund) -> None:
+        try:
+            self._run(cursor, self._insert_refund, refund_to_row(refund))
+        except sqlite3.IntegrityError as exc:  # its reference: the payment is there
+            raise DuplicateReference(refund.reference) from exc
+        stored = evolve(refund, id=cursor.lastrowid)
+        self._run(cursor, self._insert_refund_change, refund_change_to_row(stored, None))
 
     def _write_attempt(
         self, cursor: sqlite3.Cursor, compiled: _Compiled, row: dict[str, Any]

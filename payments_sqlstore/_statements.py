@@ -34,6 +34,18 @@ _INVALID: Final[ColumnClause[str]] = literal_column("'INVALID'", String)
 _PENDING: Final[ColumnClause[str]] = literal_column("'PENDING'", String)
 _OPEN: Final[ColumnClause[str]] = literal_column("'OPEN'", String)
 
+# The columns a saved refund may change; the rest say what the refund is (its payment,
+# attempt, reference, amount, kind and creation).
+REFUND_CHANGES: Final = (
+    "reason",
+    "status",
+    "failure",
+    "acknowledged",
+    "updated_at",
+    "succeeded_at",
+    "version",
+)
+
 # Column order matters: rows.payment_from_rows unpacks these rows by position.
 _ATTEMPT_COLUMNS: Final = (
     "reference",
@@ -42,6 +54,8 @@ _ATTEMPT_COLUMNS: Final = (
     "expires_at",
     "state",
     "vendor_trade_id",
+    "amount_paid_minor",
+    "amount_paid_currency",
 )
 
 
@@ -98,6 +112,7 @@ class Statements:
         )
         self._outbox(tables)
         self._subscribers(tables)
+        self._refunds(tables)
 
     def claim_changes(self, hooks: tuple[str, ...]) -> Update:
         """Claim the pending changes lacking one of ``hooks`` (every one while nobody subscribes)."""
@@ -141,6 +156,31 @@ class Statements:
             .where(changes.c.id.in_(bindparam("ids", expanding=True)))
             .values(done=true(), claimed_until=None)
         )
+
+    def _refunds(self, tables: Tables) -> None:
+        refunds, records = tables.refunds, tables.refund_idempotency
+        self.insert_refund = insert(refunds)
+        self.insert_refund_record = insert(records)
+        self.get_refund = select(refunds).where(refunds.c.id == bindparam("id"))
+        self.refunds_for = (
+            select(refunds)
+            .where(refunds.c.payment_id == bindparam("payment_id"))
+            .order_by(refunds.c.id)
+        )
+        self.refunds_in = (
+            select(refunds)
+            .where(refunds.c.status == bindparam("status"), refunds.c.id > bindparam("after"))
+            .order_by(refunds.c.id)
+            .limit(bindparam("limit"))
+        )
+        # Executed with REFUND_CHANGES only: what a refund is never changes.
+        self.update_refund = update(refunds).where(
+            refunds.c.id == bindparam("b_id"), refunds.c.version == bindparam("b_version")
+        )
+        self.find_refund_record = select(records).where(
+            records.c.requester == bindparam("requester"), records.c.key == bindparam("key")
+        )
+        self.claim_refunds = _claim_refunds(tables)
 
     def _subscribers(self, tables: Tables) -> None:
         subscribers = tables.subscribers
@@ -230,4 +270,27 @@ def _claim(tables: Tables) -> Update:
         .where(attempts.c.reference.in_(due.scalar_subquery()))
         .values(claimed_until=bindparam("until", type_=UtcDateTime()))
         .returning(attempts.c.payment_id, attempts.c.reference, attempts.c.expires_at)
+    )
+
+
+def _claim_refunds(tables: Tables) -> Update:
+    refunds = tables.refunds
+    due = (
+        select(refunds.c.id)
+        .where(refunds.c.status == _PENDING)
+        .where(
+            or_(
+                refunds.c.claimed_until.is_(None),
+                refunds.c.claimed_until <= bindparam("now", type_=UtcDateTime()),
+            )
+        )
+        .order_by(refunds.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True, of=refunds)  # SQLite: BEGIN IMMEDIATE serializes
+    )
+    return (
+        update(refunds)
+        .where(refunds.c.id.in_(due.scalar_subquery()))
+        .values(claimed_until=bindparam("until", type_=UtcDateTime()))
+        .returning(*refunds.c)
     )

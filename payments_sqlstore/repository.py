@@ -19,12 +19,14 @@ from payments_core.errors import (
     SubscriberNotFound,
 )
 from payments_core.payment import Payment, PaymentId
+from payments_core.refund import Refund, RefundId, RefundStatus
 from payments_core.values import (
+    Change,
     Delivery,
     DueAttempt,
     IdempotencyClaim,
     IdempotencyRecord,
-    StatusChange,
+    RefundIdempotencyRecord,
     Subscriber,
     subscriber_name_problem,
 )
@@ -41,6 +43,7 @@ from payments_sqlstore.engine import (
     unavailable,
 )
 from payments_sqlstore.layout import Layout
+from payments_sqlstore.refunds import SqlRefunds
 from payments_sqlstore.rows import (
     change_from_row,
     names_from_text,
@@ -56,7 +59,7 @@ _ADD_TRIES = 3  # a live payment that turns INVALID while we look for it is retr
 
 
 class SqlPaymentRepository:
-    """Payments, their attempts, idempotency records and the outbox in one SQL database.
+    """Payments, their attempts, refunds, idempotency records and the outbox in one SQL database.
 
     Every method is one transaction (reads: one autocommit statement). Database
     failures surface as ``StoreUnavailable`` and leave nothing half written.
@@ -76,6 +79,7 @@ class SqlPaymentRepository:
         # A payment is read and written on the driver's own connection: SQLAlchemy's
         # Connection was the request path's largest cost (see _postgres and _sqlite).
         self._fast = _fast_path(engine, self._write_lock, self._sql)
+        self._refunds = SqlRefunds(self._sql, self._writing, self._read)
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -136,14 +140,18 @@ class SqlPaymentRepository:
         rows = self._load(self._sql.for_order, {"order_id": order_id})
         return payment_from_rows(rows) if rows else None
 
-    def save(self, payment: Payment, *, previous: Payment) -> Payment:
-        """Compare-and-set ``payment`` over ``previous``; record a status change if any."""
+    def save(
+        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+    ) -> Payment:
+        """Compare-and-set ``payment`` over ``previous``; record a status change if any,
+        and store ``refunds`` (each with its creation) in the same transaction."""
         if previous.id is None:
             raise PaymentNotFound("(unsaved)")
         if payment.id not in (None, previous.id):
             raise ValueError(f"cannot save payment {payment.id} over payment {previous.id}")
         stored = evolve(payment, id=previous.id, version=previous.version + 1)
-        if not self._fast.save(stored, previous):
+        new = [evolve(refund, id=None, version=1) for refund in refunds]
+        if not self._fast.save(stored, previous, new):
             raise self._stale(previous)
         return stored
 
@@ -157,20 +165,50 @@ class SqlPaymentRepository:
         rows.sort(key=lambda row: (row.expires_at, row.payment_id, row.reference))
         return [DueAttempt(payment_id=row.payment_id, reference=row.reference) for row in rows]
 
+    def add_refund(self, refund: Refund, *, idempotency: IdempotencyClaim | None = None) -> Refund:
+        """Store a new refund (``payments_core.ports.Refunds.add_refund``)."""
+        return self._refunds.add_refund(refund, idempotency=idempotency)
+
+    def get_refund(self, refund_id: RefundId) -> Refund:
+        """The refund ``refund_id``. Raises: RefundNotFound, StoreUnavailable."""
+        return self._refunds.get_refund(refund_id)
+
+    def refunds_for(self, payment_id: PaymentId) -> Sequence[Refund]:
+        """The payment's refunds, oldest first."""
+        return self._refunds.refunds_for(payment_id)
+
+    def refunds_in(
+        self, status: RefundStatus, *, limit: int, after: RefundId = 0
+    ) -> Sequence[Refund]:
+        """Up to ``limit`` refunds in ``status`` with an id above ``after``, oldest first."""
+        return self._refunds.refunds_in(status, limit=limit, after=after)
+
+    def save_refund(self, refund: Refund, *, previous: Refund) -> Refund:
+        """Compare-and-set ``refund`` over ``previous`` (``Refunds.save_refund``)."""
+        return self._refunds.save_refund(refund, previous=previous)
+
+    def find_idempotent_refund(self, requester: str, key: str) -> RefundIdempotencyRecord | None:
+        """The record of ``key`` used by ``requester`` for a refund, if any."""
+        return self._refunds.find_idempotent_refund(requester, key)
+
+    def claim_due_refunds(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[Refund]:
+        """Lease up to ``limit`` PENDING refunds, oldest first."""
+        return self._refunds.claim_due_refunds(now, limit=limit, lease=lease)
+
     def find_idempotent(self, payer: str, key: str) -> IdempotencyRecord | None:
         """The record of ``key`` used by ``payer``, if any."""
         rows = self._read(self._sql.find_record, {"payer": payer, "key": key})
         return record_from_row(rows[0]) if rows else None
 
-    def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
-        """Up to ``limit`` undelivered status changes, oldest first."""
+    def pending_changes(self, *, limit: int) -> Sequence[Change]:
+        """Up to ``limit`` undelivered changes (payments' and refunds'), oldest first."""
         return [
             change_from_row(row) for row in self._read(self._sql.pending_changes, {"limit": limit})
         ]
 
     def claim_changes(
         self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
-    ) -> Sequence[StatusChange]:
+    ) -> Sequence[Change]:
         """Lease up to ``limit`` pending, unclaimed changes the caller can move on, oldest first."""
         if limit <= 0:
             return []

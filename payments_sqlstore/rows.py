@@ -11,7 +11,15 @@ from sqlalchemy import Row
 
 from payments_core.money import Money
 from payments_core.payment import Attempt, AttemptState, Payment, PaymentStatus
-from payments_core.values import IdempotencyClaim, IdempotencyRecord, StatusChange
+from payments_core.refund import Refund, RefundKind, RefundStatus
+from payments_core.values import (
+    Change,
+    IdempotencyClaim,
+    IdempotencyRecord,
+    RefundChange,
+    RefundIdempotencyRecord,
+    StatusChange,
+)
 
 RowValues = dict[str, Any]
 _STATUS: Final = {status.value: status for status in PaymentStatus}
@@ -50,6 +58,8 @@ def attempt_to_row(payment_id: int, seq: int, attempt: Attempt, vendor: str) -> 
         "state": attempt.state.value,
         "vendor_trade_id": attempt.vendor_trade_id,
         "vendor": vendor,
+        "amount_paid_minor": attempt.amount_paid.minor if attempt.amount_paid else None,
+        "amount_paid_currency": attempt.amount_paid.currency if attempt.amount_paid else None,
     }
 
 
@@ -111,6 +121,8 @@ def _attempt(
     expires_at: datetime,
     state: str,
     vendor_trade_id: str | None,
+    paid_minor: int | None,
+    paid_currency: str | None,
 ) -> Attempt:
     return Attempt(
         reference=reference,
@@ -119,11 +131,22 @@ def _attempt(
         expires_at=expires_at,
         state=_STATE[state],
         vendor_trade_id=vendor_trade_id,
+        amount_paid=None if paid_minor is None else Money(paid_minor, paid_currency or ""),
     )
 
 
-def change_from_row(row: Row[Any]) -> StatusChange:
-    """The outbox entry in ``row``."""
+def change_from_row(row: Row[Any]) -> Change:
+    """The outbox entry in ``row``: a refund's change when it names a refund."""
+    if row.refund_id is not None:
+        return RefundChange(
+            id=row.id,
+            refund_id=row.refund_id,
+            payment_id=row.payment_id,
+            previous=RefundStatus(row.previous_status) if row.previous_status else None,
+            current=RefundStatus(row.current_status),
+            at=row.changed_at,
+            delivered_to=names_from_text(row.delivered_to),
+        )
     return StatusChange(
         id=row.id,
         payment_id=row.payment_id,
@@ -144,6 +167,64 @@ def record_from_row(row: Row[Any]) -> IdempotencyRecord:
 def claim_to_row(claim: IdempotencyClaim) -> RowValues:
     """The ``idempotency_records`` columns of ``claim``, all but ``payment_id``."""
     return {"payer": claim.payer, "key": claim.key, "fingerprint": claim.fingerprint}
+
+
+def refund_to_row(refund: Refund) -> RowValues:
+    """The ``refunds`` columns of ``refund``, without its id and lease."""
+    return {
+        "payment_id": refund.payment_id,
+        "attempt_reference": refund.attempt,
+        "reference": refund.reference,
+        "amount_minor": refund.amount.minor,
+        "currency": refund.amount.currency,
+        "reason": refund.reason,
+        "kind": refund.kind.value,
+        "status": refund.status.value,
+        "failure": refund.failure,
+        "acknowledged": refund.acknowledged,
+        "created_at": refund.created_at,
+        "updated_at": refund.updated_at,
+        "succeeded_at": refund.succeeded_at,
+        "version": refund.version,
+    }
+
+
+def refund_from_row(row: Row[Any]) -> Refund:
+    """The refund in a ``refunds`` row."""
+    return Refund(
+        id=row.id,
+        payment_id=row.payment_id,
+        attempt=row.attempt_reference,
+        reference=row.reference,
+        amount=Money(row.amount_minor, row.currency),
+        reason=row.reason,
+        kind=RefundKind(row.kind),
+        status=RefundStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        succeeded_at=row.succeeded_at,
+        failure=row.failure,
+        acknowledged=bool(row.acknowledged),
+        version=row.version,
+    )
+
+
+def refund_change_to_row(refund: Refund, previous: RefundStatus | None) -> RowValues:
+    """A new outbox row recording that the stored ``refund`` left ``previous``."""
+    return {
+        "payment_id": refund.payment_id,
+        "refund_id": refund.id,
+        "previous_status": previous.value if previous else None,
+        "current_status": refund.status.value,
+        "changed_at": refund.updated_at,
+    }
+
+
+def refund_record_from_row(row: Row[Any]) -> RefundIdempotencyRecord:
+    """The refund idempotency record in ``row``."""
+    return RefundIdempotencyRecord(
+        requester=row.requester, key=row.key, fingerprint=row.fingerprint, refund_id=row.refund_id
+    )
 
 
 def names_to_text(names: frozenset[str]) -> str:

@@ -82,8 +82,11 @@ class Tables:
     idempotency_records: Table
     status_changes: Table
     subscribers: Table
+    refunds: Table
+    refund_idempotency: Table
     live_order_index: str  # the unique index that refuses a second live payment of an order
     trade_id_index: str  # the unique index that refuses a trade id settling a second attempt
+    refund_reference_key: str  # the unique constraint that keeps refund references unique
 
 
 @cache
@@ -96,16 +99,20 @@ def tables_for(prefix: str) -> Tables:
     metadata = MetaData(naming_convention=NAMING)
     payments = _payments(metadata, check_prefix(prefix))
     attempts = _attempts(metadata, prefix, payments)
+    refunds = _refunds(metadata, prefix, payments)
     return Tables(
         prefix=prefix,
         metadata=metadata,
         payments=payments,
         attempts=attempts,
         idempotency_records=_idempotency_records(metadata, prefix, payments),
-        status_changes=_status_changes(metadata, prefix, payments),
+        status_changes=_status_changes(metadata, prefix, payments, refunds),
         subscribers=_subscribers(metadata, prefix),
+        refunds=refunds,
+        refund_idempotency=_refund_idempotency(metadata, prefix, refunds),
         live_order_index=f"uq_{payments.name}_live_order",
         trade_id_index=f"uq_{attempts.name}_vendor_trade_id",
+        refund_reference_key=f"uq_{refunds.name}_reference",
     )
 
 
@@ -165,6 +172,8 @@ def _attempts(metadata: MetaData, prefix: str, payments: Table) -> Table:
         Column("vendor_trade_id", String),
         Column("claimed_until", UtcDateTime),  # sweeper lease; repository-internal
         Column("vendor", String, nullable=False),  # the payment's, so the index below can see it
+        Column("amount_paid_minor", BigInteger),  # what the vendor reported paid, once settled
+        Column("amount_paid_currency", String(3)),
     )
     # One vendor trade settles one attempt, of one payment: a second attempt recorded with
     # the same trade id is forged or re-cut evidence. Racing app instances cannot both
@@ -196,12 +205,15 @@ def _idempotency_records(metadata: MetaData, prefix: str, payments: Table) -> Ta
     )
 
 
-def _status_changes(metadata: MetaData, prefix: str, payments: Table) -> Table:
+def _status_changes(metadata: MetaData, prefix: str, payments: Table, refunds: Table) -> Table:
+    # One outbox, one id order: a row with a refund_id is a change of that refund's
+    # status (its payment_id is the refund's payment), any other a payment's.
     status_changes = Table(
         f"{prefix}status_changes",
         metadata,
         Column("id", Id, primary_key=True, autoincrement=True),
         _payment_id(payments),
+        Column("refund_id", Id, ForeignKey(refunds.c.id, ondelete="CASCADE")),
         Column("previous_status", String(16)),
         Column("current_status", String(16), nullable=False),
         Column("changed_at", UtcDateTime, nullable=False),
@@ -216,6 +228,55 @@ def _status_changes(metadata: MetaData, prefix: str, payments: Table) -> Table:
         postgresql_where=status_changes.c.done == false(),
     )
     return status_changes
+
+
+def _refunds(metadata: MetaData, prefix: str, payments: Table) -> Table:
+    refunds = Table(
+        f"{prefix}refunds",
+        metadata,
+        Column("id", Id, primary_key=True, autoincrement=True),
+        _payment_id(payments),
+        Column("attempt_reference", String, nullable=False),  # the paid attempt it returns from
+        Column("reference", String, nullable=False, unique=True),  # unique forever
+        Column("amount_minor", BigInteger, nullable=False),
+        Column("currency", String(3), nullable=False),
+        Column("reason", Text),
+        Column("kind", String(16), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("failure", String),
+        Column("acknowledged", Boolean, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+        Column("succeeded_at", UtcDateTime),
+        Column("version", Integer, nullable=False),
+        Column("claimed_until", UtcDateTime),  # sweeper lease; repository-internal
+    )
+    Index(
+        f"ix_{refunds.name}_pending",
+        refunds.c.id,
+        sqlite_where=refunds.c.status == "PENDING",
+        postgresql_where=refunds.c.status == "PENDING",
+    )
+    return refunds
+
+
+def _refund_idempotency(metadata: MetaData, prefix: str, refunds: Table) -> Table:
+    # Apart from idempotency_records: a refund's key belongs to its requester's refund
+    # requests, and its record names a refund, not a payment.
+    return Table(
+        f"{prefix}refund_idempotency",
+        metadata,
+        Column("requester", String, nullable=False),
+        Column("key", String, nullable=False),
+        Column("fingerprint", String, nullable=False),
+        Column(
+            "refund_id",
+            Id,
+            ForeignKey(refunds.c.id, ondelete="CASCADE"),
+            nullable=False,
+        ),
+        PrimaryKeyConstraint("requester", "key"),
+    )
 
 
 def _subscribers(metadata: MetaData, prefix: str) -> Table:
@@ -239,5 +300,7 @@ attempts: Final = DEFAULT.attempts
 idempotency_records: Final = DEFAULT.idempotency_records
 status_changes: Final = DEFAULT.status_changes
 subscribers: Final = DEFAULT.subscribers
+refunds: Final = DEFAULT.refunds
+refund_idempotency: Final = DEFAULT.refund_idempotency
 LIVE_ORDER_INDEX: Final = DEFAULT.live_order_index
 TRADE_ID_INDEX: Final = DEFAULT.trade_id_index

@@ -1,9 +1,11 @@
 """Contract suites every adapter of a port must pass, importable by third-party plugins.
 
 One suite per Protocol of the repository port, so an adapter that offers only some
-of them runs only those: ``PaymentsContract``, ``SweepableContract``,
-``IdempotencyStoreContract`` and ``OutboxContract``; ``RepositoryContract`` is all
-four, for a whole ``PaymentRepository``. ``VendorContract`` is the vendor port's,
+of them runs only those: ``PaymentsContract``, ``RefundsContract``,
+``SweepableContract``, ``IdempotencyStoreContract`` and ``OutboxContract``;
+``RepositoryContract`` is all five, for a whole ``PaymentRepository``.
+(``RefundsContract`` also holds ``Sweepable.claim_due_refunds`` and the refunds' changes
+in the ``Outbox`` to their contract.) ``VendorContract`` is the vendor port's,
 ``OrdersContract`` the orders port's (a shop's own orders adapter).
 
 Subclass a suite in a test module and provide its fixtures; pytest runs every
@@ -25,6 +27,7 @@ from payments_core.testing.idempotency import IdempotencyStoreContract
 from payments_core.testing.orders import OrdersContract, Place
 from payments_core.testing.outbox import OutboxContract
 from payments_core.testing.payments import PaymentsContract
+from payments_core.testing.refunds import RefundsContract, new_refund
 from payments_core.testing.repository import RepositoryContract
 from payments_core.testing.sweepable import SweepableContract
 from payments_core.testing.vendor import Buyer, VendorContract
@@ -36,11 +39,13 @@ __all__ = [
     "OutboxContract",
     "PaymentsContract",
     "Place",
+    "RefundsContract",
     "RepositoryContract",
     "SweepableContract",
     "VendorContract",
     "attempt_for",
     "new_payment",
+    "new_refund",
     "raises",
     "unique",
 ]

@@ -186,6 +186,34 @@ class PaymentsContract:
         assert loaded.vendor_trade_id == "2024T1"
         assert loaded.confirmed_at == clock.now()
 
+    def test_the_amount_an_attempt_was_paid_reads_back(
+        self, repo: Payments, clock: FrozenClock
+    ) -> None:
+        stored = repo.add(new_payment(clock))
+        dup = attempt_for(clock)
+        paid = stored.confirm(
+            stored.attempts[0].reference,
+            trade_id=unique("T"),
+            at=clock.now(),
+            paid=Money(100012, "CNY"),
+        )
+        flagged = paid.with_attempt(dup, at=clock.now()).flag_refund(
+            dup.reference, trade_id=unique("T"), at=clock.now(), paid=Money.parse("99999999.99")
+        )
+
+        saved = repo.save(flagged, previous=stored)
+
+        loaded = repo.get(saved.id or 0)
+        assert loaded == saved
+        assert [a.amount_paid for a in loaded.attempts] == [
+            Money(100012, "CNY"),
+            Money(9999999999, "CNY"),
+        ]
+        assert stored.attempts[0].amount_paid is None
+        assert repo.get_by_reference(dup.reference).attempts[1].amount_paid == Money.parse(
+            "99999999.99"
+        )
+
     def test_one_trade_id_never_settles_attempts_of_two_payments(
         self, repo: Payments, clock: FrozenClock
     ) -> None:

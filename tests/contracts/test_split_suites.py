@@ -14,10 +14,12 @@ import pytest
 
 from payments_core.inmemory import InMemoryPaymentRepository
 from payments_core.payment import Payment, PaymentId
+from payments_core.refund import Refund
 from payments_core.testing import (
     IdempotencyStoreContract,
     OutboxContract,
     PaymentsContract,
+    RefundsContract,
     RepositoryContract,
     SweepableContract,
 )
@@ -25,11 +27,11 @@ from payments_core.testing.idempotency import IdempotentRepository
 from payments_core.testing.outbox import OutboxRepository
 from payments_core.testing.sweepable import SweepableRepository
 from payments_core.values import (
+    Change,
     Delivery,
     DueAttempt,
     IdempotencyClaim,
     IdempotencyRecord,
-    StatusChange,
     Subscriber,
 )
 
@@ -52,8 +54,10 @@ class PaymentsOnly:
     def find_for_order(self, order_id: str) -> Payment | None:
         return self._store.find_for_order(order_id)
 
-    def save(self, payment: Payment, *, previous: Payment) -> Payment:
-        return self._store.save(payment, previous=previous)
+    def save(
+        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+    ) -> Payment:
+        return self._store.save(payment, previous=previous, refunds=refunds)
 
 
 class PaymentsWithKeys(PaymentsOnly):
@@ -69,16 +73,19 @@ class PaymentsWithSweeps(PaymentsOnly):
     def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
         return self._store.claim_due(now, limit=limit, lease=lease)
 
+    def claim_due_refunds(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[Refund]:
+        return self._store.claim_due_refunds(now, limit=limit, lease=lease)
+
 
 class PaymentsWithOutbox(PaymentsOnly):
     """``Payments`` and ``Outbox``."""
 
-    def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
+    def pending_changes(self, *, limit: int) -> Sequence[Change]:
         return self._store.pending_changes(limit=limit)
 
     def claim_changes(
         self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
-    ) -> Sequence[StatusChange]:
+    ) -> Sequence[Change]:
         return self._store.claim_changes(now, limit=limit, lease=lease, hooks=hooks)
 
     def mark_delivered(self, deliveries: Sequence[Delivery]) -> None:
@@ -130,11 +137,17 @@ def test_the_partial_adapters_lack_the_other_protocols(
             getattr(partial, method)
 
 
-def test_the_whole_repository_suite_is_the_four_suites_without_overlap() -> None:
+def test_the_whole_repository_suite_is_the_five_suites_without_overlap() -> None:
     def tests_of(suite: type) -> set[str]:
         return {name for name in dir(suite) if name.startswith("test_")}
 
-    parts = [PaymentsContract, SweepableContract, IdempotencyStoreContract, OutboxContract]
+    parts = [
+        PaymentsContract,
+        RefundsContract,
+        SweepableContract,
+        IdempotencyStoreContract,
+        OutboxContract,
+    ]
     names = [tests_of(part) for part in parts]
 
     assert tests_of(RepositoryContract) == set().union(*names)

@@ -1,4 +1,6 @@
-"""8 threads and 2 OS processes confirm one payment at once: one transition, one status change."""
+"""8 threads and 2 OS processes confirm one payment at once: one transition, one status change.
+
+Sweepers racing for attempts and refunds never share one."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from payments_core.errors import PaymentExists
+from payments_core.money import Money
 from payments_core.payment import Payment, PaymentStatus
+from payments_core.refund import Refund, RefundKind
 from payments_sqlstore import SqlPaymentRepository, make_engine
 from payments_sqlstore._statements import statements_for
 from payments_sqlstore.tables import status_changes
@@ -138,10 +142,55 @@ def _new() -> Payment:
 
 def test_postgres_claims_skip_rows_other_sweepers_hold() -> None:
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1/none")  # never connects
-    compiled = str(statements_for("").claim.compile(dialect=engine.dialect))
+    sql = statements_for("")
+    compiled = str(sql.claim.compile(dialect=engine.dialect))
+    refunds = str(sql.claim_refunds.compile(dialect=engine.dialect))
     engine.dispose()
 
     assert "FOR UPDATE OF attempts SKIP LOCKED" in compiled
+    assert "FOR UPDATE OF refunds SKIP LOCKED" in refunds
+
+
+def test_sweepers_with_engines_of_their_own_never_claim_the_same_refund(db_url: str) -> None:
+    """As sweepers in several processes: each has its own pool of connections."""
+    repo = SqlPaymentRepository.from_url(db_url)
+    payment = repo.add(_new())
+    refunds = {repo.add_refund(_refund(payment)).id for _ in range(60)}
+    repo.close()
+    sweepers = [SqlPaymentRepository.from_url(db_url) for _ in range(4)]
+    claimed: list[list[int | None]] = [[] for _ in sweepers]
+    start = threading.Barrier(len(sweepers))
+
+    def sweep(n: int) -> None:
+        start.wait()
+        now = datetime.now(UTC)
+        while batch := sweepers[n].claim_due_refunds(now, limit=2, lease=timedelta(minutes=5)):
+            claimed[n].extend(refund.id for refund in batch)
+
+    threads = [threading.Thread(target=sweep, args=(n,)) for n in range(len(sweepers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for sweeper in sweepers:
+        sweeper.close()
+
+    every = [refund_id for mine in claimed for refund_id in mine]
+    assert sorted(every, key=str) == sorted(refunds, key=str)  # each exactly once
+    assert sum(1 for mine in claimed if mine) > 1  # they did race
+
+
+def _refund(payment: Payment) -> Refund:
+    assert payment.id is not None
+    return Refund.start(
+        payment_id=payment.id,
+        attempt=payment.attempts[0].reference,
+        reference=f"RF{secrets.token_hex(8)}",
+        amount=Money(1, "CNY"),
+        reason=None,
+        kind=RefundKind.REQUESTED,
+        at=datetime.now(UTC),
+    )
 
 
 def test_concurrent_creates_for_one_order_leave_one_live_payment(db_url: str) -> None:

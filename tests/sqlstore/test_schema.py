@@ -180,7 +180,8 @@ def _settled_before_0004(url: str, rows: list[tuple[str, str | None]]) -> list[i
                 assert inserted.inserted_primary_key is not None
                 new_id = inserted.inserted_primary_key[0]
                 row = attempt_to_row(new_id, 0, payment.attempts[0], vendor)
-                del row["vendor"]  # not a column before 0004
+                for later in ("vendor", "amount_paid_minor", "amount_paid_currency"):
+                    del row[later]  # columns of revisions 0004 and 0006
                 conn.execute(insert(attempts).values(row))
                 ids.append(new_id)
     finally:

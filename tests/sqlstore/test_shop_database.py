@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from attrs import evolve
 from sqlalchemy import Engine, inspect, text
 
 from payments_core.inmemory import FrozenClock
-from payments_core.testing import RepositoryContract, new_payment
+from payments_core.testing import RepositoryContract, new_payment, new_refund
 from payments_core.values import IdempotencyClaim
 from payments_http import cli
 from payments_sqlstore import (
@@ -43,7 +44,15 @@ PREFIX = "pay_store_"  # as long as a prefix may be: every name must still fit P
 LAYOUT = Layout(PREFIX)
 OURS = {
     f"{PREFIX}{name}"
-    for name in ("payments", "attempts", "idempotency_records", "status_changes", "subscribers")
+    for name in (
+        "payments",
+        "attempts",
+        "idempotency_records",
+        "status_changes",
+        "subscribers",
+        "refunds",
+        "refund_idempotency",
+    )
 }
 SHOP_TABLES = ("orders", "payments", "alembic_version")
 SHOP_REVISION = "shop0042"
@@ -148,8 +157,12 @@ def test_the_migrations_build_exactly_the_prefixed_tables_every_name_prefixed(
     # a name cut short at 63 would lose the referred table's prefixed name
     assert {n for n in names if n.startswith("fk_")} == {
         f"fk_{PREFIX}{child}_payment_id_{PREFIX}payments"
-        for child in ("attempts", "idempotency_records", "status_changes")
+        for child in ("attempts", "idempotency_records", "status_changes", "refunds")
+    } | {
+        f"fk_{PREFIX}{child}_refund_id_{PREFIX}refunds"
+        for child in ("refund_idempotency", "status_changes")
     }
+    assert f"uq_{PREFIX}refunds_reference" in names
 
 
 def _our_names(engine: Engine) -> list[str]:
@@ -159,6 +172,7 @@ def _our_names(engine: Engine) -> list[str]:
     for table in sorted(OURS):
         names += [str(i["name"]) for i in inspector.get_indexes(table)]
         names += [str(f["name"]) for f in inspector.get_foreign_keys(table)]
+        names += [str(u["name"]) for u in inspector.get_unique_constraints(table)]
         names.append(str(inspector.get_pk_constraint(table)["name"]))
     if engine.dialect.name == "postgresql":
         names += inspector.get_sequence_names()
@@ -282,6 +296,8 @@ def test_the_defaults_are_todays_names() -> None:
         "idempotency_records",
         "status_changes",
         "subscribers",
+        "refunds",
+        "refund_idempotency",
     }
     assert {i.name for t in default.metadata.tables.values() for i in t.indexes} == {
         "uq_payments_live_order",
@@ -291,6 +307,8 @@ def test_the_defaults_are_todays_names() -> None:
         "ix_idempotency_records_payment_id",
         "ix_status_changes_payment_id",
         "ix_status_changes_pending",
+        "ix_refunds_payment_id",
+        "ix_refunds_pending",
     }
 
 
@@ -373,6 +391,10 @@ def test_the_documented_move_to_a_prefix_keeps_every_payment(
         kept = [old.add(new_payment(clock), idempotency=claim), old.add(new_payment(clock))]
         confirmed = kept[0].confirm(kept[0].attempts[0].reference, trade_id="T1", at=clock.now())
         kept[0] = old.save(confirmed, previous=kept[0])
+        refund = old.add_refund(
+            new_refund(kept[0], clock), idempotency=evolve(claim, fingerprint="f2")
+        )
+        refunded = old.save_refund(refund.succeed(at=clock.now()), previous=refund)
         old.register_subscribers(["shop_mailer", "shop_ledger"], clock.now())
         old.retire_subscriber("shop_ledger", clock.now())
         changes = old.pending_changes(limit=10)
@@ -394,6 +416,10 @@ def test_the_documented_move_to_a_prefix_keeps_every_payment(
         assert moved.find_idempotent("alice", "k1") is not None
         assert moved.pending_changes(limit=10) == changes
         assert moved.subscribers() == subscribers
+        assert moved.refunds_for(kept[0].id or 0) == [refunded]
+        assert moved.find_idempotent_refund("alice", "k1") is not None
+        later = moved.add_refund(new_refund(kept[1], clock))
+        assert (later.id or 0) > (refunded.id or 0)
         added = moved.add(new_payment(clock))
         assert (added.id or 0) > max(p.id or 0 for p in kept)
         confirmed = added.confirm(added.attempts[0].reference, trade_id="T2", at=clock.now())

@@ -10,7 +10,7 @@ import pytest
 
 from payments_core.hookspecs import hookimpl
 from payments_core.payment import PaymentStatus
-from payments_core.values import StatusChange
+from payments_core.values import Change
 from tests.unit.world import World, registered
 
 
@@ -62,7 +62,7 @@ def test_changes_waiting_only_for_another_processes_hook_are_not_claimed_again(
 
     def counted(
         now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
-    ) -> Sequence[StatusChange]:
+    ) -> Sequence[Change]:
         found = claim(now, limit=limit, lease=lease, hooks=hooks)
         claims.append(len(found))
         return found
