@@ -131,7 +131,7 @@ def refund_query_report(
         raise failure(node, REFUND_QUERY)
     _same(node, "out_trade_no", reference, "wrong_trade")
     _same(node, "out_request_no", refund_reference, "wrong_refund")
-    status = node.get("refund_status")
+    status = node.get("refund_status") or None  # an empty status is no status
     named = text_field(node, "out_request_no") is not None
     has_amount = node.get("refund_amount") not in (None, "")
     if status is None and not named and not has_amount:

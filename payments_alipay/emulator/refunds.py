@@ -90,9 +90,9 @@ def refund(trade: Trade, biz: Mapping[str, object], now: datetime) -> RefundReco
                 "ACQ.DISCORDANT_REPEAT_REQUEST", "不一致的请求 (out_request_no reused)"
             )
         return None
-    if trade.status != TRADE_SUCCESS or trade.paid_amount is None:
+    paid = _paid(trade)
+    if trade.status != TRADE_SUCCESS or paid is None:
         raise TradeError("ACQ.TRADE_STATUS_ERROR", "交易状态不合法 (the trade is not paid)")
-    paid = Decimal(trade.paid_amount)
     if "out_request_no" not in biz and amount != paid:
         raise TradeError("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "撤销或退款金额与订单金额不一致")
     if refunded(trade) + amount > paid:
@@ -156,3 +156,12 @@ def _amount(value: object) -> Decimal:
     text = value if isinstance(value, str) else repr(value)
     check_amount(text, "refund_amount")
     return Decimal(text)
+
+
+def _paid(trade: Trade) -> Decimal | None:
+    """What the buyer paid; None when unpaid, or paid a faked amount that is no amount."""
+    try:
+        check_amount(trade.paid_amount or "", "paid_amount")
+    except TradeError:
+        return None
+    return Decimal(trade.paid_amount or "")

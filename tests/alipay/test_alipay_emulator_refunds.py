@@ -184,6 +184,25 @@ def test_an_unpaid_or_unknown_trade_cannot_be_refunded(
     assert gateway.refund(unique("E"), unique("R"), Money(1), None).failure == "ACQ.TRADE_NOT_EXIST"
 
 
+def test_a_trade_paid_a_faked_amount_that_is_no_amount_is_refused_not_an_error(
+    gateway: AlipayGateway, server: EmulatorServer, clock: FrozenClock
+) -> None:
+    reference = unique("E")
+    request = CheckoutRequest(
+        reference=reference,
+        amount=Money(100),
+        subject="tea",
+        description=None,
+        expires_at=clock.now() + timedelta(minutes=15),
+    )
+    server.emulator.open(gateway.open_checkout(request).order_string)
+    server.emulator.pay(reference, total_amount="abc")
+
+    report = gateway.refund(reference, unique("R"), Money(100), None)
+
+    assert report.failure == "ACQ.TRADE_STATUS_ERROR"
+
+
 def test_one_refund_number_with_another_amount_reports_what_was_paid_under_it(
     gateway: AlipayGateway, server: EmulatorServer, clock: FrozenClock
 ) -> None:

@@ -392,6 +392,11 @@ def test_a_refund_alipay_cannot_take_is_refused_before_anything_is_sent(
             report(RefundState.SUCCEEDED, amount=AMOUNT),
             id="no status, but the refund's number and amount",
         ),
+        pytest.param(
+            found(refund_status=""),
+            report(RefundState.SUCCEEDED, amount=AMOUNT),
+            id="an empty status is no status",
+        ),
         pytest.param(nothing(), report(RefundState.NOT_FOUND), id="10000 and nothing else"),
         pytest.param(
             refused("ACQ.TRADE_NOT_EXIST"), report(RefundState.NOT_FOUND), id="no such trade"
