@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
+from payments_alipay.emulator.limits import MAX_REFUNDS
 from payments_alipay.emulator.trades import (
     TRADE_CLOSED,
     TRADE_SUCCESS,
@@ -97,6 +98,10 @@ def refund(trade: Trade, biz: Mapping[str, object], now: datetime) -> RefundReco
         raise TradeError("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "撤销或退款金额与订单金额不一致")
     if refunded(trade) + amount > paid:
         raise TradeError("ACQ.REASON_TRADE_REFUND_FEE_ERR", "退款金额无效 (more than was paid)")
+    if len(trade.refunds) >= MAX_REFUNDS:
+        raise TradeError(
+            "ACQ.SYSTEM_ERROR", f"the emulator keeps at most {MAX_REFUNDS} refunds a trade"
+        )
     record = RefundRecord(out_request_no=request_no, amount=amount, reason=reason, at=now)
     trade.refunds.append(record)
     if refunded(trade) == paid:
