@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 import requests
-from alipay import AliPay  # type: ignore[import-untyped]  # python-alipay-sdk ships no types
-from alipay.exceptions import AliPayValidationError  # type: ignore[import-untyped]  # as above
+from alipay import AliPay  # type: ignore[import-not-found,import-untyped,unused-ignore]  # python-alipay-sdk ships no types
+from alipay.exceptions import AliPayValidationError  # type: ignore[import-not-found,import-untyped,unused-ignore]  # as above
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from payments_alipay import AlipayGateway, AlipaySettings, Timeouts
