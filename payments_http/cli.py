@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from typing import TYPE_CHECKING, Final
 
 from payments_core.errors import PaymentsError
@@ -23,6 +24,7 @@ from payments_http.subscribers import add_hooks_command
 
 if TYPE_CHECKING:
     from payments_core.contributions import Command, Setting
+    from payments_core.plugins import UnavailablePlugin
     from payments_core.values import Settings
 
 EXIT_CONFIG: Final = 2
@@ -50,6 +52,7 @@ def _parser(hooks: PaymentHooks, declared: Sequence[Setting]) -> argparse.Argume
     parser = argparse.ArgumentParser(
         prog="payments", description="Take payment for orders through pluggable vendors."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('payments')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the HTTP server (uvicorn)")
     serve.add_argument("--demo", action="store_true", help="run the no-configuration demo")
@@ -75,6 +78,23 @@ def _parser(hooks: PaymentHooks, declared: Sequence[Setting]) -> argparse.Argume
     return parser
 
 
+def _refuse_unavailable(plugins: Sequence[UnavailablePlugin]) -> None:
+    """Stop at an installed plugin that could not be imported, saying what to install.
+
+    Raises:
+        ValueError: one line naming the plugin, the missing module and the remedy.
+    """
+    for plugin in plugins:
+        remedy = (
+            "pip install 'payments[server]'"
+            if plugin.distribution == "payments"  # ours: an extra left out
+            else f"reinstall {plugin.distribution} with its dependencies"
+        )
+        raise ValueError(
+            f"the {plugin.name} plugin needs {plugin.missing}, which is not installed: {remedy}"
+        )
+
+
 def _settings(args: argparse.Namespace, declared: Sequence[Setting]) -> dict[str, str]:
     """The environment, the options given (any command's, by setting name) and the defaults."""
     options = {s.name: getattr(args, s.name, None) for s in declared}
@@ -97,7 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``payments`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        hooks = PaymentHooks(make_plugin_manager())
+        pm = make_plugin_manager()
+        _refuse_unavailable(pm.unavailable)
+        hooks = PaymentHooks(pm)
         declared = config.declared(hooks)
         parser = _parser(hooks, declared)
     except ValueError as exc:  # the installed plugins do not fit together
