@@ -102,3 +102,5 @@ def test_the_metadata_names_a_license_and_points_at_the_docs() -> None:
     for url in PROJECT["urls"].values():
         assert url.startswith("https://")
     assert PROJECT["urls"]["Readme"].endswith("/README.md")
+    assert PROJECT["urls"]["Documentation"].endswith("/docs/api.md")
+    assert (ROOT / "docs" / "api.md").exists()
