@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from payments_core.values import Settings
 
 EXIT_CONFIG: Final = 2
-_LOG_LEVELS: Final = ("debug", "info", "warning")
+_LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 _KEEP_OFF_COMMAND_LINE: Final = "; a secret: prefer the environment to the command line"
 
 
