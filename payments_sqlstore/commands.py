@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Final
 
+from payments_sqlstore._startup import naming_the_database
 from payments_sqlstore.layout import PREFIX_SETTING, VERSION_TABLE_SETTING, Layout
 from payments_sqlstore.schema import current_revision, upgrade
 
@@ -38,6 +39,8 @@ def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write("memory:// has no schema to upgrade\n")
         return 0
     layout = Layout.from_settings(settings)
-    upgrade(url, layout=layout)
-    sys.stdout.write(f"database schema at revision {current_revision(url, layout=layout)}\n")
+    with naming_the_database(url):
+        upgrade(url, layout=layout)
+        revision = current_revision(url, layout=layout)
+    sys.stdout.write(f"database schema at revision {revision}\n")
     return 0
