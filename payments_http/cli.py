@@ -29,6 +29,17 @@ if TYPE_CHECKING:
 
 EXIT_CONFIG: Final = 2
 _LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+# what only a running server reads: a sweep listens nowhere, checks no token, reads no order
+_SERVER_ONLY: Final = frozenset(
+    {
+        "PAYMENTS_HOST",
+        "PAYMENTS_PORT",
+        "PAYMENTS_RECONCILE_INTERVAL",
+        "PAYMENTS_ORDERS_URL",
+        "PAYMENTS_JWT_SECRET",
+        "PAYMENTS_JWT_PUBLIC_KEY",
+    }
+)
 _KEEP_OFF_COMMAND_LINE: Final = "; a secret: prefer the environment to the command line"
 
 
@@ -67,12 +78,20 @@ def _parser(hooks: PaymentHooks, declared: Sequence[Setting]) -> argparse.Argume
     _add_settings(serve, declared)
     # "reconcile" is the command's name for a sweep, kept for the scripts that run it
     sweep_parser = commands.add_parser(
-        "reconcile", help="one sweep over the open payments, then exit"
+        "reconcile",
+        help="one sweep over the open payments, then exit",
+        description="One sweep, then exit (for cron): ask the vendor about every open checkout"
+        " attempt, confirm the paid, time out and close the expired. Prints a summary line;"
+        " exit status 1 when any attempt could not be checked.",
     )
-    sweep_parser.add_argument("--batch-size", type=int, default=100)
-    sweep_parser.add_argument("--concurrency", type=int, default=4)
+    sweep_parser.add_argument(
+        "--batch-size", type=int, default=100, help="attempts claimed at a time (default 100)"
+    )
+    sweep_parser.add_argument(
+        "--concurrency", type=int, default=4, help="vendor calls at once (default 4)"
+    )
     sweep_parser.set_defaults(run=_sweep)
-    _add_settings(sweep_parser, declared)
+    _add_settings(sweep_parser, [s for s in declared if s.name not in _SERVER_ONLY])
     add_hooks_command(commands, declared, _add_settings)
     hooks.add_commands(commands)
     return parser
