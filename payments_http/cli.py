@@ -1,7 +1,7 @@
 """The ``payments`` command: serve and reconcile (one sweep), and the commands plugins add.
 
-Every setting (ours and each plugin's) is an option of ``serve`` and ``reconcile`` and
-an environment variable; options win. A bad setting prints one line naming it and
+Every setting (ours and each plugin's) is an option of ``serve`` and ``reconcile`` (but
+for the ones only a server reads) and an environment variable; options win. A bad setting prints one line naming it and
 exits with 2. Plugins add their own subcommands (``payments_commands``): the installed
 ones add ``db upgrade`` (sqlstore), ``keys generate`` and ``emulator`` (alipay).
 """
