@@ -56,7 +56,7 @@ class PaymentsPluginManager(pluggy.PluginManager):
 
         A plugin whose import stops at a missing module of another package is left out
         and recorded in ``unavailable`` (an application that needs it looks there): our
-        own plugins' dependencies are extras (the core alone has no Alipay and no SQL),
+        own plugins' dependencies are extras (the core alone brings no vendor and no SQL),
         and the ``payments`` command refuses to run with one line saying what to install.
         An import error inside the plugin's own package is a bug and propagates.
         """
