@@ -17,15 +17,17 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
+import requests
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
-from starlette.testclient import TestClient
 
 from payments_core.errors import OrderNotFound
 from payments_core.fakevendor import FakeVendor
@@ -121,22 +123,52 @@ def compose(database_url: str) -> tuple[Starlette, PaymentService, ShopOrders]:
     return app, service, orders
 
 
+@contextlib.contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """``app`` under uvicorn in a thread on a free port of 127.0.0.1, lifespan included."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise SystemExit("the example server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 def self_test() -> int:
-    """Create a payment through HTTP, pay it at the fake vendor, and see the order PAID."""
+    """Create a payment over HTTP, pay it at the fake vendor, and see the order PAID.
+
+    It needs only what ``pip install '.[server]'`` installs: uvicorn serves the app
+    on a free local port and ``requests`` talks to it.
+    """
     folder = tempfile.mkdtemp(prefix="payments-example-")
     app, service, orders = compose(f"sqlite:///{folder}/shop.db")
     vendor = service.vendors["fake"]
     if not isinstance(vendor, FakeVendor):
         raise SystemExit("the self-test runs without ALIPAY_* settings (on the FakeVendor)")
     headers = {"Authorization": "Gateway carol;CUSTOMER"}
-    with TestClient(app) as client:
-        created = client.post(
-            "/shop/api/v1/payments", json={"orderId": "A-1", "subject": "Mugs"}, headers=headers
+    with serving(app) as base, requests.Session() as http:
+        created = http.post(
+            f"{base}/shop/api/v1/payments",
+            json={"orderId": "A-1", "subject": "Mugs"},
+            headers=headers,
+            timeout=30,
         )
         payment = created.json()["data"]
         reference = payment["orderString"].rsplit("ref=", 1)[1]
-        reply = client.post("/shop/api/v1/payments/notify/fake", content=vendor.pay(reference))
-        got = client.get(f"/shop/api/v1/payments/{payment['id']}", headers=headers).json()["data"]
+        reply = http.post(
+            f"{base}/shop/api/v1/payments/notify/fake", data=vendor.pay(reference), timeout=30
+        )
+        got = http.get(
+            f"{base}/shop/api/v1/payments/{payment['id']}", headers=headers, timeout=30
+        ).json()["data"]
     print(
         f"created {created.status_code}, notified {reply.text!r}, now {got['status']}, order {orders.orders['A-1'].status}"
     )

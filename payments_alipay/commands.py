@@ -21,7 +21,7 @@ def add_commands(commands: Subcommands) -> None:
     emulator = commands.add_parser(
         "emulator",
         help="the local Alipay gateway emulator alone; prints the ALIPAY_* settings that reach it",
-        description="Run the local Alipay gateway emulator; print the settings that reach it.",
+        description=emulator_cli.DESCRIPTION,
     )
     emulator_cli.add_arguments(emulator)
     emulator.set_defaults(run=_emulator)

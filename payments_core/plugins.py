@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Final
@@ -26,6 +27,19 @@ _CALLED_ALONE: Final = frozenset({_STATUS_HOOK, _REFUND_HOOK})
 """The hooks the outbox relay calls one implementation at a time."""
 
 
+@frozen
+class UnavailablePlugin:
+    """An installed plugin whose module could not be imported for want of a dependency.
+
+    ``distribution`` is the package that declares its entry point (``payments`` for
+    ours, whose dependencies are extras), ``missing`` the module that is not installed.
+    """
+
+    name: str
+    distribution: str
+    missing: str
+
+
 class PaymentsPluginManager(pluggy.PluginManager):
     """A pluggy manager with the ``payments`` specs that refuses change hooks it cannot run.
 
@@ -40,6 +54,41 @@ class PaymentsPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(PROJECT)
         self.add_hookspecs(hookspecs)
+        self.unavailable: list[UnavailablePlugin] = []
+
+    def load_setuptools_entrypoints(self, group: str, name: str | None = None) -> int:
+        """Load the plugins of the entry point ``group`` as pluggy does, but skip the unimportable.
+
+        A plugin whose import stops at a missing module of another package is left out
+        and recorded in ``unavailable`` (an application that needs it looks there): our
+        own plugins' dependencies are extras (the core alone brings no vendor and no SQL),
+        and the ``payments`` command refuses to run with one line saying what to install.
+        An import error inside the plugin's own package is a bug and propagates.
+        """
+        count = 0
+        for dist in list(importlib.metadata.distributions()):
+            for entry in dist.entry_points:
+                if (
+                    entry.group != group
+                    or (name is not None and entry.name != name)
+                    or self.has_plugin(entry.name)
+                    or self.is_blocked(entry.name)
+                ):
+                    continue
+                try:
+                    plugin = entry.load()
+                except ModuleNotFoundError as exc:
+                    missing = (exc.name or "").split(".")[0]
+                    if not missing or missing == entry.module.split(".")[0]:
+                        raise
+                    self.unavailable.append(
+                        UnavailablePlugin(entry.name, dist.metadata["Name"], missing)
+                    )
+                    continue
+                self.register(plugin, name=entry.name)
+                self._plugin_distinfo.append((plugin, dist))  # what pluggy's loader keeps
+                count += 1
+        return count
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin`` like pluggy does, after checking its change hooks.

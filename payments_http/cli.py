@@ -1,7 +1,7 @@
 """The ``payments`` command: serve and reconcile (one sweep), and the commands plugins add.
 
-Every setting (ours and each plugin's) is an option of ``serve`` and ``reconcile`` and
-an environment variable; options win. A bad setting prints one line naming it and
+Every setting (ours and each plugin's) is an option of ``serve`` and ``reconcile`` (but
+for the ones only a server reads) and an environment variable; options win. A bad setting prints one line naming it and
 exits with 2. Plugins add their own subcommands (``payments_commands``): the installed
 ones add ``db upgrade`` (sqlstore), ``keys generate`` and ``emulator`` (alipay).
 """
@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from typing import TYPE_CHECKING, Final
 
 from payments_core.errors import PaymentsError
@@ -24,10 +25,22 @@ from payments_http.subscribers import add_hooks_command
 
 if TYPE_CHECKING:
     from payments_core.contributions import Command, Setting
+    from payments_core.plugins import UnavailablePlugin
     from payments_core.values import Settings
 
 EXIT_CONFIG: Final = 2
-_LOG_LEVELS: Final = ("debug", "info", "warning")
+_LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+# what only a running server reads: a sweep listens nowhere, checks no token, reads no order
+_SERVER_ONLY: Final = frozenset(
+    {
+        "PAYMENTS_HOST",
+        "PAYMENTS_PORT",
+        "PAYMENTS_RECONCILE_INTERVAL",
+        "PAYMENTS_ORDERS_URL",
+        "PAYMENTS_JWT_SECRET",
+        "PAYMENTS_JWT_PUBLIC_KEY",
+    }
+)
 _KEEP_OFF_COMMAND_LINE: Final = "; a secret: prefer the environment to the command line"
 
 
@@ -51,6 +64,7 @@ def _parser(hooks: PaymentHooks, declared: Sequence[Setting]) -> argparse.Argume
     parser = argparse.ArgumentParser(
         prog="payments", description="Take payment for orders through pluggable vendors."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('payments')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the HTTP server (uvicorn)")
     serve.add_argument("--demo", action="store_true", help="run the no-configuration demo")
@@ -65,16 +79,41 @@ def _parser(hooks: PaymentHooks, declared: Sequence[Setting]) -> argparse.Argume
     _add_settings(serve, declared)
     # "reconcile" is the command's name for a sweep, kept for the scripts that run it
     sweep_parser = commands.add_parser(
-        "reconcile", help="one sweep over the open payments, then exit"
+        "reconcile",
+        help="one sweep over the open payments, then exit",
+        description="One sweep, then exit (for cron): ask the vendor about every open checkout"
+        " attempt, confirm the paid, time out and close the expired. Prints a summary line;"
+        " exit status 1 when any attempt could not be checked.",
     )
-    sweep_parser.add_argument("--batch-size", type=int, default=100)
-    sweep_parser.add_argument("--concurrency", type=int, default=4)
+    sweep_parser.add_argument(
+        "--batch-size", type=int, default=100, help="attempts claimed at a time (default 100)"
+    )
+    sweep_parser.add_argument(
+        "--concurrency", type=int, default=4, help="vendor calls at once (default 4)"
+    )
     sweep_parser.set_defaults(run=_sweep)
-    _add_settings(sweep_parser, declared)
+    _add_settings(sweep_parser, [s for s in declared if s.name not in _SERVER_ONLY])
     add_hooks_command(commands, declared, _add_settings)
     add_refund_commands(commands, declared, _add_settings)
     hooks.add_commands(commands)
     return parser
+
+
+def _refuse_unavailable(plugins: Sequence[UnavailablePlugin]) -> None:
+    """Stop at an installed plugin that could not be imported, saying what to install.
+
+    Raises:
+        ValueError: one line naming the plugin, the missing module and the remedy.
+    """
+    for plugin in plugins:
+        remedy = (
+            "pip install 'payments[server]'"
+            if plugin.distribution == "payments"  # ours: an extra left out
+            else f"reinstall {plugin.distribution} with its dependencies"
+        )
+        raise ValueError(
+            f"the {plugin.name} plugin needs {plugin.missing}, which is not installed: {remedy}"
+        )
 
 
 def _settings(args: argparse.Namespace, declared: Sequence[Setting]) -> dict[str, str]:
@@ -99,7 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``payments`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        hooks = PaymentHooks(make_plugin_manager())
+        pm = make_plugin_manager()
+        _refuse_unavailable(pm.unavailable)
+        hooks = PaymentHooks(pm)
         declared = config.declared(hooks)
         parser = _parser(hooks, declared)
     except ValueError as exc:  # the installed plugins do not fit together

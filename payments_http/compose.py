@@ -52,9 +52,12 @@ def authenticator_from_settings(settings: Mapping[str, str]) -> JwtAuthenticator
 
 
 def orders_from_settings(settings: Mapping[str, str]) -> Orders:
-    """``HttpOrders`` at ``PAYMENTS_ORDERS_URL``, or an empty in-memory order book."""
-    base = config.url(settings, "PAYMENTS_ORDERS_URL")
-    return HttpOrders(base) if base else InMemoryOrders()
+    """``HttpOrders`` at ``PAYMENTS_ORDERS_URL``; an empty in-memory order book for ``memory://``.
+
+    Unset is the in-memory book too when embedding; ``payments serve`` refuses it.
+    """
+    base = config.orders_url(settings)
+    return HttpOrders(base) if base and base != config.MEMORY else InMemoryOrders()
 
 
 def build_service(

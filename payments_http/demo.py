@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 DATABASE_FILE: Final = "payments-demo.db"
 TOKEN_LIFETIME: Final = 24 * 3600
 CUSTOMER: Final = "alice"
+OTHER_CUSTOMER: Final = "bob"  # unless the vendor seeds an order for someone else
 ADMIN: Final = "admin"
 
 
@@ -114,10 +115,17 @@ def _first_payable(orders: Sequence[Order]) -> str:
     return next((o.id for o in orders if o.buyer == CUSTOMER and o.payable), "ORDER-ID")
 
 
+def _other_customer(orders: Sequence[Order]) -> str:
+    """A second customer, to try another user's payment: the owner of a seeded order if any."""
+    return next((o.buyer for o in orders if o.buyer != CUSTOMER), OTHER_CUSTOMER)
+
+
 def banner(base: str, secret: str, vendor: DemoVendor) -> str:
     """What the demo prints: where things are, tokens, and commands to paste."""
     now = time.time()
     customer = issue_token(secret, CUSTOMER, ["CUSTOMER"], lifetime_seconds=TOKEN_LIFETIME, now=now)
+    other = _other_customer(vendor.orders)
+    other_token = issue_token(secret, other, ["CUSTOMER"], lifetime_seconds=TOKEN_LIFETIME, now=now)
     admin = issue_token(secret, ADMIN, ["ADMIN"], lifetime_seconds=TOKEN_LIFETIME, now=now)
     auth_c = '-H "Authorization: Bearer $CUSTOMER_TOKEN"'
     auth_a = '-H "Authorization: Bearer $ADMIN_TOKEN"'
@@ -132,12 +140,13 @@ payments demo: nothing configured, nothing to keep. State: ./{DATABASE_FILE} (re
   API              {base}/api/v1/payments      OpenAPI {base}/openapi.json
 {notes}Demo orders:
 {orders}
-Tokens are valid for 24 hours: {CUSTOMER} has the role CUSTOMER, {ADMIN} the role ADMIN.
+Tokens are valid for 24 hours: {CUSTOMER} and {other} have the role CUSTOMER, {ADMIN} the role ADMIN.
 
 # paste into a shell:
 export PAYMENTS={base}
 export CUSTOMER_TOKEN={customer}
 export ADMIN_TOKEN={admin}
+export OTHER_CUSTOMER_TOKEN={other_token}
 
 # 1. create the payment of order {order_id} (201, with an orderString)
 curl -s -X POST "$PAYMENTS/api/v1/payments" {auth_c} -H 'Content-Type: application/json' -d {body}
@@ -148,4 +157,6 @@ curl -s "$PAYMENTS/api/v1/payments/1" {auth_c}
 curl -s "$PAYMENTS/api/v1/payments/verify/1" {auth_a}
 # a new orderString and checkout window (while unpaid)
 curl -s "$PAYMENTS/api/v1/payments/retry/1" {auth_c}
+# {other} may not see {CUSTOMER}'s payment: 404, as if it did not exist
+curl -s "$PAYMENTS/api/v1/payments/1" -H "Authorization: Bearer $OTHER_CUSTOMER_TOKEN"
 """

@@ -7,8 +7,10 @@ a bounded request head (``_protocol``) and names no server software.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,10 +73,40 @@ def http_protocol() -> type[asyncio.Protocol] | str:
     return BoundedHttpToolsProtocol
 
 
+def check_free(host: str, port: int) -> None:
+    """Bind ``host:port`` as uvicorn will, and let go.
+
+    Raises:
+        ValueError: one line naming the setting: the port is taken or not ours to take,
+            or the host is not an address of this machine.
+    """
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ValueError(f"PAYMENTS_HOST {host!r} cannot be resolved ({exc.strerror})") from None
+    family, kind, proto, _, address = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise ValueError(
+                    f"PAYMENTS_PORT {port} on {host} cannot be used ({exc.strerror}):"
+                    " stop what listens there or choose another port (--port)"
+                ) from None
+            raise ValueError(
+                f"PAYMENTS_HOST {host!r} cannot be listened on ({exc.strerror})"
+            ) from None
+
+
 def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str) -> int:
     """Serve until interrupted; returns the exit status."""
     host = settings.get("PAYMENTS_HOST", "127.0.0.1")
     port = config.integer(settings, "PAYMENTS_PORT", 1, 65535)
+    check_free(host, port)  # before the demo prints tokens, or uvicorn says "startup complete"
+    if not demo:
+        config.require_orders(settings)
     options = {"host": host, "port": port, "log_level": log_level, **uvicorn_options()}
     if demo:
         from payments_http import demo as demo_server

@@ -38,10 +38,16 @@ SETTINGS: Final = (
         "/api/v1/payments/notify/{vendor}",
         "path of vendor notifications under PAYMENTS_PUBLIC_URL; holds {vendor}",
     ),
-    Setting("PAYMENTS_ORDERS_URL", None, "base URL of the orders service; unset: in-memory"),
+    Setting(
+        "PAYMENTS_ORDERS_URL",
+        None,
+        "base URL of the orders service, or memory:// for an in-memory order book"
+        " (required by serve outside --demo)",
+    ),
     Setting("PAYMENTS_JWT_SECRET", None, "HS256 secret (at least 32 characters)", secret=True),
     Setting("PAYMENTS_JWT_PUBLIC_KEY", None, "RS256/ES256 public key: PEM or @path"),
 )
+MEMORY: Final = "memory://"
 MIN_TTL: Final = 60
 MAX_TTL: Final = 7 * 24 * 3600
 
@@ -97,6 +103,22 @@ def url(settings: Mapping[str, str], name: str) -> str | None:
     return value.rstrip("/")
 
 
+def orders_url(settings: Mapping[str, str]) -> str | None:
+    """``PAYMENTS_ORDERS_URL``: an http(s) base URL, ``memory://``, or None when unset."""
+    if settings.get("PAYMENTS_ORDERS_URL", "").strip() == MEMORY:
+        return MEMORY
+    return url(settings, "PAYMENTS_ORDERS_URL")
+
+
+def require_orders(settings: Mapping[str, str]) -> None:
+    """Refuse an unset ``PAYMENTS_ORDERS_URL``: a server with no orders can take no payment."""
+    if orders_url(settings) is None:
+        raise ValueError(
+            "PAYMENTS_ORDERS_URL is not set: give the orders service's base URL,"
+            f" or {MEMORY} for an in-memory order book"
+        )
+
+
 def public_url(settings: Mapping[str, str]) -> str:
     """``PAYMENTS_PUBLIC_URL``, or ``http://{host}:{port}``."""
     given = url(settings, "PAYMENTS_PUBLIC_URL")
@@ -112,7 +134,7 @@ def check(settings: Mapping[str, str]) -> None:
     integer(settings, "PAYMENTS_PORT", 1, 65535)
     integer(settings, "PAYMENTS_CHECKOUT_TTL", MIN_TTL, MAX_TTL)
     integer(settings, "PAYMENTS_RECONCILE_INTERVAL", 0, 86400)
-    url(settings, "PAYMENTS_ORDERS_URL")
+    orders_url(settings)
     public_url(settings)
     notify_path(settings)
     if not settings.get("PAYMENTS_VENDOR", "").strip():

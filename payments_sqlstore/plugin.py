@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final
 
 from payments_core.contributions import Setting
 from payments_core.hookspecs import hookimpl
+from payments_sqlstore._startup import naming_the_database
 from payments_sqlstore.commands import add_commands
 from payments_sqlstore.engine import DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT, make_engine
 from payments_sqlstore.layout import ALEMBIC_VERSION, PREFIX_SETTING, VERSION_TABLE_SETTING, Layout
@@ -71,7 +72,8 @@ def payments_payment_repository(url: str, settings: Settings) -> SqlPaymentRepos
     layout = Layout.from_settings(settings)
     engine = make_engine(url, timeout=timeout, pool_size=pool_size)
     try:
-        ensure_schema(engine, layout=layout)
+        with naming_the_database(url):
+            ensure_schema(engine, layout=layout)
     except BaseException:
         engine.dispose()
         raise

@@ -470,18 +470,21 @@ def test_the_emulator_runs_standalone_from_the_command_line() -> None:
             assert process.stdout is not None
             lines = [process.stdout.readline() for _ in range(6)]
             keys = _wait_for_json(f"http://127.0.0.1:{port}/control/keys")
+            settings = dict(
+                line.removeprefix("export ").strip().split("=", 1) for line in lines[1:]
+            )
+            # the key files live as long as the emulator: read them while it runs
+            printed = AlipaySettings.from_settings(settings).alipay_public_key.public_numbers()
+            served = AlipaySettings.from_settings(
+                {**settings, "ALIPAY_PUBLIC_KEY": keys["platform_public_key"]}
+            ).alipay_public_key.public_numbers()
         finally:
             process.terminate()
             process.wait(timeout=10)
 
-    settings = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines[1:])
     assert settings["ALIPAY_GATEWAY"] == f"http://127.0.0.1:{port}/gateway.do"
     assert settings["ALIPAY_PRIVATE_KEY"].startswith("@")
-    assert AlipaySettings.from_settings(settings).alipay_public_key.public_numbers() == (
-        AlipaySettings.from_settings(
-            {**settings, "ALIPAY_PUBLIC_KEY": keys["platform_public_key"]}
-        ).alipay_public_key.public_numbers()
-    )
+    assert printed == served
 
 
 def _wait_for_json(url: str) -> dict[str, str]:

@@ -106,6 +106,22 @@ def test_payments_emulator_is_a_subcommand_with_the_emulator_options(
     assert out.startswith("usage: payments emulator ")
     for option in ("--host", "--port", "--app-id", "--seller-id", "--resend-factor"):
         assert option in out
+    assert "python -m" not in out
+    assert "``" not in out
+
+
+def test_the_emulator_module_helps_in_the_command_s_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from payments_alipay.emulator import cli as emulator_cli
+
+    with pytest.raises(SystemExit):
+        emulator_cli.main(["--help"])
+    out = capsys.readouterr().out
+
+    assert out.startswith("usage: payments emulator ")
+    assert "``" not in out
+    assert "removed when it stops" in " ".join(out.split())
 
 
 def test_payments_emulator_serves_and_prints_the_settings_that_reach_it() -> None:
@@ -120,11 +136,18 @@ def test_payments_emulator_serves_and_prints_the_settings_that_reach_it() -> Non
         try:
             assert process.stdout is not None
             lines = [process.stdout.readline() for _ in range(6)]
+            exported = dict(
+                line.removeprefix("export ").strip().split("=", 1) for line in lines[1:]
+            )
+            key_file = Path(exported["ALIPAY_PRIVATE_KEY"].removeprefix("@"))
+            kept_while_running = key_file.exists()
+            app_id = AlipaySettings.from_settings(exported).app_id  # reads the key files
         finally:
             process.terminate()
             process.wait(timeout=10)
 
-    assert lines[0] == "Alipay emulator settings for the merchant:\n"
-    exported = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines[1:])
+    assert lines[0] == "Alipay emulator settings for the merchant (key files kept while it runs):\n"
+    assert kept_while_running
+    assert not key_file.parent.exists()  # the private key does not outlive the emulator
     assert exported["ALIPAY_GATEWAY"] == f"http://127.0.0.1:{port}/gateway.do"
-    assert AlipaySettings.from_settings(exported).app_id == "2021000000000001"
+    assert app_id == "2021000000000001"

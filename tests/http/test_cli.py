@@ -20,6 +20,7 @@ from payments_core.values import Caller, Order, Settings
 from payments_http import cli, compose
 from payments_http.settings import declared
 from tests.http.conftest import SECRET
+from tests.http.test_serve_start import free_port
 
 SECRET_LOOKING = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7-not-a-key"  # noqa: S105 - looks like a key on purpose
 
@@ -28,6 +29,8 @@ SECRET_LOOKING = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7-not-a-key
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for setting in declared(PaymentHooks(make_plugin_manager())):
         monkeypatch.delenv(setting.name, raising=False)
+    monkeypatch.setenv("PAYMENTS_ORDERS_URL", "memory://")  # serve requires it be said
+    monkeypatch.setenv("PAYMENTS_PORT", str(free_port()))  # serve checks its port first
     monkeypatch.chdir(tmp_path)
 
 
@@ -194,6 +197,6 @@ def test_a_bad_log_level_in_the_environment_is_one_line_naming_it(
     assert (
         err.strip()
         .splitlines()[-1]
-        .endswith("PAYMENTS_LOG_LEVEL must be one of debug, info, warning")
+        .endswith("PAYMENTS_LOG_LEVEL must be one of debug, info, warning, error")
     )
     assert "Traceback" not in err

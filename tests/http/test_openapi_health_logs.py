@@ -37,15 +37,15 @@ def test_the_openapi_document_describes_every_endpoint(client: TestClient) -> No
     assert ("/api/v1/payments/{id}/refunds", "post") in served
 
 
-def test_the_documented_error_codes_include_every_design_code() -> None:
-    design = {
+def test_the_documented_error_codes_include_every_contract_code() -> None:
+    contract = {
         "invalid_request", "unauthenticated", "forbidden", "payment_not_found",
         "order_not_found", "order_already_paid", "payment_exists", "payment_final",
         "validation_error", "vendor_error", "vendor_unavailable", "store_unavailable",
         "idempotency_key_reused", "amount_not_supported", "order_not_payable",
     }  # fmt: skip
 
-    assert design <= set(ERROR_CODES)
+    assert contract <= set(ERROR_CODES)
 
 
 def test_a_payment_response_matches_the_documented_schema(client: TestClient, order: Order) -> None:

@@ -19,6 +19,9 @@ QUOTED_PATH = re.compile(
 # "SOMEDOC §4" or "SOMEDOC.md §4": a section of a document, which must be ours;
 # a published standard ("RFC 3986 §5.2.4") is public and may be cited
 SECTION = re.compile(r"(?<!RFC )\b([\w.-]+?)(?:\.md)? §\s?\d")
+# what points outside the repository: a design document we do not ship, a shared folder,
+# or a section sign that is not part of a published standard's citation ("RFC 3986 §5.2.4")
+OUTSIDE = re.compile(r"\bDESIGN(?:\.md)?\b|/work/shared|\.\./shared/|(?<!RFC \d{4} )§")
 
 
 def _tracked(*patterns: str) -> list[Path]:
@@ -86,6 +89,22 @@ def test_every_section_reference_is_to_one_of_our_documents() -> None:
     assert not foreign, foreign
 
 
+def outside_references(text: str) -> list[str]:
+    """What in ``text`` points at documents outside the repository."""
+    return [found.group(0) for found in OUTSIDE.finditer(text)]
+
+
+def test_no_file_cites_a_document_outside_the_repository() -> None:
+    cited = {
+        str(path.relative_to(ROOT)): found
+        for path in _tracked()
+        if path.suffix not in (".pem", ".db", ".png")
+        and (found := outside_references(path.read_text(encoding="utf-8", errors="replace")))
+    }
+
+    assert not cited, cited
+
+
 def test_the_reference_length_and_randomness_are_stated_as_the_code_makes_them() -> None:
     now = datetime(2024, 5, 20, 5, 14, 15, tzinfo=UTC)
     reference = new_reference(now)
@@ -123,3 +142,21 @@ def test_a_quoted_path_that_does_not_exist_is_found(text: str, expected: list[st
 )
 def test_a_section_of_a_foreign_document_is_found(text: str, expected: list[str]) -> None:
     assert foreign_sections(text, {"decisions", "hooks"}) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the fields of DESIGN §2", ["DESIGN", "§"]),
+        ("see DESIGN.md", ["DESIGN.md"]),
+        ("as §10 says", ["§"]),
+        (
+            "in /work/shared/notes.txt or ../shared/DESIGN.md",
+            ["/work/shared", "../shared/", "DESIGN.md"],
+        ),
+        ("resolved as RFC 3986 §5.2.4 says", []),
+        ("DESIGNER, design, designs", []),
+    ],
+)
+def test_a_reference_outside_the_repository_is_found(text: str, expected: list[str]) -> None:
+    assert outside_references(text) == expected

@@ -28,7 +28,7 @@ from payments_core.money import Money
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.testing import new_payment
 
-DESIGN_FIELDS = [
+CONTRACT_FIELDS = [
     "id",
     "order",
     "orderString",
@@ -75,10 +75,10 @@ def _as_json_number(amount: Decimal) -> str:
     return f"{whole}.{fraction.rstrip('0') or '0'}"
 
 
-def test_payment_json_has_exactly_the_design_fields_in_order() -> None:
+def test_payment_json_has_exactly_the_contract_fields_in_order() -> None:
     document = payment_json(_stored())
 
-    assert list(document) == DESIGN_FIELDS
+    assert list(document) == CONTRACT_FIELDS
 
 
 def test_payment_json_of_a_pending_payment_carries_its_values() -> None:

@@ -17,8 +17,8 @@ CONFIRMED = PaymentStatus.CONFIRMED
 TIMEOUT = PaymentStatus.TIMEOUT
 INVALID = PaymentStatus.INVALID
 
-# The transition table, row by row; every pair not listed here is forbidden.
-DESIGN_TABLE = frozenset(
+# The transition table of docs/api.md, row by row; every pair not listed is forbidden.
+CONTRACT_TABLE = frozenset(
     {
         (PENDING, CONFIRMED),  # verified evidence that an attempt was paid in full
         (PENDING, TIMEOUT),  # window passed, vendor says unpaid, trade closed
@@ -65,7 +65,7 @@ def _state(payment: Payment, reference: str) -> AttemptState:
 
 
 def test_the_table_names_four_statuses_and_sixteen_pairs() -> None:
-    assert {status for pair in DESIGN_TABLE for status in pair} == set(PaymentStatus)
+    assert {status for pair in CONTRACT_TABLE for status in pair} == set(PaymentStatus)
     assert len(ALL_PAIRS) == 16
     assert frozenset({CONFIRMED, INVALID}) == TERMINAL
 
@@ -73,12 +73,12 @@ def test_the_table_names_four_statuses_and_sixteen_pairs() -> None:
 @pytest.mark.parametrize(
     ("current", "target"), ALL_PAIRS, ids=[f"{a.value}-{b.value}" for a, b in ALL_PAIRS]
 )
-def test_a_transition_succeeds_exactly_when_design_lists_it(
+def test_a_transition_succeeds_exactly_when_the_contract_lists_it(
     current: PaymentStatus, target: PaymentStatus
 ) -> None:
     payment = _payment(current)
 
-    if (current, target) in DESIGN_TABLE:
+    if (current, target) in CONTRACT_TABLE:
         moved = payment.transition(target, at=LATER)
 
         assert moved.status is target
