@@ -39,6 +39,11 @@ SETTINGS: Final = (
         "path of vendor notifications under PAYMENTS_PUBLIC_URL; holds {vendor}",
     ),
     Setting("PAYMENTS_ORDERS_URL", None, "base URL of the orders service; unset: in-memory"),
+    Setting(
+        "PAYMENTS_SHOP_RETURN_URL",
+        None,
+        "the shop page a buyer back from a vendor's checkout is sent to, with ?payment=&status=",
+    ),
     Setting("PAYMENTS_JWT_SECRET", None, "HS256 secret (at least 32 characters)", secret=True),
     Setting("PAYMENTS_JWT_PUBLIC_KEY", None, "RS256/ES256 public key: PEM or @path"),
 )
@@ -113,6 +118,7 @@ def check(settings: Mapping[str, str]) -> None:
     integer(settings, "PAYMENTS_CHECKOUT_TTL", MIN_TTL, MAX_TTL)
     integer(settings, "PAYMENTS_RECONCILE_INTERVAL", 0, 86400)
     url(settings, "PAYMENTS_ORDERS_URL")
+    url(settings, "PAYMENTS_SHOP_RETURN_URL")
     public_url(settings)
     notify_path(settings)
     if not settings.get("PAYMENTS_VENDOR", "").strip():
