@@ -18,6 +18,7 @@ from payments_core.values import Order
 
 APP_ID: Final = "2021000000000001"
 MOUNT_PATH: Final = "/emulator"
+RETURN_PATH: Final = "/api/v1/payments/return/alipay"  # the server's buyer-return handler
 OTHER_BUYER: Final = "bob"
 
 
@@ -35,6 +36,7 @@ def demo_vendor(public_url: str, buyer: str) -> DemoVendor:
         gateway_url=f"{public_url}{MOUNT_PATH}/gateway.do",
         seller_id=emulator.seller_id,
     )
+    settings = {**settings, "ALIPAY_RETURN_URL": f"{public_url}{RETURN_PATH}"}
     console = f"{public_url}{MOUNT_PATH}/control/trades"
     return DemoVendor(
         vendor="alipay",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Final
 from payments_alipay._checkout import check_reference, common_params, order_string
 from payments_alipay._response import failure, sub_code, verified_node
 from payments_alipay._transport import Timeouts, Transport, make_session
-from payments_alipay.notification import read_notification
+from payments_alipay.notification import read_notification, read_return
 from payments_alipay.refund import (
     REFUND,
     REFUND_QUERY,
@@ -188,6 +188,13 @@ class AlipayGateway:
         """
         del headers  # Alipay signs within the body
         return read_notification(body, self.settings)
+
+    def parse_return(self, query: Mapping[str, str]) -> str:
+        """The attempt a buyer's browser returns from (``return_url``), its signature checked.
+
+        Raises: SignatureInvalid, VendorError (see ``read_return``).
+        """
+        return read_return(query, self.settings)
 
     def reply(self, outcome: NotificationOutcome) -> Reply:
         """Plain-text ``success`` once applied; ``failure`` otherwise, so Alipay resends."""

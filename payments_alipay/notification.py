@@ -24,6 +24,8 @@ from payments_alipay.trade import trade_report
 from payments_core.errors import SignatureInvalid, VendorError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from payments_alipay.settings import AlipaySettings
     from payments_core.values import RefundReport, TradeReport
 
@@ -79,6 +81,28 @@ def read_notification(body: bytes, settings: AlipaySettings) -> TradeReport | Re
     if is_refund_notification(fields):
         return refund_notification_report(fields, settings)
     return trade_report(fields, settings, reference=None)
+
+
+def read_return(query: Mapping[str, str], settings: AlipaySettings) -> str:
+    """The ``out_trade_no`` a buyer's browser brings back from the cashier, once checked.
+
+    Alipay signs these parameters as it signs notifications, so they are held to the
+    same rules (one reading, RSA2, our app_id). They came through the browser: they name
+    the attempt and prove nothing about its payment.
+
+    Raises:
+        SignatureInvalid: unsigned, forged, re-cut, for another app_id, or naming
+            no ``out_trade_no``.
+    """
+    fields = dict(query)
+    _check_one_reading(fields)
+    _verify(fields, settings)
+    if fields.get("app_id") != settings.app_id:
+        raise SignatureInvalid(VENDOR, "the return is not addressed to this application")
+    reference = fields.get("out_trade_no", "")
+    if not reference:
+        raise SignatureInvalid(VENDOR, "the return names no out_trade_no")
+    return reference
 
 
 def _check_one_reading(fields: dict[str, str]) -> None:

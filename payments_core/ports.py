@@ -144,6 +144,24 @@ class VendorGateway(Protocol):
 
 
 @runtime_checkable
+class BuyerReturn(Protocol):
+    """A vendor whose checkout sends the buyer's browser back with signed parameters.
+
+    What comes back through a browser is no evidence of payment: the core only learns
+    which attempt the buyer returns from, then asks the vendor itself.
+    """
+
+    def parse_return(self, query: Mapping[str, str]) -> str:
+        """The reference of the attempt the return names, once its signature is checked.
+
+        Raises:
+            SignatureInvalid: unsigned, forged, or for another application.
+            VendorError: malformed.
+        """
+        ...
+
+
+@runtime_checkable
 class Closeable(Protocol):
     """An adapter holding something to release: a connection pool, a session."""
 

@@ -34,11 +34,12 @@ from payments_core.errors import (
     ValidationFailed,
     VendorError,
     VendorNotFound,
+    VendorUnavailable,
 )
 from payments_core.evidence import apply_report, trade_id_reused
 from payments_core.money import Money
 from payments_core.payment import TERMINAL, Attempt, Payment, PaymentId, PaymentStatus
-from payments_core.ports import Closeable, Pingable
+from payments_core.ports import BuyerReturn, Closeable, Pingable
 from payments_core.refund import Refund, RefundId, RefundStatus
 from payments_core.refunding import Refunding
 from payments_core.values import (
@@ -171,6 +172,32 @@ class PaymentService:
         for attempt in candidates:
             payment = self._apply(payment, vendor.query(attempt.reference))
         return payment.status is PaymentStatus.CONFIRMED
+
+    def buyer_returned(self, vendor_name: str, query: Mapping[str, str]) -> Payment:
+        """A buyer back from the vendor's checkout: the payment, after asking the vendor now.
+
+        The signed ``query`` came through the buyer's browser, so it only names the
+        attempt; what the payment becomes comes from the vendor's own answer, as for
+        ``verify``. A vendor that cannot be asked now leaves the payment as it is.
+
+        Raises: VendorNotFound (also for a vendor that sends no buyer back),
+        SignatureInvalid, VendorError, PaymentNotFound, StoreUnavailable.
+        """
+        vendor = self.vendor(vendor_name)
+        if not isinstance(vendor, BuyerReturn):
+            raise VendorNotFound(vendor_name)
+        reference = vendor.parse_return(query)
+        payment = self.repo.get_by_reference(reference)
+        attempt = payment.attempt(reference)
+        if payment.vendor != vendor_name or attempt is None:
+            raise PaymentNotFound(reference)
+        if payment.status in TERMINAL or not attempt.is_open():
+            return payment
+        try:
+            return self._apply(payment, vendor.query(reference))
+        except VendorUnavailable:
+            log.warning("a buyer returned from %s, which could not be asked now", vendor_name)
+            return payment
 
     def handle_notification(
         self, vendor_name: str, body: bytes, headers: Mapping[str, str]

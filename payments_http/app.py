@@ -21,9 +21,10 @@ from starlette.routing import BaseRoute, Route
 from payments_core.background import Background
 from payments_core.errors import PaymentsError
 from payments_core.inmemory import InMemoryOrders
-from payments_http import openapi
+from payments_http import openapi, wire
 from payments_http._requestlog import RequestLog
 from payments_http.auth import Unauthenticated
+from payments_http.buyer_return import return_route
 from payments_http.errors import error_response, response_for
 from payments_http.lifespan import BackgroundWork, StartOnFirstRequest
 from payments_http.notify import DEFAULT_NOTIFY_PATH
@@ -47,6 +48,7 @@ def create_app(
     background: Sequence[Background] = (),
     extra_routes: Sequence[BaseRoute] = (),
     notify_path: str = DEFAULT_NOTIFY_PATH,
+    return_to: str | None = None,
     debug: bool = False,
 ) -> Starlette:
     """The Starlette app serving the payments API for ``service``.
@@ -63,6 +65,8 @@ def create_app(
         extra_routes: mounted before the payments routes (the demo mounts the emulator).
         notify_path: where vendors' notifications arrive, ``{vendor}`` in it
             (``PAYMENTS_NOTIFY_PATH``; each vendor's notify URL must name the same path).
+        return_to: where a buyer back from a vendor's checkout goes next
+            (``PAYMENTS_SHOP_RETURN_URL``; see ``payments_http.buyer_return``).
         debug: Starlette's debug mode; never in production.
     """
     if offload_create is None:
@@ -83,7 +87,9 @@ def create_app(
         routes=[
             *extra_routes,
             *endpoints.routes(),
+            return_route(service, return_to),
             Route("/openapi.json", openapi_json, methods=["GET"]),
+            Route("/", _index, methods=["GET"]),
         ],
         middleware=[
             Middleware(StartOnFirstRequest, work=work),
@@ -98,10 +104,18 @@ def create_app(
         lifespan=lambda _app: work.running_in(),
     )
     app.state.payments_background = work
+    app.state.payments_service = service  # for routes added beside ours (the demo's shop)
     # No path is answered by a redirect: Starlette would build its Location from the
     # request's Host header, and "/api/v1/payments/1/" names nothing here (404).
     app.router.redirect_slashes = False
     return app
+
+
+async def _index(request: Request) -> Response:
+    """``GET /``: where things are, for someone who opens the server's address."""
+    root = request.scope.get("root_path", "")
+    links = {"payments": "/api/v1/payments", "openapi": "/openapi.json", "health": "/health"}
+    return wire.data({name: f"{root}{path}" for name, path in links.items()})
 
 
 async def _payments_error(request: Request, exc: Exception) -> Response:

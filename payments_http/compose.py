@@ -166,5 +166,6 @@ def create_app_from_settings(
         background=parts,
         extra_routes=extra_routes,
         notify_path=notify_path(settings),
+        return_to=config.url(settings, "PAYMENTS_SHOP_RETURN_URL"),
         offload_create=offload_create,
     )

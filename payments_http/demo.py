@@ -21,9 +21,11 @@ from starlette.routing import Mount
 
 from payments_core.inmemory import InMemoryOrders
 from payments_core.plugins import PaymentHooks, make_plugin_manager
+from payments_core.values import Caller
 from payments_http import settings as config
 from payments_http.auth import issue_token
 from payments_http.compose import create_app_from_settings
+from payments_http.shop import RESULT_PATH, shop_routes
 
 if TYPE_CHECKING:
     import pluggy
@@ -71,6 +73,7 @@ def build(
         "PAYMENTS_CHECKOUT_TTL": settings.get("PAYMENTS_CHECKOUT_TTL", "900"),
         "PAYMENTS_RECONCILE_INTERVAL": settings.get("PAYMENTS_RECONCILE_INTERVAL", "60"),
         "PAYMENTS_JWT_SECRET": secrets.token_urlsafe(32),
+        "PAYMENTS_SHOP_RETURN_URL": f"{base}{RESULT_PATH}",
         **vendor.settings,
     }
     app = _app(demo_settings, vendor, pm)
@@ -85,7 +88,12 @@ def _app(settings: Mapping[str, str], vendor: DemoVendor, pm: pluggy.PluginManag
             settings,
             plugin_manager=pm,
             orders=InMemoryOrders(vendor.orders),
-            extra_routes=[Mount(vendor.mount_path, app=vendor.app)],
+            extra_routes=[
+                Mount(vendor.mount_path, app=vendor.app),
+                *shop_routes(
+                    Caller(username=CUSTOMER, roles={"CUSTOMER"}), vendor.orders, [vendor.vendor]
+                ),
+            ],
             background=[_Stopper(vendor.stop)],
         )
     except BaseException:
@@ -137,6 +145,7 @@ def banner(base: str, secret: str, vendor: DemoVendor) -> str:
     notes = "".join(f"  {note}\n" for note in vendor.notes)
     return f"""\
 payments demo: nothing configured, nothing to keep. State: ./{DATABASE_FILE} (recreated at each start).
+  Shop             {base}/  (pay an order in the browser, as {CUSTOMER})
   API              {base}/api/v1/payments      OpenAPI {base}/openapi.json
 {notes}Demo orders:
 {orders}

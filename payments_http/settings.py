@@ -44,6 +44,11 @@ SETTINGS: Final = (
         "base URL of the orders service, or memory:// for an in-memory order book"
         " (required by serve outside --demo)",
     ),
+    Setting(
+        "PAYMENTS_SHOP_RETURN_URL",
+        None,
+        "the shop page a buyer back from a vendor's checkout is sent to, with ?payment=&status=",
+    ),
     Setting("PAYMENTS_JWT_SECRET", None, "HS256 secret (at least 32 characters)", secret=True),
     Setting("PAYMENTS_JWT_PUBLIC_KEY", None, "RS256/ES256 public key: PEM or @path"),
 )
@@ -135,6 +140,7 @@ def check(settings: Mapping[str, str]) -> None:
     integer(settings, "PAYMENTS_CHECKOUT_TTL", MIN_TTL, MAX_TTL)
     integer(settings, "PAYMENTS_RECONCILE_INTERVAL", 0, 86400)
     orders_url(settings)
+    url(settings, "PAYMENTS_SHOP_RETURN_URL")
     public_url(settings)
     notify_path(settings)
     if not settings.get("PAYMENTS_VENDOR", "").strip():

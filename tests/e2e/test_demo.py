@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,8 @@ from tests.e2e.conftest import Demo
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(os.environ.get("PAYMENTS_TEST_ARTIFACTS", "test-artifacts"))
+"""Where screenshots go (CI keeps the folder: ``.ci/run`` names it)."""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -56,14 +60,36 @@ def test_pay_in_the_browser_and_the_payment_is_confirmed(
 
     browser_page.goto(payment["orderString"])
     browser_page.click("#pay")
-    browser_page.wait_for_selector("#result")
+    browser_page.wait_for_selector("#status")  # back through the return handler
 
-    assert "complete" in browser_page.text_content("#result").lower()
     confirmed = customer.wait_for_status(payment["id"], "CONFIRMED")
     assert confirmed["confirmed"] is True
     assert confirmed["valid"] is True
     assert confirmed["totalAmount"] == 1000.12
     assert customer.verify(payment["id"]).json() == {"data": True}
+
+
+def test_the_shop_walk_order_pay_emulator_and_back_to_confirmed(
+    demo: Demo, customer: ApiClient, browser_page: Any
+) -> None:
+    shots = ARTIFACTS / "shop-walk"
+    shots.mkdir(parents=True, exist_ok=True)
+    browser_page.goto(demo.base + "/")
+    browser_page.screenshot(path=str(shots / "1-shop.png"))
+
+    browser_page.click("#pay-DEMO-1001-alipay")
+    browser_page.wait_for_selector("#pay")  # the emulator's cashier
+    browser_page.screenshot(path=str(shots / "2-cashier.png"))
+    browser_page.click("#pay")
+    browser_page.wait_for_selector("#status")
+    browser_page.screenshot(path=str(shots / "3-result.png"))
+
+    assert browser_page.text_content("#status") == "CONFIRMED"  # the return asked Alipay
+    assert browser_page.url.startswith(demo.base + "/shop/result?payment=")
+    payment_id = int(browser_page.url.split("payment=")[1].split("&")[0])
+    assert customer.get(payment_id).json()["data"]["status"] == "CONFIRMED"
+    browser_page.click("text=Back to the shop")
+    browser_page.wait_for_selector("#pay-DEMO-1002-alipay")
 
 
 def test_forged_notifications_and_strangers_change_nothing(demo: Demo, customer: ApiClient) -> None:
