@@ -34,6 +34,7 @@ def test_the_openapi_document_describes_every_endpoint(client: TestClient) -> No
         ("/api/v1/payments/notify/{vendor}", "post"),
         ("/openapi.json", "get"),
         ("/health", "get"),
+        ("/docs", "get"),
     }
 
 
