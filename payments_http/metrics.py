@@ -113,7 +113,7 @@ class Metrics:
         if shared:
             _forget_dead_workers(Path(shared))
             registry = CollectorRegistry()
-            MultiProcessCollector(registry, shared)  # type: ignore[no-untyped-call]
+            MultiProcessCollector(registry, shared)  # type: ignore[no-untyped-call]  # untyped in the library
         else:
             registry = self.registry
         text = generate_latest(registry)
@@ -158,7 +158,7 @@ def _forget_dead_workers(folder: Path) -> None:
         if _alive(pid):
             continue
         with contextlib.suppress(FileNotFoundError):  # another worker's scrape was first
-            mark_process_dead(pid, str(folder))  # type: ignore[no-untyped-call]
+            mark_process_dead(pid, str(folder))  # type: ignore[no-untyped-call]  # untyped in the library
 
 
 def _alive(pid: int) -> bool:

@@ -115,7 +115,7 @@ def per_worker_health(folder: Path) -> dict[int, float]:
         pid = int(file.stem.rsplit("_", 1)[1])
         found = {
             (s.name, frozenset(s.labels.items())): s.value
-            for metric in MultiProcessCollector.merge([str(file)])
+            for metric in MultiProcessCollector.merge([str(file)])  # type: ignore[no-untyped-call]  # untyped in the library
             for s in metric.samples
         }
         counts[pid] = health_count(found)
