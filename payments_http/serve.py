@@ -107,7 +107,7 @@ def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str
     # the environment with those laid over it, see ``settings.effective``).
     os.environ.update(settings)
     os.environ["PAYMENTS_LOG_LEVEL"] = log_level
-    with _shared_metrics(on=config.switch(settings, "PAYMENTS_METRICS")):
+    with shared_metrics(on=config.switch(settings, "PAYMENTS_METRICS")):
         uvicorn.run(
             "payments_http.serve:app_from_environment",
             factory=True,
@@ -118,7 +118,7 @@ def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str
 
 
 @contextlib.contextmanager
-def _shared_metrics(*, on: bool) -> Iterator[None]:
+def shared_metrics(*, on: bool) -> Iterator[None]:
     """A private, empty folder of this run where every worker writes its metrics.
 
     Never one given in the environment: samples a former run left there would be

@@ -343,3 +343,23 @@ def test_the_timed_vendor_passes_on_other_attributes_and_errors(vendor: FakeVend
     found = samples(metrics.exposition().decode())
     garbage = {"vendor": "fake", "operation": "query", "outcome": "vendor_error"}
     assert value(found, "payments_vendor_call_seconds_count", **garbage) == 1
+
+
+def test_the_document_with_metrics_is_valid_and_describes_every_route(client: TestClient) -> None:
+    from openapi_spec_validator import validate
+    from starlette.routing import Route
+
+    document = client.get("/openapi.json").json()
+    validate(document)
+    app = client.app
+    assert isinstance(app, Starlette)
+    served = {
+        (route.path, method.lower())
+        for route in app.routes
+        if isinstance(route, Route) and route.methods
+        for method in route.methods - {"HEAD"}
+    }
+    described = {(path, method) for path, ops in document["paths"].items() for method in ops}
+    undocumented_assets = {("/docs/start.js", "get"), ("/docs/{asset}", "get")}
+
+    assert served - undocumented_assets == described
