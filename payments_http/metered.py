@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from payments_core.background import Sweeper
 from payments_core.errors import PaymentsError
 from payments_core.values import NotificationOutcome
+from payments_http.metrics import Children
 
 if TYPE_CHECKING:
     from payments_core.money import Money
@@ -51,8 +52,8 @@ class TimedVendor:
     def __init__(self, inner: VendorGateway, metrics: Metrics) -> None:
         self._inner = inner
         self._vendor = inner.name
-        self._calls = metrics.vendor_calls
-        self._notifications = metrics.notifications
+        self._calls = Children(metrics.vendor_calls)
+        self._notifications = Children(metrics.notifications)
 
     @property
     def name(self) -> str:
@@ -87,7 +88,7 @@ class TimedVendor:
         )
 
     def reply(self, outcome: NotificationOutcome) -> Reply:
-        self._notifications.labels(self._vendor, NOTIFICATION_OUTCOMES[outcome]).inc()
+        self._notifications.of(self._vendor, NOTIFICATION_OUTCOMES[outcome]).inc()
         return self._inner.reply(outcome)
 
     def __getattr__(self, name: str) -> Any:
@@ -106,7 +107,7 @@ class TimedVendor:
             raise
         finally:
             elapsed = time.perf_counter() - started
-            self._calls.labels(self._vendor, operation, outcome).observe(elapsed)
+            self._calls.of(self._vendor, operation, outcome).observe(elapsed)
 
 
 class CountedRepository:
@@ -118,12 +119,12 @@ class CountedRepository:
 
     def __init__(self, inner: PaymentRepository, metrics: Metrics) -> None:
         self._inner = inner
-        self._created = metrics.created
-        self._changes = metrics.status_changes
+        self._created = Children(metrics.created)
+        self._changes = Children(metrics.status_changes)
 
     def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
         added = self._inner.add(payment, idempotency=idempotency)
-        self._created.labels(added.vendor).inc()
+        self._created.of(added.vendor).inc()
         return added
 
     def save(
@@ -134,7 +135,7 @@ class CountedRepository:
         else:  # called as the service called it: a store written before refunds takes it
             saved = self._inner.save(payment, previous=previous)
         if saved.status is not previous.status:
-            self._changes.labels(saved.vendor, previous.status.value, saved.status.value).inc()
+            self._changes.of(saved.vendor, previous.status.value, saved.status.value).inc()
         return saved
 
     def __getattr__(self, name: str) -> Any:

@@ -14,7 +14,7 @@ import contextlib
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -40,6 +40,7 @@ VENDOR_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0
 UNMATCHED: Final = "(unmatched)"
 """The route label of a request no route answered: never the client's own path."""
 _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_M = TypeVar("_M", Counter, Histogram)
 _LIVE_GAUGE: Final = re.compile(r"gauge_live\w*_(\d+)\.db")
 
 
@@ -171,6 +172,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class Children(Generic[_M]):
+    """A labelled series' children, each looked up once: ``labels()`` validates and locks
+    on every call, a cost paid on every request otherwise."""
+
+    def __init__(self, series: _M) -> None:
+        self._series: _M = series
+        self._children: dict[tuple[str, ...], _M] = {}
+
+    def of(self, *labels: str) -> _M:
+        """The child of ``labels``; each label set is bounded, so the cache is."""
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._series.labels(*labels)
+        return child
+
+
 def status_class(status: int) -> str:
     """``2xx`` for 204: one label value per hundred."""
     return f"{status // 100}xx" if 100 <= status <= 599 else "other"
@@ -185,7 +202,7 @@ class HttpMetrics:
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
-        self._requests = metrics.http_requests
+        self._requests = Children(metrics.http_requests)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -205,4 +222,4 @@ class HttpMetrics:
             route = scope.get("route")
             template = getattr(route, "path", None) or UNMATCHED
             method = scope["method"] if scope["method"] in _METHODS else "other"
-            self._requests.labels(template, method, status_class(status)).inc()
+            self._requests.of(template, method, status_class(status)).inc()
