@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,7 +18,6 @@ import pytest
 import requests
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tests.e2e.conftest import _free_port
 from tests.http.test_metrics import Samples, samples, value
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +27,13 @@ REQUESTS = 40
 TEXT_LINE = re.compile(
     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+ \S"
 )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class Served:
