@@ -142,7 +142,7 @@ def uvicorn_log_config(level: str, log_format: str) -> dict[str, Any]:
         },
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         "loggers": {
-            name: {"handlers": [], "propagate": True}
+            name: {"level": level.upper(), "handlers": [], "propagate": True}
             for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
         }
         | {"alembic": {"level": "WARNING"}},

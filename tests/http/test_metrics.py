@@ -215,10 +215,14 @@ def test_the_outbox_backlog_is_read_when_scraped(
     # No lifespan: status-change delivery never starts, so every change stays pending.
     client = TestClient(app, raise_server_exceptions=False)
     app.state.payments_background.start = lambda: False  # keep the first request from starting it
-    create(client, orders)
-    create(client, orders)
+    try:
+        create(client, orders)
+        create(client, orders)
+        found = scrape(client)
+    finally:
+        client.close()
 
-    assert value(scrape(client), "payments_outbox_backlog") == 2
+    assert value(found, "payments_outbox_backlog") == 2
 
 
 def test_the_backlog_gauge_is_left_out_while_the_store_is_down() -> None:
