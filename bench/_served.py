@@ -47,19 +47,22 @@ def main(argv: list[str]) -> None:
     """Serve ``create_app`` on 127.0.0.1: ``python -m bench._served PORT WORKERS``."""
     import uvicorn
 
-    from payments_http.serve import uvicorn_options
+    from payments_http.serve import shared_metrics, uvicorn_options
+    from payments_http.settings import switch
 
     port, workers = (int(arg) for arg in argv)
-    uvicorn.run(
-        "bench._served:create_app",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        log_level="warning",
-        **uvicorn_options(),
-    )
+    metrics = workers > 1 and switch(effective(dict(os.environ), {}), "PAYMENTS_METRICS")
+    with shared_metrics(on=metrics):  # as `payments serve --workers N` runs them
+        uvicorn.run(
+            "bench._served:create_app",
+            factory=True,
+            host="127.0.0.1",
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            log_level="warning",
+            **uvicorn_options(),
+        )
 
 
 if __name__ == "__main__":

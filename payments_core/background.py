@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from payments_core.sweep import sweep
+from payments_core.sweep import SweepReport, sweep
 
 if TYPE_CHECKING:
     from payments_core.services import PaymentService
@@ -63,15 +63,16 @@ class Sweeper:
             self._thread.join(timeout)
             self._thread = None
 
-    def sweep_once(self) -> None:
-        """One sweep now; failures are logged, never raised."""
+    def sweep_once(self) -> SweepReport | None:
+        """One sweep now: its report, or None when it failed (logged, never raised)."""
         try:
             report = sweep(self._service)
         except Exception:  # the thread must survive anything a sweep meets
             log.exception("in-process sweep failed; next one in %ss", self._interval)
-            return
+            return None
         if report.checked or report.failed or report.refunds.checked:
             log.info("in-process sweep: %s", report)
+        return report
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

@@ -1,10 +1,14 @@
-"""Text a client chose, made safe to write into a log line.
+"""Text a client chose, made safe to write into a log line, and the one log format.
 
 A client controls the path, the method and, through a signed token, the username. Any of
 them could carry a line break (or U+2028, or an ANSI escape) and so write a forged line
 of its own into the access log. Values are written logfmt-style: bare when they are plain
 printable ASCII, else as a JSON string, which escapes every control character, quote,
 backslash and non-ASCII character and can be decoded back exactly.
+
+Every record of the process, ours, a plugin's and uvicorn's own, goes through one
+formatter: ``SafeFormatter`` (a text line) or, with ``PAYMENTS_LOG_FORMAT=json``,
+``JsonFormatter`` (one JSON object a line).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import logging
 import re
 import traceback
+from datetime import UTC, datetime
 from typing import Any, Final
 
 LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -81,9 +86,64 @@ class SafeFormatter(logging.Formatter):
         return super().formatException(ei)
 
 
-def configure_logging(level: int | str) -> None:
-    """Send every record of this process to stderr in the one safe format, at ``level``."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ``time``, ``level``, ``logger``, ``message`` and, when there
+    is one, ``exception`` (the traceback, each exception's own text escaped as in text).
+
+    JSON escapes every control character, and ASCII output escapes U+2028 and the like:
+    no value can end the line or forge another record.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BaseException):
+            entry["exception"] = safe_traceback(exc).rstrip("\n")
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=True)
+
+
+FORMATTERS: Final = {"text": SafeFormatter, "json": JsonFormatter}
+
+
+def configure_logging(level: int | str, log_format: str = "text") -> None:
+    """Send every record of this process to stderr in the one safe format, at ``level``.
+
+    Does nothing when the process's logging is already set up (a host application's).
+    """
     handler = logging.StreamHandler()
-    handler.setFormatter(SafeFormatter())
+    handler.setFormatter(FORMATTERS[log_format]())
     logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say enough at WARNING
+
+
+def uvicorn_log_config(level: str, log_format: str) -> dict[str, Any]:
+    """uvicorn's ``log_config``: its loggers, like every other, write through our formatter.
+
+    uvicorn applies it in the parent process and again in each worker it spawns.
+    """
+    formatter = FORMATTERS[log_format]
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"payments": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "payments",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {
+            name: {"level": level.upper(), "handlers": [], "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+        }
+        | {"alembic": {"level": "WARNING"}},
+    }

@@ -8,10 +8,11 @@ application; ``payments_http.compose`` builds everything from the settings.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -21,12 +22,14 @@ from starlette.routing import BaseRoute, Route
 from payments_core.background import Background
 from payments_core.errors import PaymentsError
 from payments_core.inmemory import InMemoryOrders
-from payments_http import openapi, wire
+from payments_http import apidocs, openapi, wire
 from payments_http._requestlog import RequestLog
 from payments_http.auth import Unauthenticated
 from payments_http.buyer_return import return_route
 from payments_http.errors import error_response, response_for
 from payments_http.lifespan import BackgroundWork, StartOnFirstRequest
+from payments_http.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from payments_http.metrics import HttpMetrics, Metrics
 from payments_http.notify import DEFAULT_NOTIFY_PATH
 from payments_http.routes import Endpoints
 from payments_http.wire import RequestProblem
@@ -50,6 +53,7 @@ def create_app(
     notify_path: str = DEFAULT_NOTIFY_PATH,
     return_to: str | None = None,
     debug: bool = False,
+    metrics: Metrics | None = None,
 ) -> Starlette:
     """The Starlette app serving the payments API for ``service``.
 
@@ -68,13 +72,15 @@ def create_app(
         return_to: where a buyer back from a vendor's checkout goes next
             (``PAYMENTS_SHOP_RETURN_URL``; see ``payments_http.buyer_return``).
         debug: Starlette's debug mode; never in production.
+        metrics: served at ``/metrics`` and fed each request (``payments_http.metrics``);
+            None: no such endpoint, and nothing counted.
     """
     if offload_create is None:
         offload_create = not isinstance(service.orders, InMemoryOrders)
     endpoints = Endpoints(
         service, authenticator, offload_create=offload_create, notify_path=notify_path
     )
-    document = openapi.document(notify_path)
+    document = openapi.document(notify_path, metrics=metrics is not None)
 
     work = BackgroundWork(background)
 
@@ -82,19 +88,25 @@ def create_app(
         served = openapi.served_at(document, request.scope.get("root_path", ""))
         return Response(openapi.dumps_document(served), media_type="application/json")
 
+    routes: list[BaseRoute] = [
+        *extra_routes,
+        *endpoints.routes(),
+        return_route(service, return_to),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        *apidocs.routes(),
+        Route("/", _index, methods=["GET"]),
+    ]
+    middleware = [
+        Middleware(StartOnFirstRequest, work=work),
+        Middleware(RequestLog, reraise=debug),  # also answers the uncaught
+    ]
+    if metrics is not None:
+        routes.append(Route("/metrics", _metrics_endpoint(metrics), methods=["GET"]))
+        middleware.insert(0, Middleware(HttpMetrics, metrics=metrics))  # sees every answer
     app = Starlette(
         debug=debug,
-        routes=[
-            *extra_routes,
-            *endpoints.routes(),
-            return_route(service, return_to),
-            Route("/openapi.json", openapi_json, methods=["GET"]),
-            Route("/", _index, methods=["GET"]),
-        ],
-        middleware=[
-            Middleware(StartOnFirstRequest, work=work),
-            Middleware(RequestLog, reraise=debug),  # also answers the uncaught
-        ],
+        routes=routes,
+        middleware=middleware,
         exception_handlers={
             PaymentsError: _payments_error,
             Unauthenticated: _unauthenticated,
@@ -114,8 +126,23 @@ def create_app(
 async def _index(request: Request) -> Response:
     """``GET /``: where things are, for someone who opens the server's address."""
     root = request.scope.get("root_path", "")
-    links = {"payments": "/api/v1/payments", "openapi": "/openapi.json", "health": "/health"}
+    links = {
+        "payments": "/api/v1/payments",
+        "openapi": "/openapi.json",
+        "docs": "/docs",
+        "health": "/health",
+    }
     return wire.data({name: f"{root}{path}" for name, path in links.items()})
+
+
+def _metrics_endpoint(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:
+    async def scrape(request: Request) -> Response:
+        del request
+        # reads the outbox and, with several workers, their files: off the event loop
+        text = await run_in_threadpool(metrics.exposition)
+        return Response(text, media_type=METRICS_CONTENT_TYPE)
+
+    return scrape
 
 
 async def _payments_error(request: Request, exc: Exception) -> Response:

@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from payments_http import serve
 
-    configure_logging(args.log_level.upper())
+    configure_logging(args.log_level.upper(), config.log_format(settings))
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
     return serve.run(settings, demo=args.demo, workers=args.workers, log_level=args.log_level)
@@ -174,7 +174,7 @@ def _sweep(args: argparse.Namespace, settings: Settings) -> int:
     from payments_core.sweep import sweep
     from payments_http.compose import build_service
 
-    configure_logging(logging.WARNING)
+    configure_logging(logging.WARNING, config.log_format(settings))
     service, _ = build_service(settings)
     progress = _ProgressBar() if sys.stderr.isatty() else None
     try:

@@ -19,6 +19,8 @@ from payments_core.services import PaymentService
 from payments_http import settings as config
 from payments_http.app import create_app
 from payments_http.auth import JwtAuthenticator
+from payments_http.metered import CountedRepository, CountedSweeper, TimedVendor
+from payments_http.metrics import Metrics
 from payments_http.notify import notify_path
 from payments_http.orders import HttpOrders
 from payments_http.sweeper import Sweeper
@@ -67,12 +69,14 @@ def build_service(
     orders: Orders | None = None,
     clock: Clock | None = None,
     background_delivery: bool = False,
+    metrics: Metrics | None = None,
 ) -> tuple[PaymentService, BackgroundDelivery | None]:
     """The ``PaymentService`` the settings describe, with the installed plugins.
 
     Status changes reach the plugins through an ``OutboxRelay``: right after each stored
     change, or with ``background_delivery`` from a thread (returned, not yet started)
-    so that requests never wait for the plugins' hooks.
+    so that requests never wait for the plugins' hooks. With ``metrics``, each vendor
+    is timed and the service's repository counts what it stores (``metered``).
 
     Raises:
         ValueError: one line naming the setting at fault.
@@ -95,6 +99,10 @@ def build_service(
     relay = OutboxRelay(repo, repo, hooks, clock, settings=settings)
     _register(relay)
     delivery = relay.in_background() if background_delivery else None
+    if metrics is not None:
+        metrics.outbox = repo
+        vendors = {name: TimedVendor(vendor, metrics) for name, vendor in vendors.items()}
+        repo = CountedRepository(repo, metrics)
     service = PaymentService(
         repo=repo,
         vendors=vendors,
@@ -139,7 +147,8 @@ def create_app_from_settings(
     background: Sequence[Background] = (),
     offload_create: bool | None = None,
 ) -> Starlette:
-    """The whole server of ``payments serve``: service, auth, delivery and sweeper.
+    """The whole server of ``payments serve``: service, auth, delivery and sweeper, and
+    ``/metrics`` unless ``PAYMENTS_METRICS`` is off.
 
     ``background`` parts start after the repository is opened and stop before it closes;
     ``offload_create`` is ``create_app``'s (by default, creates run in the thread pool
@@ -151,15 +160,22 @@ def create_app_from_settings(
     """
     settings = config.effective(settings, {})
     auth = authenticator or authenticator_from_settings(settings)
+    metrics = Metrics() if config.switch(settings, "PAYMENTS_METRICS") else None
     service, delivery = build_service(
-        settings, plugin_manager=plugin_manager, orders=orders, background_delivery=True
+        settings,
+        plugin_manager=plugin_manager,
+        orders=orders,
+        background_delivery=True,
+        metrics=metrics,
     )
     interval = config.integer(settings, "PAYMENTS_RECONCILE_INTERVAL", 0, 86400)
     parts: list[Background] = [_Closer(service), *background]
     if delivery is not None:
         parts.append(delivery)
     if interval:
-        parts.append(Sweeper(service, interval))
+        parts.append(
+            CountedSweeper(service, interval, metrics) if metrics else Sweeper(service, interval)
+        )
     return create_app(
         service,
         authenticator=auth,
@@ -168,4 +184,5 @@ def create_app_from_settings(
         notify_path=notify_path(settings),
         return_to=config.url(settings, "PAYMENTS_SHOP_RETURN_URL"),
         offload_create=offload_create,
+        metrics=metrics,
     )

@@ -349,6 +349,41 @@ def _paths(notify_path: str) -> Schema:
             }
         },
         "/health": {"get": _health()},
+        "/docs": {"get": _docs()},
+    }
+
+
+def _docs() -> Schema:
+    return {
+        "operationId": "docs",
+        "summary": "This document rendered as a page (Swagger UI, served by this server)",
+        "description": "The page loads its scripts and styles from `/docs/...` on this "
+        "server and this document from `/openapi.json`; nothing from any other host.",
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "an HTML page",
+                "content": {"text/html": {"schema": {"type": "string"}}},
+            }
+        },
+    }
+
+
+def _metrics() -> Schema:
+    return {
+        "operationId": "metrics",
+        "summary": "Prometheus metrics (text exposition format), summed over the workers",
+        "description": "Series named `payments_...`: payments created and status changes "
+        "by vendor, notifications by outcome, vendor call latency by operation and "
+        "outcome, sweeps, the outbox backlog, and HTTP requests by route template and "
+        "status class. Absent (404) when `PAYMENTS_METRICS` is off.",
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "the metrics",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
     }
 
 
@@ -462,8 +497,14 @@ def _health() -> Schema:
     }
 
 
-def document(notify_path: str = "/api/v1/payments/notify/{vendor}") -> Schema:
-    """The whole OpenAPI document, notifications served at ``notify_path``."""
+def document(
+    notify_path: str = "/api/v1/payments/notify/{vendor}", *, metrics: bool = False
+) -> Schema:
+    """The whole OpenAPI document, notifications served at ``notify_path``, and
+    ``/metrics`` when the app serves it."""
+    paths = _paths(notify_path)
+    if metrics:
+        paths["/metrics"] = {"get": _metrics()}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -475,7 +516,7 @@ def document(notify_path: str = "/api/v1/payments/notify/{vendor}") -> Schema:
             "path redirects (a trailing slash is 404). `payments serve` answers 431 "
             "(headers_too_large) to a request line and headers over 16 KiB or 100 headers.",
         },
-        "paths": _paths(notify_path),
+        "paths": paths,
         "components": {
             "schemas": {
                 "Payment": PAYMENT,

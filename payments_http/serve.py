@@ -1,30 +1,35 @@
 """``payments serve``: check the configuration once, then hand the app to uvicorn.
 
 With ``--workers N`` each worker builds its own app from the environment
-(``app_from_environment``), after the parent process has checked it. uvicorn runs with
+(``app_from_environment``), after the parent process has checked it, and writes its
+metrics into a folder of that run (``PROMETHEUS_MULTIPROC_DIR``) that any worker's
+``/metrics`` reads whole. uvicorn runs with
 a bounded request head (``_protocol``) and names no server software.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import socket
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import uvicorn
 
 from payments_http import settings as config
-from payments_http._logsafe import configure_logging
+from payments_http._logsafe import configure_logging, uvicorn_log_config
 from payments_http.compose import (
     authenticator_from_settings,
     build_service,
     create_app_from_settings,
 )
+from payments_http.metrics import MULTIPROC_DIR
 
 if TYPE_CHECKING:
     import asyncio
@@ -37,9 +42,11 @@ MAX_HEAD_BYTES: Final = 16 * 1024
 
 def app_from_environment() -> Starlette:
     """The server's app from ``os.environ`` (the factory each uvicorn worker calls)."""
+    settings = config.effective(os.environ, {})
     if not logging.getLogger().handlers:  # a spawned worker: log as the parent does
-        configure_logging(os.environ.get("PAYMENTS_LOG_LEVEL", "INFO").upper())
-    return create_app_from_settings(config.effective(os.environ, {}))
+        level = os.environ.get("PAYMENTS_LOG_LEVEL", "INFO").upper()
+        configure_logging(level, config.log_format(settings))
+    return create_app_from_settings(settings)
 
 
 def check(settings: Mapping[str, str]) -> None:
@@ -107,7 +114,13 @@ def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str
     check_free(host, port)  # before the demo prints tokens, or uvicorn says "startup complete"
     if not demo:
         config.require_orders(settings)
-    options = {"host": host, "port": port, "log_level": log_level, **uvicorn_options()}
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        **uvicorn_options(),
+        "log_config": uvicorn_log_config(log_level, config.log_format(settings)),
+    }
     if demo:
         from payments_http import demo as demo_server
 
@@ -126,10 +139,29 @@ def run(settings: Mapping[str, str], *, demo: bool, workers: int, log_level: str
     # the environment with those laid over it, see ``settings.effective``).
     os.environ.update(settings)
     os.environ["PAYMENTS_LOG_LEVEL"] = log_level
-    uvicorn.run(
-        "payments_http.serve:app_from_environment",
-        factory=True,
-        workers=workers,
-        **options,
-    )
+    with shared_metrics(on=config.switch(settings, "PAYMENTS_METRICS")):
+        uvicorn.run(
+            "payments_http.serve:app_from_environment",
+            factory=True,
+            workers=workers,
+            **options,
+        )
     return 0
+
+
+@contextlib.contextmanager
+def shared_metrics(*, on: bool) -> Iterator[None]:
+    """A private, empty folder of this run where every worker writes its metrics.
+
+    Never one given in the environment: samples a former run left there would be
+    added to this run's. Removed when the server stops.
+    """
+    if not on:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="payments-metrics-") as folder:
+        os.environ[MULTIPROC_DIR] = folder
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROC_DIR]

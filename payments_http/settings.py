@@ -51,8 +51,14 @@ SETTINGS: Final = (
     ),
     Setting("PAYMENTS_JWT_SECRET", None, "HS256 secret (at least 32 characters)", secret=True),
     Setting("PAYMENTS_JWT_PUBLIC_KEY", None, "RS256/ES256 public key: PEM or @path"),
+    Setting("PAYMENTS_METRICS", "on", "on: serve Prometheus metrics at /metrics; off: no endpoint"),
+    Setting(
+        "PAYMENTS_LOG_FORMAT", "text", "text: one line per record; json: one JSON object per line"
+    ),
 )
 MEMORY: Final = "memory://"
+SWITCH: Final = {"on": True, "off": False}
+LOG_FORMATS: Final = ("text", "json")
 MIN_TTL: Final = 60
 MAX_TTL: Final = 7 * 24 * 3600
 
@@ -95,6 +101,22 @@ def integer(settings: Mapping[str, str], name: str, low: int, high: int) -> int:
     if not value.isdigit() or not low <= int(value) <= high:
         raise ValueError(f"{name} must be a whole number from {low} to {high}")
     return int(value)
+
+
+def switch(settings: Mapping[str, str], name: str) -> bool:
+    """An on/off setting."""
+    value = settings.get(name, "").strip().lower()
+    if value not in SWITCH:
+        raise ValueError(f"{name} must be on or off")
+    return SWITCH[value]
+
+
+def log_format(settings: Mapping[str, str]) -> str:
+    """``PAYMENTS_LOG_FORMAT``: text (the default) or json."""
+    value = settings.get("PAYMENTS_LOG_FORMAT", "text").strip().lower() or "text"
+    if value not in LOG_FORMATS:
+        raise ValueError("PAYMENTS_LOG_FORMAT must be text or json")
+    return value
 
 
 def url(settings: Mapping[str, str], name: str) -> str | None:
@@ -143,5 +165,7 @@ def check(settings: Mapping[str, str]) -> None:
     url(settings, "PAYMENTS_SHOP_RETURN_URL")
     public_url(settings)
     notify_path(settings)
+    switch(settings, "PAYMENTS_METRICS")
+    log_format(settings)
     if not settings.get("PAYMENTS_VENDOR", "").strip():
         raise ValueError("PAYMENTS_VENDOR must name a vendor plugin")

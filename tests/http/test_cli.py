@@ -57,6 +57,9 @@ def run(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
             "ALIPAY_PRIVATE_KEY",
         ),
         (["reconcile", "--vendor", "nobody", "--database-url", "memory://"], "PAYMENTS_VENDOR"),
+        (["serve", "--jwt-secret", SECRET, "--log-format", "xml"], "PAYMENTS_LOG_FORMAT"),
+        (["reconcile", "--log-format", "yaml", "--database-url", "memory://"], "PAYMENTS_LOG_FORMAT"),
+        (["serve", "--jwt-secret", SECRET, "--metrics", "maybe"], "PAYMENTS_METRICS"),
     ],
 )  # fmt: skip
 def test_a_bad_setting_is_one_line_naming_it(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import logging.config
+import re
 
-from payments_http._logsafe import SafeFormatter
+import pytest
+
+from payments_http._logsafe import JsonFormatter, SafeFormatter, uvicorn_log_config
 
 FORGED = "tea\n1999-01-01 12:00:00,000 INFO payments_http.access status=200 user=admin"
 
@@ -39,3 +44,58 @@ def test_the_codes_own_format_and_other_arguments_are_kept() -> None:
     line = SafeFormatter().format(_record("checked %d attempts in %s", (3, "0.5 s")))
 
     assert line.endswith("ERROR payments_core.outbox checked 3 attempts in 0.5 s")
+
+
+def _json(record: logging.LogRecord) -> dict[str, str]:
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    assert line.isascii()  # U+2028 and the like are escaped too
+    parsed: dict[str, str] = json.loads(line)
+    return parsed
+
+
+def test_json_is_one_object_a_line_with_the_arguments_applied() -> None:
+    entry = _json(_record("refused a %s notification\u2028", (FORGED,)))
+
+    assert set(entry) == {"time", "level", "logger", "message"}
+    assert entry["level"] == "ERROR"
+    assert entry["logger"] == "payments_core.outbox"
+    assert entry["message"] == f"refused a {FORGED} notification\u2028"  # exact, once decoded
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", entry["time"])
+
+
+def test_json_carries_the_traceback_with_the_exceptions_text_escaped() -> None:
+    try:
+        raise ValueError(FORGED)
+    except ValueError as exc:
+        entry = _json(_record("status hook %s failed", ("shop",), exc))
+
+    assert entry["message"] == "status hook shop failed"
+    assert entry["exception"].startswith("Traceback (most recent call last):")
+    assert "ValueError: tea\\n1999-01-01" in entry["exception"]
+    assert not any(line.startswith("1999") for line in entry["exception"].splitlines())
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_uvicorns_loggers_write_through_our_formatter(
+    log_format: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        logging.config.dictConfig(uvicorn_log_config("info", log_format))
+        logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "1.2.3.4", "GET", "/", "1.1", 200
+        )
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    lines = capsys.readouterr().err.splitlines()
+
+    assert len(lines) == 2
+    if log_format == "json":
+        assert [json.loads(line)["logger"] for line in lines] == ["uvicorn.error", "uvicorn.access"]
+    else:
+        assert lines[0].endswith(" INFO uvicorn.error Started server process [42]")
+        assert " INFO uvicorn.access 1.2.3.4 " in lines[1]
