@@ -82,12 +82,12 @@ def test_the_response_signature_is_byte_exact_and_verifies(
         crypto.sign_response(platform_key, v["timestamp"], v["nonce"], v["body"]) == v["signature"]
     )
     assert crypto.verify_response(public, v["timestamp"], v["nonce"], v["body"], v["signature"])
-    for changed in (
+    for timestamp, nonce, body in (
         (str(int(v["timestamp"]) + 1), v["nonce"], v["body"]),
         (v["timestamp"], v["nonce"] + "0", v["body"]),
         (v["timestamp"], v["nonce"], v["body"].replace("p4lp", "p4lq")),
     ):
-        assert not crypto.verify_response(public, *changed, v["signature"])
+        assert not crypto.verify_response(public, timestamp, nonce, body, v["signature"])
 
 
 @pytest.mark.parametrize("signature", ["", "not base64!", "WECHATPAY/SIGNTEST/abc", "AAAA"])
