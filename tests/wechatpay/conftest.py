@@ -172,3 +172,7 @@ def gateway(settings: WeChatPaySettings, clock: FrozenClock) -> Iterator[WeChatP
 
 def later(clock: FrozenClock, seconds: float) -> None:
     clock.advance(timedelta(seconds=seconds))
+
+
+def answer_json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
