@@ -55,9 +55,11 @@ def measure(operations: dict[str, Callable[[], object]], seconds: float) -> dict
     operation keeps the ratios fair.
     """
     durations: dict[str, list[float]] = {name: [] for name in operations}
+    turn = list(operations.items())
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline or min(map(len, durations.values())) < 20:
-        for name, operation in operations.items():
+        turn.append(turn.pop(0))  # each operation takes each place in the turn alike
+        for name, operation in turn:
             start = time.perf_counter()
             operation()
             durations[name].append(time.perf_counter() - start)

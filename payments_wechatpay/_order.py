@@ -91,9 +91,12 @@ def fen(amount: Money) -> int:
     return amount.minor
 
 
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once
+
+
 def json_bytes(value: object) -> bytes:
     """Compact UTF-8 JSON, the exact bytes that are signed and sent."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def native_order(settings: WeChatPaySettings, request: CheckoutRequest) -> tuple[bytes, datetime]:
