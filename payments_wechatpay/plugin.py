@@ -1,0 +1,37 @@
+"""The ``payments`` plugin of WeChat Pay, registered through the entry point ``wechatpay``.
+
+It provides the gateway when the ``WECHATPAY_*`` settings are given, and declares them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from payments_core.hookspecs import hookimpl
+from payments_wechatpay.gateway import WeChatPayGateway
+from payments_wechatpay.settings import SETTINGS, WeChatPaySettings, is_configured
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from payments_core.contributions import Setting
+    from payments_core.ports import VendorGateway
+    from payments_core.values import Settings
+
+
+@hookimpl
+def payments_vendor_gateways(settings: Settings) -> Sequence[VendorGateway]:
+    """The WeChat Pay gateway, or nothing when no required ``WECHATPAY_*`` setting is given.
+
+    Raises:
+        ValueError: WeChat Pay is partly or wrongly configured (one line naming the setting).
+    """
+    if not is_configured(settings):
+        return []
+    return [WeChatPayGateway(WeChatPaySettings.from_settings(settings))]
+
+
+@hookimpl
+def payments_settings() -> Sequence[Setting]:
+    """The ``WECHATPAY_*`` settings."""
+    return SETTINGS
