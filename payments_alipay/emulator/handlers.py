@@ -5,15 +5,16 @@ These handlers only read requests and render answers; the emulator does the rest
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from payments_alipay.emulator import limits, pages
+from payments_alipay.emulator import pages
 from payments_alipay.emulator.faults import signed_fault
 from payments_alipay.emulator.protocol import PAGE_METHODS, GatewayError, parse_params
 from payments_alipay.emulator.trades import TradeError, cst
+from payments_emulation import limits
+from payments_emulation.web import plain_fault
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -73,13 +74,9 @@ class GatewayHandlers:
 
     async def _fault(self, params: dict[str, str], mode: str, seconds: float) -> Response:
         """The answer of a server call that fails in ``mode`` (after ``seconds`` for a timeout)."""
-        if mode == "timeout":
-            await asyncio.sleep(seconds)
-            return PlainTextResponse("Gateway Timeout", 504)
-        if mode == "500":
-            return PlainTextResponse("Internal Server Error", 500)
-        if mode == "html":
-            return HTMLResponse("<html><body><h1>系统繁忙 System busy</h1></body></html>")
+        plain = await plain_fault(mode, seconds)
+        if plain is not None:
+            return plain
         return json_answer(signed_fault(mode, params, self.emulator.platform_private_key))
 
     async def pay_form(self, request: Request) -> Response:
