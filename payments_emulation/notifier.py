@@ -33,6 +33,8 @@ class OutgoingNotification:
     body: bytes | str  # str is sent as UTF-8
     record: Callable[[dict[str, object]], None]
     headers: Mapping[str, str] = field(default_factory=dict)
+    # headers made afresh for each send, from the body: a signature with the time of sending
+    sign: Callable[[bytes], Mapping[str, str]] | None = None
     sends: int = 0
     done: bool = False
     history: list[dict[str, object]] = field(default_factory=list)
@@ -140,11 +142,14 @@ class Notifier:
 
     def _post(self, outgoing: OutgoingNotification) -> dict[str, object]:
         body = outgoing.body.encode("utf-8") if isinstance(outgoing.body, str) else outgoing.body
+        headers = dict(outgoing.headers)
+        if outgoing.sign is not None:
+            headers |= outgoing.sign(body)
         try:
             response = self._session.post(
                 outgoing.url,
                 data=body,
-                headers=dict(outgoing.headers),
+                headers=headers,
                 timeout=self.timeout,
                 allow_redirects=False,
             )
