@@ -4,8 +4,9 @@ SQLite in the working folder (recreated on each start), every vendor's local sta
 mounted in the same server as its gateway (each plugin offers its own, with generated
 keys, under its own path), a generated JWT secret, the vendors' seed orders, and
 ready-to-paste commands with tokens. The vendors' parts come from the
-``payments_demo_vendor`` hook; the default vendor is ``PAYMENTS_VENDOR`` when a plugin
-offers it, else the first one offered, and a create names another with ``"vendor"``.
+``payments_demo_vendor`` hook; the default vendor is ``PAYMENTS_VENDOR`` (``alipay``
+unless set) when a plugin offers it, else the first one offered, and a create names
+another with ``"vendor"``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 DATABASE_FILE: Final = "payments-demo.db"
 TOKEN_LIFETIME: Final = 24 * 3600
+DEFAULT_VENDOR: Final = next(s.default for s in config.SETTINGS if s.name == "PAYMENTS_VENDOR")
 CUSTOMER: Final = "alice"
 ADMIN: Final = "admin"
 
@@ -53,8 +55,9 @@ def build(
 ) -> Demo:
     """The demo app for ``PAYMENTS_HOST``/``PAYMENTS_PORT`` of ``settings``.
 
-    ``PAYMENTS_VENDOR``, ``PAYMENTS_CHECKOUT_TTL`` and ``PAYMENTS_RECONCILE_INTERVAL`` are
-    taken from ``settings`` too; other settings are ignored.
+    ``PAYMENTS_VENDOR`` (its declared default when absent), ``PAYMENTS_CHECKOUT_TTL`` and
+    ``PAYMENTS_RECONCILE_INTERVAL`` are taken from ``settings`` too; other settings are
+    ignored. A ``PAYMENTS_VENDOR`` no plugin offers leaves the first one offered as default.
 
     Raises:
         ValueError: the host or port setting is unusable, no plugin offers a demo, or
@@ -66,7 +69,7 @@ def build(
     pm = plugin_manager or make_plugin_manager()
     offered = PaymentHooks(pm).demo_vendors(public_url=base, buyer=CUSTOMER)
     try:
-        vendors = _default_first(offered, settings.get("PAYMENTS_VENDOR"))
+        vendors = _default_first(offered, settings.get("PAYMENTS_VENDOR") or DEFAULT_VENDOR)
         vendor_settings = _merged_settings(vendors)
         orders = _merged_orders(vendors)
     except ValueError:
