@@ -8,6 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 import requests
@@ -214,6 +215,15 @@ def make_merchant(server: EmulatorServer, key: RSAPrivateKey, receiver_url: str)
     settings = server.merchant_settings(mchid=MCHID, appid=APPID, private_key=key)
     settings["NOTIFY_URL"] = f"{receiver_url}/notify"
     return Merchant(settings=settings, key=key, sdk=sdk_for(settings, server.url), base=server.url)
+
+
+def notifications(server: EmulatorServer, out_trade_no: str) -> list[dict[str, Any]]:
+    """The transaction's notification history, as the control API shows it."""
+    snapshot = server.emulator.transaction(out_trade_no)
+    assert snapshot is not None
+    history = snapshot["notifications"]
+    assert isinstance(history, list)
+    return history
 
 
 def reset(server: EmulatorServer, shop: Receiver) -> Callable[[], None]:

@@ -144,7 +144,8 @@ def test_a_request_without_user_agent_or_naming_another_platform_key_is_refused(
     body = json.dumps(merchant.order(_no())).encode()
     signature = merchant.sign("POST", NATIVE, body)
 
-    connection = http.client.HTTPConnection(*urlsplit(merchant.base).netloc.split(":"))
+    address = urlsplit(merchant.base)
+    connection = http.client.HTTPConnection(str(address.hostname), address.port)
     connection.request("POST", NATIVE, body, {"Authorization": signature})  # no User-Agent
     no_agent = connection.getresponse()
     no_agent_body = json.loads(no_agent.read())
