@@ -11,7 +11,14 @@ nox.options.sessions = ["lint", "mypy", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 # Each adapter's directory also holds tests marked integration or e2e; `tests` leaves those out.
-FAST_TEST_DIRS = ("tests/unit", "tests/contracts", "tests/alipay", "tests/sqlstore", "tests/http")
+FAST_TEST_DIRS = (
+    "tests/unit",
+    "tests/contracts",
+    "tests/alipay",
+    "tests/wechatpay",
+    "tests/sqlstore",
+    "tests/http",
+)
 NOT_SLOW = "not integration and not e2e"
 
 
@@ -35,7 +42,14 @@ def mypy(session: nox.Session) -> None:
     _install(session)
     session.install("./examples/vendor_plugin")
     session.run("mypy", "payments_core", "payments_pytest.py", *session.posargs)
-    session.run("mypy", "payments_alipay", "payments_sqlstore", "payments_http")
+    session.run(
+        "mypy",
+        "payments_vendorkit",
+        "payments_alipay",
+        "payments_wechatpay",
+        "payments_sqlstore",
+        "payments_http",
+    )
     session.run("mypy")  # everything pyproject.toml's [tool.mypy] files names
 
 
@@ -75,5 +89,5 @@ def bench(session: nox.Session) -> None:
     _install(session)
     session.install("python-alipay-sdk")
     # as modules: run as a script, bench/http.py would shadow the standard library's http
-    for module in ("bench.alipay", "bench.store", "bench.sweep", "bench.http"):
+    for module in ("bench.alipay", "bench.wechatpay", "bench.store", "bench.sweep", "bench.http"):
         session.run("python", "-m", module, *session.posargs)

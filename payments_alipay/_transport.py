@@ -12,13 +12,13 @@ import contextvars
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from typing import Final
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from payments_core.errors import VendorError, VendorUnavailable
+from payments_vendorkit.timeouts import Timeouts
 
 VENDOR: Final = "alipay"
 _TRANSPORT_FAULTS: Final = (
@@ -28,18 +28,7 @@ _TRANSPORT_FAULTS: Final = (
     requests.exceptions.ContentDecodingError,
 )
 log = logging.getLogger("payments_alipay")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Timeouts:
-    """How long one call may take, and how often a transport fault is retried."""
-
-    connect: float = 3.05
-    read: float = 10.0
-    retries: int = 2  # extra tries after a connect/read fault; query and close are idempotent
-    backoff: float = 0.2  # seconds before the first retry, doubled each time
-    total: float = 12.0  # seconds one call may take, all its tries and waits included
-    in_flight: int = 32  # calls at once, abandoned ones included: a hung gateway costs no more
+__all__ = ["Timeouts", "Transport", "make_session"]
 
 
 def make_session(pool_size: int = 10) -> requests.Session:

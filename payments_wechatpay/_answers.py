@@ -59,6 +59,16 @@ def check_signature(headers: Mapping[str, str], body: bytes, settings: WeChatPay
     return int(timestamp)
 
 
+def _unique_members(pairs: list[tuple[str, object]]) -> JSONObject:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise ValueError("a member is named twice")
+    return members
+
+
+_DECODER: Final = json.JSONDecoder(object_pairs_hook=_unique_members)  # built once: it is not cheap
+
+
 def json_object(raw: bytes, what: str) -> JSONObject:
     """``raw`` as a JSON object with no repeated member.
 
@@ -66,7 +76,7 @@ def json_object(raw: bytes, what: str) -> JSONObject:
         VendorError: not UTF-8 JSON, not an object, or a member named twice.
     """
     try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_members)
+        value = _DECODER.decode(raw.decode("utf-8"))
     except (ValueError, RecursionError):
         raise VendorError(VENDOR, "malformed", f"the {what} is not a JSON object") from None
     if not isinstance(value, dict):
@@ -74,11 +84,6 @@ def json_object(raw: bytes, what: str) -> JSONObject:
     return value
 
 
-def _unique_members(pairs: list[tuple[str, object]]) -> JSONObject:
-    members = dict(pairs)
-    if len(members) != len(pairs):
-        raise ValueError("a member is named twice")
-    return members
 
 
 def text(node: Mapping[str, object], name: str) -> str:

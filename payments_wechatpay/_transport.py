@@ -1,6 +1,6 @@
 """Calls to the WeChat Pay API: one pooled Session, timeouts, bounded retries, one deadline.
 
-The timing rules are Alipay's (``payments_alipay.Timeouts``, docs/alipay.md): each try's
+The timing rules are Alipay's (``payments_vendorkit.timeouts.Timeouts``, docs/alipay.md): each try's
 connect and read timeouts are cut to the time left, transport faults are retried with a
 doubling backoff, and the tries run in a worker thread that the caller stops waiting for
 at the deadline, so a gateway trickling its answer cannot hold a call past it. Every
@@ -20,8 +20,8 @@ from typing import Final
 import requests
 from requests.adapters import HTTPAdapter
 
-from payments_alipay import Timeouts
 from payments_core.errors import VendorUnavailable
+from payments_vendorkit.timeouts import Timeouts
 from payments_wechatpay.settings import VENDOR
 
 _TRANSPORT_FAULTS: Final = (

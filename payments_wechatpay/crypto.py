@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import secrets
 from typing import Final, NamedTuple
@@ -163,7 +164,7 @@ def encrypt_resource(
     apiv3_key: bytes, plaintext: bytes | str, nonce: str, associated_data: str = ""
 ) -> str:
     """The ``ciphertext`` field: base64 of AES-256-GCM(plaintext) with its tag appended."""
-    sealed = AESGCM(check_apiv3_key(apiv3_key)).encrypt(
+    sealed = _aead(apiv3_key).encrypt(
         nonce.encode("utf-8"), _bytes(plaintext), associated_data.encode("utf-8")
     )
     return base64.b64encode(sealed).decode("ascii")
@@ -178,9 +179,15 @@ def decrypt_resource(
         ValueError: the key is not 32 bytes.
         ResourceError: not base64, an unusable nonce, or the tag does not match.
     """
-    aead = AESGCM(check_apiv3_key(apiv3_key))
+    aead = _aead(apiv3_key)
     try:
         sealed = binascii.a2b_base64(ciphertext, strict_mode=True)
         return aead.decrypt(nonce.encode("utf-8"), sealed, associated_data.encode("utf-8"))
     except (InvalidTag, ValueError):  # binascii.Error and UnicodeEncodeError are ValueErrors
         raise ResourceError("the resource does not decrypt") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _aead(apiv3_key: bytes) -> AESGCM:
+    """The cipher of one key, built once (a process holds one or two APIv3 keys)."""
+    return AESGCM(check_apiv3_key(apiv3_key))

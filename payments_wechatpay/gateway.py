@@ -7,7 +7,6 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from payments_alipay import Timeouts
 from payments_core.errors import VendorDeclined, VendorError, VendorUnavailable
 from payments_core.values import (
     Checkout,
@@ -18,6 +17,7 @@ from payments_core.values import (
     TradeReport,
     TradeStatus,
 )
+from payments_vendorkit.timeouts import Timeouts
 from payments_wechatpay import _order
 from payments_wechatpay._answers import check_signature, error_code, is_signed, json_object, text
 from payments_wechatpay._evidence import refund_report, refused_refund, trade_report

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import urlsplit
 
-from payments_alipay.keys import load_private_key, load_public_key, same_key
 from payments_core.contributions import Setting
+from payments_vendorkit.keys import load_private_key, load_public_key, same_key
 from payments_wechatpay.crypto import APIV3_KEY_BYTES
 
 if TYPE_CHECKING:

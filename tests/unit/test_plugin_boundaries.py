@@ -53,7 +53,7 @@ def test_payments_http_imports_no_plugin_package() -> None:
     assert _forbidden("payments_http", PLUGINS) == set()
 
 
-@pytest.mark.parametrize("package", ["payments_alipay", "payments_sqlstore"])
+@pytest.mark.parametrize("package", ["payments_alipay", "payments_wechatpay", "payments_sqlstore"])
 def test_a_plugin_imports_neither_another_plugin_nor_the_http_adapter(package: str) -> None:
     others = (PLUGINS | {"payments_http"}) - {package}
 
@@ -81,3 +81,16 @@ def later():
         "payments_wechatpay.plugin",
         "payments_alipay",
     }
+
+
+def test_the_vendor_kit_imports_no_package_of_ours() -> None:
+    kit = ROOT / "payments_vendorkit"
+    modules = sorted(kit.rglob("*.py"))
+    imported = {
+        name
+        for path in modules
+        for name in _imported(ast.parse(path.read_text(), filename=str(path)))
+        if name.startswith("payments") and name.split(".")[0] != "payments_vendorkit"
+    }
+    assert len(modules) >= 3
+    assert imported == set()

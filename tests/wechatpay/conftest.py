@@ -13,9 +13,9 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from payments_alipay import Timeouts
-from payments_alipay.keys import load_private_key
 from payments_core.inmemory import FrozenClock
+from payments_vendorkit.keys import load_private_key
+from payments_vendorkit.timeouts import Timeouts
 from payments_wechatpay import crypto
 from payments_wechatpay.gateway import WeChatPayGateway
 from payments_wechatpay.settings import WeChatPaySettings
