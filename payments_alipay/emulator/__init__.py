@@ -30,7 +30,7 @@ schedule), ``faults``; the HTTP side in ``app``, ``routes``, ``handlers`` (gatew
 cashier), ``control`` (the control API) and ``pages`` (HTML); ``server`` runs it in a
 thread for tests, ``cli`` alone: ``python -m payments_alipay.emulator``. What every
 emulator shares (limits, the sender, the failure queue, the server thread) is in
-``payments_emulation``.
+``payments_vendorkit.emulation``.
 """
 
 from __future__ import annotations

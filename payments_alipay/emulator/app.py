@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from payments_alipay.emulator.routes import routes
-from payments_emulation.web import build_app as build_emulator_app
+from payments_vendorkit.emulation.web import build_app as build_emulator_app
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from payments_alipay.emulator.state import DEFAULT_SELLER_ID, AlipayEmulator
 from payments_alipay.keys import load_private_key, load_public_key, private_pem, public_pem
-from payments_emulation.limits import MAX_RESEND_FACTOR, factor
+from payments_vendorkit.emulation.limits import MAX_RESEND_FACTOR, factor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 from payments_alipay.emulator.protocol import SERVER_METHODS, failure_node, signed_answer
-from payments_emulation.faults import FailureQueue
+from payments_vendorkit.emulation.faults import FailureQueue
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey

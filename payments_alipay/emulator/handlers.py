@@ -13,8 +13,8 @@ from payments_alipay.emulator import pages
 from payments_alipay.emulator.faults import signed_fault
 from payments_alipay.emulator.protocol import PAGE_METHODS, GatewayError, parse_params
 from payments_alipay.emulator.trades import TradeError, cst
-from payments_emulation import limits
-from payments_emulation.web import plain_fault
+from payments_vendorkit.emulation import limits
+from payments_vendorkit.emulation.web import plain_fault
 
 if TYPE_CHECKING:
     from starlette.requests import Request

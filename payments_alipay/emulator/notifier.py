@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from payments_emulation.notifier import Notifier, OutgoingNotification
+from payments_vendorkit.emulation.notifier import Notifier, OutgoingNotification
 
 RESEND_GAPS: Final = (240.0, 600.0, 600.0, 3600.0, 7200.0, 21600.0, 54000.0)
 FORM: Final = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}

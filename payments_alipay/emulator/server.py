@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from payments_alipay.emulator.state import DEFAULT_SELLER_ID, AlipayEmulator, utc_now
-from payments_emulation.server import ServerThread
+from payments_vendorkit.emulation.server import ServerThread
 
 if TYPE_CHECKING:
     from collections.abc import Callable

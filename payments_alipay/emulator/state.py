@@ -35,7 +35,7 @@ from payments_alipay.keys import (
     public_base64,
     public_pem,
 )
-from payments_emulation import limits
+from payments_vendorkit.emulation import limits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -45,7 +45,7 @@ refund-query), answered without processing them: ``timeout``, ``500``, ``html``,
 No path is answered by a redirect; unknown paths and methods are JSON errors. The
 control API has no authentication: never expose the emulator beyond development. Every
 count, delay and size it takes, and everything it keeps, is bounded
-(``payments_emulation.limits``).
+(``payments_vendorkit.emulation.limits``).
 
 Its modules: ``state`` (the emulator), ``transactions`` (the book), ``fields`` (request
 fields), ``errors``, ``protocol`` (signatures and notifications, on

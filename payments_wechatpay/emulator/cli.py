@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from payments_emulation.limits import MAX_RESEND_FACTOR, factor
+from payments_vendorkit.emulation.limits import MAX_RESEND_FACTOR, factor
 from payments_wechatpay.emulator.state import WeChatPayEmulator
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from starlette.responses import JSONResponse, Response
 
-from payments_emulation import limits
-from payments_emulation.web import REFUSALS, json_body, json_error, refused
+from payments_vendorkit.emulation import limits
+from payments_vendorkit.emulation.web import REFUSALS, json_body, json_error, refused
 from payments_wechatpay.emulator.errors import WeChatError
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.responses import JSONResponse, Response
 
-from payments_emulation import limits
-from payments_emulation.web import plain_fault
+from payments_vendorkit.emulation import limits
+from payments_vendorkit.emulation.web import plain_fault
 from payments_wechatpay.emulator import fields
 from payments_wechatpay.emulator.errors import WeChatError
 from payments_wechatpay.emulator.protocol import Platform, authenticate, encode, new_key_id

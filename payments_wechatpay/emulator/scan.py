@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 from starlette.responses import HTMLResponse, Response
 
-from payments_emulation import limits
+from payments_vendorkit.emulation import limits
 from payments_wechatpay.emulator import pages
 from payments_wechatpay.emulator.errors import WeChatError
 from payments_wechatpay.emulator.fields import rfc3339

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from payments_emulation.server import ServerThread
+from payments_vendorkit.emulation.server import ServerThread
 from payments_wechatpay.emulator.state import WeChatPayEmulator, utc_now
 
 if TYPE_CHECKING:

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Final
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from payments_emulation import limits
-from payments_emulation.faults import FailureQueue
-from payments_emulation.notifier import Notifier, OutgoingNotification
-from payments_emulation.web import build_app
+from payments_vendorkit.emulation import limits
+from payments_vendorkit.emulation.faults import FailureQueue
+from payments_vendorkit.emulation.notifier import Notifier, OutgoingNotification
+from payments_vendorkit.emulation.web import build_app
 from payments_wechatpay.emulator import fields
 from payments_wechatpay.emulator.errors import WeChatError
 from payments_wechatpay.emulator.protocol import Merchant, Platform, new_key_id, notification_body

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from payments_emulation.limits import MAX_REFUNDS, MAX_TRADES
+from payments_vendorkit.emulation.limits import MAX_REFUNDS, MAX_TRADES
 from payments_wechatpay.emulator.errors import WeChatError
 from payments_wechatpay.emulator.fields import CHINA, rfc3339
 

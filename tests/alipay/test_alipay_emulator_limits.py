@@ -30,7 +30,7 @@ from payments_core.inmemory import FrozenClock
 from payments_core.money import Money
 from payments_core.testing import unique
 from payments_core.values import CheckoutRequest
-from payments_emulation.limits import MAX_REQUEST_BYTES
+from payments_vendorkit.emulation.limits import MAX_REQUEST_BYTES
 from tests.alipay.conftest import APP_ID
 
 pytestmark = pytest.mark.integration
@@ -240,7 +240,7 @@ def test_a_trade_with_an_overlong_notify_url_is_refused(
 def test_pending_notifications_are_bounded_and_a_reset_drops_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("payments_emulation.notifier.MAX_PENDING_NOTIFICATIONS", 2)
+    monkeypatch.setattr("payments_vendorkit.emulation.notifier.MAX_PENDING_NOTIFICATIONS", 2)
     notifier = alipay_notifier(factor=1000.0, timeout=1.0)  # the next attempt is days away
     records: list[dict[str, object]] = []
     notifications = [

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from payments_emulation.server import ServerThread
+from payments_vendorkit.emulation.server import ServerThread
 from payments_wechatpay import crypto
 from payments_wechatpay.emulator import EmulatorServer
 

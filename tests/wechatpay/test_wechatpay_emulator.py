@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from payments_core.inmemory import FrozenClock
 from payments_core.testing import unique
-from payments_emulation.server import ServerThread
+from payments_vendorkit.emulation.server import ServerThread
 from payments_wechatpay.emulator import EmulatorServer
 from payments_wechatpay.emulator.fields import rfc3339
 from tests.wechatpay.emulator_support import (

@@ -18,8 +18,8 @@ import segno
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from payments_core.testing import unique
-from payments_emulation.server import ServerThread
 from payments_http import cli
+from payments_vendorkit.emulation.server import ServerThread
 from payments_wechatpay import crypto
 from payments_wechatpay.emulator import EmulatorServer
 from tests.wechatpay.emulator_support import (

@@ -37,7 +37,7 @@ from payments_core.values import (
     RefundState,
     TradeStatus,
 )
-from payments_emulation.server import ServerThread
+from payments_vendorkit.emulation.server import ServerThread
 from payments_wechatpay.emulator import EmulatorServer
 from payments_wechatpay.gateway import WeChatPayGateway
 from payments_wechatpay.settings import WeChatPaySettings

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from payments_core.testing import unique
-from payments_emulation.limits import MAX_REQUEST_BYTES
-from payments_emulation.server import ServerThread
+from payments_vendorkit.emulation.limits import MAX_REQUEST_BYTES
+from payments_vendorkit.emulation.server import ServerThread
 from payments_wechatpay.emulator import EmulatorServer
 from tests.wechatpay.emulator_support import (
     MCHID,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from payments_emulation import limits
+from payments_vendorkit.emulation import limits
 
 if TYPE_CHECKING:
     from collections.abc import Set

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from payments_emulation import limits
+from payments_vendorkit.emulation import limits
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from payments_emulation.limits import MAX_PENDING_NOTIFICATIONS
+from payments_vendorkit.emulation.limits import MAX_PENDING_NOTIFICATIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-log = logging.getLogger("payments_emulation")
+log = logging.getLogger("payments_vendorkit.emulation")
 
 
 @dataclass(kw_only=True)
