@@ -217,11 +217,16 @@ def make_merchant(server: EmulatorServer, key: RSAPrivateKey, receiver_url: str)
     return Merchant(settings=settings, key=key, sdk=sdk_for(settings, server.url), base=server.url)
 
 
+def snapshot(server: EmulatorServer, out_trade_no: str) -> dict[str, Any]:
+    """The transaction as the control API shows it."""
+    found = server.emulator.transaction(out_trade_no)
+    assert found is not None, out_trade_no
+    return found
+
+
 def notifications(server: EmulatorServer, out_trade_no: str) -> list[dict[str, Any]]:
     """The transaction's notification history, as the control API shows it."""
-    snapshot = server.emulator.transaction(out_trade_no)
-    assert snapshot is not None
-    history = snapshot["notifications"]
+    history = snapshot(server, out_trade_no)["notifications"]
     assert isinstance(history, list)
     return history
 

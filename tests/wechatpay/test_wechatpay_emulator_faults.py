@@ -31,6 +31,7 @@ from tests.wechatpay.emulator_support import (
     notifications,
     receiver,
     rsa_public,
+    snapshot,
 )
 
 pytestmark = pytest.mark.integration
@@ -249,7 +250,7 @@ def test_the_scan_page_shows_the_code_url_as_an_inline_qr_code_and_pays(
     merchant: Merchant, shop: Receiver, server: EmulatorServer
 ) -> None:
     number = _opened(merchant, total=1234)
-    code_url = str(server.emulator.transaction(number)["code_url"])  # type: ignore[index]
+    code_url = str(snapshot(server, number)["code_url"])
     pr = code_url.partition("pr=")[2]
 
     page = requests.get(f"{merchant.base}/scan/{pr}", timeout=5)

@@ -41,7 +41,7 @@ from payments_vendorkit.emulation.server import ServerThread
 from payments_wechatpay.emulator import EmulatorServer
 from payments_wechatpay.gateway import WeChatPayGateway
 from payments_wechatpay.settings import WeChatPaySettings
-from tests.wechatpay.emulator_support import APPID, MCHID, merchant_key, notifications
+from tests.wechatpay.emulator_support import APPID, MCHID, merchant_key, notifications, snapshot
 
 pytestmark = pytest.mark.integration
 __all__ = ["merchant_key"]  # a fixture
@@ -181,7 +181,7 @@ def test_a_payment_is_confirmed_by_the_emulators_notification(
     confirmed = service.get(ALICE, payment.id or 0)
 
     assert payment.status is PaymentStatus.PENDING
-    assert attempt.order_string == server.emulator.transaction(attempt.reference)["code_url"]  # type: ignore[index]
+    assert attempt.order_string == snapshot(server, attempt.reference)["code_url"]
     assert paid.status_code == 200
     assert confirmed.status is PaymentStatus.CONFIRMED
     assert confirmed.vendor_trade_id == paid.json()["data"]["transaction_id"]
@@ -222,7 +222,7 @@ def test_a_sweep_times_out_an_expired_payment_after_the_emulator_closed_it(
         clock.advance(timedelta(minutes=-16))
 
     assert changed is PaymentStatus.TIMEOUT
-    assert server.emulator.transaction(reference)["trade_state"] == "CLOSED"  # type: ignore[index]
+    assert snapshot(server, reference)["trade_state"] == "CLOSED"
     assert late.json()["error"]["code"] == "ORDER_CLOSED"
 
 
@@ -236,7 +236,7 @@ def test_a_retry_closes_the_old_code_so_it_cannot_be_paid(
     stale = _pay(server, old)
 
     assert retried.attempts[-1].reference != old
-    assert server.emulator.transaction(old)["trade_state"] == "CLOSED"  # type: ignore[index]
+    assert snapshot(server, old)["trade_state"] == "CLOSED"
     assert stale.status_code == 409
     assert _pay(server, retried.attempts[-1].reference).status_code == 200
 

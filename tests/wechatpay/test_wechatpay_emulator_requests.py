@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
@@ -23,6 +24,7 @@ from tests.wechatpay.emulator_support import (
     make_merchant,
     merchant_key,
     receiver,
+    snapshot,
 )
 
 pytestmark = pytest.mark.integration
@@ -52,10 +54,9 @@ def _no() -> str:
     return unique("WQ")[:32]
 
 
-def _refused(response: object, status: int, code: str) -> None:
-    assert hasattr(response, "status_code")
-    assert response.status_code == status, response.text  # type: ignore[attr-defined]
-    assert response.json()["code"] == code  # type: ignore[attr-defined]
+def _refused(response: requests.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
 
 
 def test_a_well_signed_order_is_taken(merchant: Merchant) -> None:
@@ -276,4 +277,4 @@ def test_another_merchant_sees_none_of_our_orders(
 
     _refused(query, 404, "ORDER_NOT_EXIST")
     assert close.status_code == 204
-    assert server.emulator.transaction(number)["trade_state"] == "NOTPAY"  # type: ignore[index]
+    assert snapshot(server, number)["trade_state"] == "NOTPAY"
