@@ -134,6 +134,9 @@ def _app(
             settings,
             plugin_manager=pm,
             orders=InMemoryOrders(orders),
+            # The stand-ins are served by this same event loop, and opening a checkout
+            # may call one over HTTP (a WeChat Pay Native order): never block the loop.
+            offload_create=True,
             extra_routes=[Mount(v.mount_path, app=v.app) for v in vendors],
             background=[_Stopper(v.stop) for v in vendors],
         )
