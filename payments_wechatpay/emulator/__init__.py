@@ -20,7 +20,9 @@ Routes (relative to wherever the app is mounted)::
     GET  /                                                every transaction, linked to its scan page
     GET|POST /scan/{pr}                                   the code as a QR code; Pay / Cancel
     GET  /control/transactions[/{no}]                     transactions with their notifications
-    POST /control/transactions/{no}/pay                   pay; JSON {"payer_total", "mchid", "appid"} fake what is reported
+    POST /control/transactions/{no}/pay                   pay; JSON {"payer_total", "mchid", "appid"} fake what is reported,
+                                                          {"notification": "bad-signature"|"unknown-key"|"stale"|
+                                                          "undecryptable"|"unsigned"} forges the notification
     GET  /control/refunds[/{out_refund_no}]               refunds with their notifications
     POST /control/refunds/{out_refund_no}/finish          JSON {"status": "SUCCESS"|"CLOSED"|"ABNORMAL"}
     POST /control/refund-mode                             JSON {"status": "SUCCESS"|"PROCESSING"}: new refunds
@@ -50,7 +52,7 @@ count, delay and size it takes, and everything it keeps, is bounded
 Its modules: ``state`` (the emulator), ``transactions`` (the book), ``fields`` (request
 fields), ``errors``, ``protocol`` (signatures and notifications, on
 ``payments_wechatpay.crypto``); the HTTP side in ``routes``, ``handlers`` (the API),
-``scan`` and ``pages`` (HTML), ``control``; ``server`` runs it in a thread for tests,
+``scan`` and ``pages`` (HTML), ``control``, ``forgeries`` (notifications on demand); ``server`` runs it in a thread for tests,
 ``cli`` alone.
 """
 

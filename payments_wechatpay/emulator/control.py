@@ -55,7 +55,8 @@ class ControlHandlers:
         return JSONResponse({"data": snapshot})
 
     async def pay(self, request: Request) -> Response:
-        """Pay as the buyer; ``payer_total``, ``mchid`` and ``appid`` fake what is reported."""
+        """Pay as the buyer; ``payer_total``, ``mchid`` and ``appid`` fake what is reported,
+        ``notification`` forges the notification."""
         try:
             body = await json_body(request)
             snapshot = self.emulator.pay(
@@ -63,6 +64,7 @@ class ControlHandlers:
                 payer_total=_optional_fen(body, "payer_total"),
                 mchid=limits.short_text(body, "mchid"),
                 appid=limits.short_text(body, "appid"),
+                notification=limits.short_text(body, "notification"),
             )
         except REFUSALS as exc:
             return refused(exc)

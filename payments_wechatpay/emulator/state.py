@@ -18,7 +18,7 @@ from payments_vendorkit.emulation import limits
 from payments_vendorkit.emulation.faults import FailureQueue
 from payments_vendorkit.emulation.notifier import Notifier, OutgoingNotification
 from payments_vendorkit.emulation.web import build_app
-from payments_wechatpay.emulator import fields
+from payments_wechatpay.emulator import fields, forgeries
 from payments_wechatpay.emulator.errors import WeChatError
 from payments_wechatpay.emulator.protocol import Merchant, Platform, new_key_id, notification_body
 from payments_wechatpay.emulator.routes import routes
@@ -299,15 +299,18 @@ class WeChatPayEmulator:
         payer_total: int | None = None,
         mchid: str | None = None,
         appid: str | None = None,
+        notification: str | None = None,
     ) -> dict[str, object]:
         """Pay as the buyer would, then notify; returns the snapshot.
 
         ``payer_total``, ``mchid`` and ``appid`` override what is reported (to fake
-        mismatches).
+        mismatches); ``notification`` sends it forged (``forgeries.NOTIFICATION_FORGERIES``).
 
         Raises:
+            ValueError: an unknown ``notification``.
             WeChatError: unknown, closed or expired, or already paid.
         """
+        forgeries.check(notification)
         with self.book.lock:
             trade = self.book.pay(out_trade_no, payer_total=payer_total)
             trade.reported_mchid, trade.reported_appid = mchid, appid
@@ -318,6 +321,7 @@ class WeChatPayEmulator:
                 trade.resource(),
                 "transaction",
                 trade.notifications.append,
+                forgery=notification,
             )
             return trade.snapshot()
 
@@ -383,12 +387,11 @@ class WeChatPayEmulator:
         resource: Mapping[str, object],
         original_type: str,
         record: Callable[[dict[str, object]], None],
+        *,
+        forgery: str | None = None,
     ) -> None:
-        merchant = self.merchants()[mchid]
-        body = notification_body(
-            event_type, resource, original_type, merchant.apiv3_key, self.clock()
-        )
-        outgoing = OutgoingNotification(
-            url=url, body=body, headers=_JSON, sign=self.platform.headers, record=record
-        )
+        key = forgeries.apiv3_key(forgery, self.merchants()[mchid].apiv3_key)
+        body = notification_body(event_type, resource, original_type, key, self.clock())
+        sign = forgeries.signer(forgery, self.platform)
+        outgoing = OutgoingNotification(url=url, body=body, headers=_JSON, sign=sign, record=record)
         self.notifier.send(outgoing)

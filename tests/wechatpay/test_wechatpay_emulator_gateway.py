@@ -254,6 +254,35 @@ def test_a_notification_reporting_another_app_is_refused_and_resent(
     assert [h["status"] for h in history[:2]] == [400, 400]  # refused, so it comes again
 
 
+@pytest.mark.parametrize(
+    "forgery", ["bad-signature", "unknown-key", "stale", "undecryptable", "unsigned"]
+)
+def test_a_forged_stale_or_undecryptable_notification_is_refused_and_changes_nothing(
+    service: PaymentService, server: EmulatorServer, forgery: str
+) -> None:
+    payment = _payment(service)
+    reference = payment.attempts[-1].reference
+
+    paid = _pay(server, reference, notification=forgery)
+    history = _history(server, reference, 2)
+
+    assert paid.status_code == 200
+    assert [h["status"] for h in history[:2]] == [400, 400]  # refused, each time it comes
+    assert service.get(ALICE, payment.id or 0) == payment
+    assert service.verify(ALICE, payment.id or 0) is True  # the payment itself was genuine
+
+
+def test_an_unknown_notification_forgery_is_refused_by_the_control_api(
+    service: PaymentService, server: EmulatorServer
+) -> None:
+    payment = _payment(service)
+
+    answer = _pay(server, payment.attempts[-1].reference, notification="polite")
+
+    assert answer.status_code == 400
+    assert snapshot(server, payment.attempts[-1].reference)["trade_state"] == "NOTPAY"
+
+
 def test_a_notification_for_less_than_the_order_makes_the_payment_invalid(
     service: PaymentService, server: EmulatorServer, shop: tuple[Shop, ServerThread]
 ) -> None:
