@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
@@ -21,6 +22,7 @@ SIGNATURE_HEADERS: Final = (
     "wechatpay-serial",
 )
 _MAX_TIMESTAMP_DIGITS: Final = 12
+_CODE: Final = re.compile(r"[A-Z0-9_]{1,64}")  # WeChat Pay's codes; anything else is not echoed
 
 JSONObject = dict[str, object]
 
@@ -84,8 +86,6 @@ def json_object(raw: bytes, what: str) -> JSONObject:
     return value
 
 
-
-
 def text(node: Mapping[str, object], name: str) -> str:
     """The non-empty string member ``name``. Raises: VendorError."""
     value = node.get(name)
@@ -125,4 +125,4 @@ def error_code(raw: bytes, status: int) -> str:
     except (ValueError, RecursionError):
         return f"http_{status}"
     code = value.get("code") if isinstance(value, dict) else None
-    return code if isinstance(code, str) and code.isascii() and code else f"http_{status}"
+    return code if isinstance(code, str) and _CODE.fullmatch(code) else f"http_{status}"

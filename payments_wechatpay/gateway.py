@@ -111,8 +111,11 @@ class WeChatPayGateway:
             SignatureInvalid: a 2xx answer's signature does not verify.
             VendorError: a business error or an answer that makes no sense.
         """
+        return self._query(reference, self._transport.deadline())
+
+    def _query(self, reference: str, deadline: float) -> TradeReport:
         path = f"{_order.trade_path(reference)}?mchid={self.settings.mchid}"
-        answer = self._call("GET", path, b"", self._transport.deadline())
+        answer = self._call("GET", path, b"", deadline)
         if answer.status == 200:
             transaction = json_object(answer.body, "answer")
             return trade_report(transaction, self.settings, reference=reference)
@@ -147,13 +150,14 @@ class WeChatPayGateway:
             VendorError: a reference or amount that cannot be sent, or an unverified answer.
         """
         _order.check_refund_reference(refund_reference)
-        paid = self.query(reference)
+        deadline = self._transport.deadline()  # one for the refund and the query it needs
+        paid = self._query(reference, deadline)
         if paid.status is not TradeStatus.PAID or paid.amount is None:
             return refused_refund(reference, refund_reference, "ORDER_NOT_PAID")
         body = _order.refund_order(
             self.settings, reference, refund_reference, amount, paid.amount, reason
         )
-        answer = self._call("POST", _order.REFUNDS, body, self._transport.deadline())
+        answer = self._call("POST", _order.REFUNDS, body, deadline)
         if answer.status == 200:
             refund = json_object(answer.body, "answer")
             return refund_report(refund, reference=reference, refund_reference=refund_reference)

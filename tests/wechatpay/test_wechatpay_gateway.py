@@ -4,6 +4,8 @@ and what of the answers is believed."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,10 +18,13 @@ from payments_core.errors import SignatureInvalid, VendorDeclined, VendorError, 
 from payments_core.inmemory import FrozenClock
 from payments_core.money import Money
 from payments_core.values import CheckoutRequest, TradeStatus
+from payments_vendorkit.timeouts import Timeouts
 from payments_wechatpay import crypto
 from payments_wechatpay.gateway import WeChatPayGateway
+from payments_wechatpay.settings import WeChatPaySettings
 from tests.wechatpay.conftest import APPID, BASE, CERT_SERIAL, KEY_ID, MCHID, Platform, answer_json
 
+Answer = tuple[int, dict[str, str], bytes]
 REF = "P20240520051415abcdef"
 NATIVE = f"{BASE}/v3/pay/transactions/native"
 QUERY = f"{BASE}/v3/pay/transactions/out-trade-no/{REF}?mchid={MCHID}"
@@ -399,3 +404,46 @@ def test_secrets_are_not_in_reprs(gateway: WeChatPayGateway) -> None:
     assert MCHID in shown
     assert "PRIVATE" not in shown
     assert gateway.settings.apiv3_key.decode() not in shown
+
+
+@responses.activate
+def test_an_error_code_that_is_not_wechats_is_not_echoed(
+    gateway: WeChatPayGateway, platform: Platform
+) -> None:
+    add(responses.mock, platform, "GET", QUERY, 400, {"code": "X\nforged log line", "message": "m"})
+    with pytest.raises(VendorDeclined) as caught:
+        gateway.query(REF)
+    assert caught.value.vendor_code == "http_400"
+
+
+@responses.activate
+def test_a_refund_and_the_query_it_needs_share_one_deadline(
+    settings: WeChatPaySettings, clock: FrozenClock, platform: Platform
+) -> None:
+    def slowly(status: int, value: object) -> Callable[[requests.PreparedRequest], Answer]:
+        def answer(_: requests.PreparedRequest) -> Answer:
+            time.sleep(0.6)
+            body = answer_json(value)
+            return status, platform.headers(body), body
+
+        return answer
+
+    refund = {
+        "out_trade_no": REF,
+        "out_refund_no": "R1",
+        "status": "SUCCESS",
+        "amount": {"refund": 100},
+    }
+    responses.add_callback("GET", QUERY, slowly(200, platform.transaction(REF)))
+    responses.add_callback("POST", f"{BASE}/v3/refund/domestic/refunds", slowly(200, refund))
+    slow = WeChatPayGateway(
+        settings,
+        timeouts=Timeouts(connect=1.0, read=1.0, retries=0, total=1.0),
+        session=requests.Session(),
+        clock=clock.now,
+    )
+    started = time.monotonic()
+    with pytest.raises(VendorUnavailable):
+        slow.refund(REF, "R1", Money.parse("1"), None)
+    assert time.monotonic() - started < 1.1  # each call alone fits in the second; both do not
+    slow.close()
