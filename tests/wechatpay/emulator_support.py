@@ -53,7 +53,12 @@ class Receiver:
 
     @property
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/notify", self.notify, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/notify", self.notify, methods=["POST"]),
+                Route("/notify/{vendor}", self.notify, methods=["POST"]),
+            ]
+        )
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout
