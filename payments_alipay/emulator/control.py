@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from payments_alipay.emulator.trades import TradeError
 from payments_vendorkit.emulation import limits
+from payments_vendorkit.emulation.control import ControlBase
 from payments_vendorkit.emulation.web import REFUSALS, json_body, json_error, refused
 
 if TYPE_CHECKING:
@@ -20,11 +21,10 @@ if TYPE_CHECKING:
     from payments_alipay.emulator.state import AlipayEmulator
 
 
-class ControlHandlers:
-    """The control API of one emulator."""
+class ControlHandlers(ControlBase):
+    """The control API of one emulator (``fail-next``, ``reset`` and ``keys`` are shared)."""
 
-    def __init__(self, emulator: AlipayEmulator) -> None:
-        self.emulator = emulator
+    emulator: AlipayEmulator
 
     async def list_trades(self, request: Request) -> Response:
         """Every trade with its notification history."""
@@ -54,27 +54,3 @@ class ControlHandlers:
             status = 404 if exc.sub_code == "ACQ.TRADE_NOT_EXIST" else 409
             return json_error(status, exc.sub_code, exc.message)
         return JSONResponse({"data": snapshot})
-
-    async def fail_next(self, request: Request) -> Response:
-        """Queue failures for the next server calls."""
-        try:
-            body = await json_body(request)
-            method = body.get("method")
-            self.emulator.failures.add(
-                str(body.get("mode")),
-                count=body.get("count", 1),
-                seconds=body.get("seconds", 2.0),
-                method=None if method is None else str(method),
-            )
-        except REFUSALS as exc:
-            return refused(exc)
-        return JSONResponse({"data": {"queued": True}})
-
-    async def reset(self, request: Request) -> Response:
-        """Forget trades, pending failures and resends."""
-        self.emulator.reset()
-        return JSONResponse({"data": {"reset": True}})
-
-    async def keys(self, request: Request) -> Response:
-        """The platform public key."""
-        return JSONResponse({"data": self.emulator.keys_view()})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from html import escape
 from typing import TYPE_CHECKING, Final
 
 from starlette.applications import Starlette
@@ -90,3 +91,12 @@ async def plain_fault(mode: str, seconds: float) -> Response | None:
     if mode == "html":
         return HTMLResponse("<html><body><h1>系统繁忙 System busy</h1></body></html>")
     return None
+
+
+def html_page(title: str, content: str, style: str) -> str:
+    """A whole HTML document: ``content`` (already escaped) under ``title``, styled inline."""
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<style>{style}</style></head><body>{content}</body></html>"
+    )

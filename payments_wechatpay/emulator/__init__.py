@@ -60,13 +60,7 @@ from __future__ import annotations
 
 from payments_wechatpay.emulator.errors import WeChatError
 from payments_wechatpay.emulator.server import EmulatorServer
-from payments_wechatpay.emulator.state import (
-    FAIL_MODES,
-    RESEND_GAPS,
-    WeChatPayEmulator,
-    private_pem,
-    public_pem,
-)
+from payments_wechatpay.emulator.state import FAIL_MODES, RESEND_GAPS, WeChatPayEmulator
 from payments_wechatpay.emulator.transactions import Refund, Transaction
 
 __all__ = [
@@ -77,6 +71,4 @@ __all__ = [
     "Transaction",
     "WeChatError",
     "WeChatPayEmulator",
-    "private_pem",
-    "public_pem",
 ]

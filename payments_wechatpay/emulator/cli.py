@@ -8,7 +8,6 @@ the ``WECHATPAY_*`` settings that reach it, and serves until interrupted.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from payments_vendorkit.emulation.limits import MAX_RESEND_FACTOR, factor
+from payments_vendorkit.emulation.cli import add_resend_factor, write_private
 from payments_wechatpay.emulator.state import WeChatPayEmulator
 
 if TYPE_CHECKING:
@@ -35,27 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--mchid", default=DEFAULT_MCHID, help="the merchant's mchid")
     parser.add_argument("--appid", default=DEFAULT_APPID, help="the merchant's appid")
-    parser.add_argument(
-        "--resend-factor",
-        type=_resend_factor,
-        default=1.0,
-        help=f"scales WeChat Pay's resend gaps (0 to {MAX_RESEND_FACTOR:g})",
-    )
-
-
-def _resend_factor(text: str) -> float:
-    try:
-        return factor(float(text), "--resend-factor", MAX_RESEND_FACTOR)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(text)
-    return path
+    add_resend_factor(parser, "WeChat Pay")
 
 
 def settings_lines(settings: dict[str, str], directory: Path) -> list[str]:
@@ -63,7 +42,7 @@ def settings_lines(settings: dict[str, str], directory: Path) -> list[str]:
     lines = []
     for name, value in settings.items():
         if name in _PEM_SETTINGS:
-            value = f"@{_write(directory, name.lower() + '.pem', value)}"
+            value = f"@{write_private(directory, name.lower() + '.pem', value)}"
         lines.append(f"{name}={value}")
     return lines
 

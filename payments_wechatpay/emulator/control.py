@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import JSONResponse, Response
 
 from payments_vendorkit.emulation import limits
+from payments_vendorkit.emulation.control import ControlBase
 from payments_vendorkit.emulation.web import REFUSALS, json_body, json_error, refused
 from payments_wechatpay.emulator.errors import WeChatError
 
@@ -36,11 +37,10 @@ def _optional_fen(body: Mapping[str, object], name: str) -> int | None:
     return value
 
 
-class ControlHandlers:
-    """The control API of one emulator."""
+class ControlHandlers(ControlBase):
+    """The control API of one emulator (``fail-next``, ``reset`` and ``keys`` are shared)."""
 
-    def __init__(self, emulator: WeChatPayEmulator) -> None:
-        self.emulator = emulator
+    emulator: WeChatPayEmulator
 
     async def list_transactions(self, request: Request) -> Response:
         """Every transaction with its notification history."""
@@ -106,27 +106,3 @@ class ControlHandlers:
         except REFUSALS as exc:
             return refused(exc)
         return JSONResponse({"data": {"status": self.emulator.refund_mode}})
-
-    async def fail_next(self, request: Request) -> Response:
-        """Queue failures for the next API calls."""
-        try:
-            body = await json_body(request)
-            method = body.get("method")
-            self.emulator.failures.add(
-                str(body.get("mode")),
-                count=body.get("count", 1),
-                seconds=body.get("seconds", 2.0),
-                method=None if method is None else str(method),
-            )
-        except REFUSALS as exc:
-            return refused(exc)
-        return JSONResponse({"data": {"queued": True}})
-
-    async def reset(self, request: Request) -> Response:
-        """Forget transactions, refunds, pending failures and resends."""
-        self.emulator.reset()
-        return JSONResponse({"data": {"reset": True}})
-
-    async def keys(self, request: Request) -> Response:
-        """The platform public key and its id."""
-        return JSONResponse({"data": self.emulator.keys_view()})

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Final
 
 import segno
 
+from payments_vendorkit.emulation.web import html_page
+
 if TYPE_CHECKING:
     from payments_wechatpay.emulator.transactions import Transaction
 
@@ -24,11 +26,7 @@ _STYLE: Final = (
 
 def page(title: str, content: str) -> str:
     """A whole HTML document."""
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<style>{_STYLE}</style></head><body>{content}</body></html>"
-    )
+    return html_page(title, content, _STYLE)
 
 
 def qr_svg(text: str) -> str:

@@ -11,13 +11,13 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from payments_vendorkit.emulation import limits
 from payments_vendorkit.emulation.faults import FailureQueue
 from payments_vendorkit.emulation.notifier import Notifier, OutgoingNotification
 from payments_vendorkit.emulation.web import build_app
+from payments_vendorkit.keys import private_pem, public_pem
 from payments_wechatpay.emulator import fields, forgeries
 from payments_wechatpay.emulator.errors import WeChatError
 from payments_wechatpay.emulator.protocol import Merchant, Platform, new_key_id, notification_body
@@ -62,24 +62,6 @@ def answered_2xx(status: int, text: str) -> bool:
     """Whether the merchant took a notification: WeChat Pay wants any 2xx (200 or 204)."""
     del text  # the body of a 2xx answer does not matter
     return 200 <= status < 300
-
-
-def public_pem(key: RSAPublicKey) -> str:
-    """``key`` as SubjectPublicKeyInfo PEM."""
-    raw = key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return raw.decode("ascii")
-
-
-def private_pem(key: RSAPrivateKey) -> str:
-    """``key`` as unencrypted PKCS#8 PEM (the form WeChat Pay's key tool writes)."""
-    raw = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return raw.decode("ascii")
 
 
 class WeChatPayEmulator:

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,10 +236,18 @@ def notifications(server: EmulatorServer, out_trade_no: str) -> list[dict[str, A
     return history
 
 
-def reset(server: EmulatorServer, shop: Receiver) -> Callable[[], None]:
-    def done() -> None:
-        server.emulator.reset()
-        shop.clear()
+@pytest.fixture(scope="module")
+def merchant(
+    server: EmulatorServer, merchant_key: RSAPrivateKey, receiver: tuple[Receiver, ServerThread]
+) -> Merchant:
+    """The merchant registered with the module's ``server``, notified at ``receiver``."""
+    return make_merchant(server, merchant_key, receiver[1].url)
 
-    done()
-    return done
+
+@pytest.fixture
+def shop(server: EmulatorServer, receiver: tuple[Receiver, ServerThread]) -> Iterator[Receiver]:
+    """The receiver, with the emulator and it emptied before and after the test."""
+    server.emulator.reset()
+    receiver[0].clear()
+    yield receiver[0]
+    server.emulator.reset()

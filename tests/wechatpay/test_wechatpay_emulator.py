@@ -13,11 +13,9 @@ from datetime import timedelta
 
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from payments_core.inmemory import FrozenClock
 from payments_core.testing import unique
-from payments_vendorkit.emulation.server import ServerThread
 from payments_wechatpay.emulator import EmulatorServer
 from payments_wechatpay.emulator.fields import rfc3339
 from tests.wechatpay.emulator_support import (
@@ -25,13 +23,14 @@ from tests.wechatpay.emulator_support import (
     MCHID,
     Merchant,
     Receiver,
-    make_merchant,
+    merchant,
     merchant_key,
     receiver,
+    shop,
 )
 
 pytestmark = pytest.mark.integration
-__all__ = ["merchant_key", "receiver"]  # fixtures
+__all__ = ["merchant", "merchant_key", "receiver", "shop"]  # fixtures
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +42,6 @@ def clock() -> FrozenClock:
 def server(clock: FrozenClock) -> Iterator[EmulatorServer]:
     with EmulatorServer(resend_factor=0.001, clock=clock.now) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def merchant(
-    server: EmulatorServer, merchant_key: RSAPrivateKey, receiver: tuple[Receiver, ServerThread]
-) -> Merchant:
-    return make_merchant(server, merchant_key, receiver[1].url)
-
-
-@pytest.fixture
-def shop(server: EmulatorServer, receiver: tuple[Receiver, ServerThread]) -> Iterator[Receiver]:
-    server.emulator.reset()
-    receiver[0].clear()
-    yield receiver[0]
-    server.emulator.reset()
 
 
 def _no() -> str:

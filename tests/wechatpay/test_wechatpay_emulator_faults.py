@@ -15,48 +15,32 @@ from pathlib import Path
 import pytest
 import requests
 import segno
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from payments_core.testing import unique
 from payments_http import cli
-from payments_vendorkit.emulation.server import ServerThread
 from payments_wechatpay import crypto
 from payments_wechatpay.emulator import EmulatorServer
 from tests.wechatpay.emulator_support import (
     MCHID,
     Merchant,
     Receiver,
-    make_merchant,
+    merchant,
     merchant_key,
     notifications,
     receiver,
     rsa_public,
+    shop,
     snapshot,
 )
 
 pytestmark = pytest.mark.integration
-__all__ = ["merchant_key", "receiver"]  # fixtures
+__all__ = ["merchant", "merchant_key", "receiver", "shop"]  # fixtures
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
     with EmulatorServer(resend_factor=0.001) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def merchant(
-    server: EmulatorServer, merchant_key: RSAPrivateKey, receiver: tuple[Receiver, ServerThread]
-) -> Merchant:
-    return make_merchant(server, merchant_key, receiver[1].url)
-
-
-@pytest.fixture
-def shop(server: EmulatorServer, receiver: tuple[Receiver, ServerThread]) -> Iterator[Receiver]:
-    server.emulator.reset()
-    receiver[0].clear()
-    yield receiver[0]
-    server.emulator.reset()
 
 
 def _opened(merchant: Merchant, total: int = 100) -> str:

@@ -15,20 +15,18 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from payments_core.testing import unique
 from payments_vendorkit.emulation.limits import MAX_REQUEST_BYTES
-from payments_vendorkit.emulation.server import ServerThread
 from payments_wechatpay.emulator import EmulatorServer
 from tests.wechatpay.emulator_support import (
     MCHID,
     Merchant,
-    Receiver,
-    make_merchant,
+    merchant,
     merchant_key,
     receiver,
     snapshot,
 )
 
 pytestmark = pytest.mark.integration
-__all__ = ["merchant_key", "receiver"]  # fixtures
+__all__ = ["merchant", "merchant_key", "receiver"]  # fixtures
 NATIVE = "/v3/pay/transactions/native"
 
 
@@ -36,13 +34,6 @@ NATIVE = "/v3/pay/transactions/native"
 def server() -> Iterator[EmulatorServer]:
     with EmulatorServer(resend_factor=0.001) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def merchant(
-    server: EmulatorServer, merchant_key: RSAPrivateKey, receiver: tuple[Receiver, ServerThread]
-) -> Merchant:
-    return make_merchant(server, merchant_key, receiver[1].url)
 
 
 @pytest.fixture(scope="module")
