@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Final
 
 from payments_vendorkit.emulation.limits import MAX_REFUNDS, MAX_TRADES
@@ -38,8 +38,8 @@ DEFAULT_OPENID: Final = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 
 
 @dataclass(kw_only=True)
-class Transaction:
-    """One Native transaction as the emulator holds it."""
+class Order:
+    """A verified Native order request."""
 
     mchid: str
     appid: str
@@ -49,6 +49,12 @@ class Transaction:
     notify_url: str
     attach: str | None
     time_expire: datetime | None
+
+
+@dataclass(kw_only=True)
+class Transaction(Order):
+    """One Native transaction as the emulator holds it: its order, and what became of it."""
+
     created_at: datetime
     code: str  # the ``pr`` of its code_url, and of its scan page
     state: str = NOTPAY
@@ -198,20 +204,6 @@ def _digits(now: datetime, prefix: str, width: int) -> str:
     )
 
 
-@dataclass(kw_only=True, frozen=True)
-class Order:
-    """A verified Native order request."""
-
-    mchid: str
-    appid: str
-    out_trade_no: str
-    description: str
-    total: int
-    notify_url: str
-    attach: str | None
-    time_expire: datetime | None
-
-
 class Book:
     """All transactions and refunds, guarded by one lock (handlers, control API and tests share it)."""
 
@@ -301,14 +293,7 @@ class Book:
 
     def _create(self, order: Order) -> Transaction:
         trade = Transaction(
-            mchid=order.mchid,
-            appid=order.appid,
-            out_trade_no=order.out_trade_no,
-            description=order.description,
-            total=order.total,
-            notify_url=order.notify_url,
-            attach=order.attach,
-            time_expire=order.time_expire,
+            **{f.name: getattr(order, f.name) for f in fields(Order)},
             created_at=self.clock(),
             code=secrets.token_urlsafe(16),
         )
