@@ -35,15 +35,21 @@ def apiv3_key(forgery: str | None, genuine: bytes) -> bytes:
     return secrets.token_hex(16).encode("ascii") if forgery == "undecryptable" else genuine
 
 
-def signer(forgery: str | None, platform: Platform) -> Callable[[bytes], Mapping[str, str]] | None:
+def stranger() -> Platform:
+    """A platform key and id that no merchant was given."""
+    return Platform(private_key=rsa.generate_private_key(65537, 2048), key_id=new_key_id())
+
+
+def signer(
+    forgery: str | None, platform: Platform, stranger: Callable[[], Platform]
+) -> Callable[[bytes], Mapping[str, str]] | None:
     """What makes the ``Wechatpay-*`` headers at each send (None: no signature)."""
     if forgery == "unsigned":
         return None
     if forgery == "bad-signature":
         return lambda body: platform.headers(body + b" ")
     if forgery == "unknown-key":
-        stranger = Platform(private_key=rsa.generate_private_key(65537, 2048), key_id=new_key_id())
-        return stranger.headers
+        return lambda body: stranger().headers(body)
     if forgery == "stale":
         return lambda body: platform.headers(body, timestamp=int(time.time()) - STALE_SECONDS)
     return platform.headers

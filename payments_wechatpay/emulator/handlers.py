@@ -8,14 +8,14 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from payments_vendorkit.emulation import limits
 from payments_vendorkit.emulation.web import plain_fault
 from payments_wechatpay.emulator import fields
 from payments_wechatpay.emulator.errors import WeChatError
-from payments_wechatpay.emulator.protocol import Platform, authenticate, encode, new_key_id
+from payments_wechatpay.emulator.protocol import Platform, authenticate, encode
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -163,10 +163,8 @@ class ApiHandlers:
             )
         status, node = _forged_success(method, request)
         if mode == "unknown-key":  # well signed, by a key the merchant was never given
-            stranger = Platform(
-                private_key=rsa.generate_private_key(65537, 2048), key_id=new_key_id()
-            )
-            return signed(stranger, status, node)
+            # made once, off the event loop: an RSA key takes a while
+            return signed(await run_in_threadpool(self.emulator.stranger), status, node)
         body = b"" if node is None else encode(node)
         # "bad-signature": a genuine signature, of another body
         headers = {} if mode == "unsigned" else platform.headers(body + b" ")

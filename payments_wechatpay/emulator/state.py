@@ -92,8 +92,16 @@ class WeChatPayEmulator:
         self.failures = FailureQueue(modes=FAIL_MODES, methods=SERVER_METHODS)
         self.refund_mode = "SUCCESS"
         self._merchants: dict[str, Merchant] = {}
+        self._stranger: Platform | None = None
         self._lock = threading.Lock()
         self.app: Starlette = build_app(routes(self), self)
+
+    def stranger(self) -> Platform:
+        """A key of no platform the merchants know, made once (forged answers and notifications)."""
+        with self._lock:
+            if self._stranger is None:
+                self._stranger = forgeries.stranger()
+            return self._stranger
 
     @property
     def platform_public_key(self) -> RSAPublicKey:
@@ -374,6 +382,6 @@ class WeChatPayEmulator:
     ) -> None:
         key = forgeries.apiv3_key(forgery, self.merchants()[mchid].apiv3_key)
         body = notification_body(event_type, resource, original_type, key, self.clock())
-        sign = forgeries.signer(forgery, self.platform)
+        sign = forgeries.signer(forgery, self.platform, self.stranger)
         outgoing = OutgoingNotification(url=url, body=body, headers=_JSON, sign=sign, record=record)
         self.notifier.send(outgoing)
