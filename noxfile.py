@@ -68,6 +68,13 @@ def integration(session: nox.Session) -> None:
 
 
 @nox.session
+def emulators(session: nox.Session) -> None:
+    """The vendors' local emulators over real HTTP, and each gateway against its emulator."""
+    _install(session)
+    session.run("pytest", "-m", "integration", "tests/alipay", "tests/wechatpay", *session.posargs)
+
+
+@nox.session
 def e2e(session: nox.Session) -> None:
     """The real server as a subprocess, driven over HTTP (and headless Chromium when present)."""
     _install(session)

@@ -24,6 +24,9 @@ EXTRA_OF_MODULE: Final[Mapping[str, str]] = {
     "requests": "server",
     "sqlalchemy": "server",
     "alembic": "server",
+    "prometheus_client": "server",
+    "swagger_ui_bundle": "server",
+    "segno": "server",
     "psycopg": "postgres",
 }
 

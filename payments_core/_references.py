@@ -7,9 +7,10 @@ from datetime import datetime
 
 
 def new_reference(now: datetime) -> str:
-    """A 33-character reference of letters and digits: ``P``, UTC time, then 72 random bits.
+    """A 31-character reference of letters and digits: ``P``, UTC time, then 64 random bits.
 
     The time prefix keeps references readable and sortable in vendor consoles; the
-    random part keeps them unique across database resets and app instances.
+    random part keeps them unique across database resets and app instances. At most 32
+    characters: the shortest merchant order number a vendor of ours takes.
     """
-    return now.strftime("P%Y%m%d%H%M%S") + secrets.token_hex(9)
+    return now.strftime("P%Y%m%d%H%M%S") + secrets.token_hex(8)

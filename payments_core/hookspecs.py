@@ -106,13 +106,15 @@ def payments_commands(commands: Subcommands) -> None:
     raise NotImplementedError
 
 
-@hookspec(firstresult=True)
+@hookspec
 def payments_demo_vendor(public_url: str, buyer: str) -> DemoVendor | None:
-    """Return the vendor's part of ``payments serve --demo``, or None to let the next plugin answer.
+    """Return the vendor's part of ``payments serve --demo``, or None when it offers none.
 
-    The first non-None answer wins: the demo shows one vendor. ``public_url`` is where
-    the demo server is reached (its stand-in is at ``public_url + mount_path``);
-    ``buyer`` is the user the demo gives a customer token, who should own some
-    payable seed orders.
+    Every plugin answers; the demo serves every vendor offered, each stand-in under its
+    own ``mount_path``, and its default vendor is ``PAYMENTS_VENDOR`` when one of them is
+    that vendor, else the first answer. Two answers naming the same vendor or mount path,
+    or seed orders with the same id, are a configuration error. ``public_url`` is where
+    the demo server is reached (a stand-in is at ``public_url + mount_path``); ``buyer``
+    is the user the demo gives a customer token, who should own some payable seed orders.
     """
     raise NotImplementedError

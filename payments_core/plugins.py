@@ -218,20 +218,28 @@ class PaymentHooks:
         except argparse.ArgumentError as exc:
             raise ValueError(f"a plugin's command clashes: {exc.message}") from None
 
-    def demo_vendor(self, public_url: str, buyer: str) -> DemoVendor:
-        """The first plugin's part of the demo.
+    def demo_vendors(self, public_url: str, buyer: str) -> list[DemoVendor]:
+        """Every plugin's part of the demo, in the order pluggy calls them.
 
         Raises:
-            ValueError: no installed plugin offers a demo.
+            ValueError: no installed plugin offers a demo, or two parts clash (the same
+                vendor name or mount path).
         """
-        demo: DemoVendor | None = self._pm.hook.payments_demo_vendor(
+        demos: list[DemoVendor] = self._pm.hook.payments_demo_vendor(
             public_url=public_url, buyer=buyer
         )
-        if demo is None:
+        if not demos:
             raise ValueError(
                 "the demo needs a vendor plugin that offers one (payments_demo_vendor)"
             )
-        return demo
+        for attribute in ("vendor", "mount_path"):
+            values = [getattr(demo, attribute) for demo in demos]
+            clash = next((v for v in values if values.count(v) > 1), None)
+            if clash is not None:
+                for demo in demos:
+                    demo.stop()
+                raise ValueError(f"two plugins offer a demo with the {attribute} {clash!r}")
+        return demos
 
     def status_hooks(self, settings: Settings | None = None) -> list[StatusHook]:
         """Every plugin's ``payments_status_changed``, in the order pluggy calls them.

@@ -1,10 +1,12 @@
 """``payments serve --demo``: the whole system on one port with nothing to configure.
 
-SQLite in the working folder (recreated on each start), a vendor's local stand-in
-mounted in the same server as its gateway (the Alipay plugin offers its emulator
-under ``/emulator``, with generated keys), a generated JWT secret, the vendor's seed
-orders, and ready-to-paste commands with tokens. The vendor's parts come from the
-``payments_demo_vendor`` hook.
+SQLite in the working folder (recreated on each start), every vendor's local stand-in
+mounted in the same server as its gateway (each plugin offers its own, with generated
+keys, under its own path), a generated JWT secret, the vendors' seed orders, and
+ready-to-paste commands with tokens. The vendors' parts come from the
+``payments_demo_vendor`` hook; the default vendor is ``PAYMENTS_VENDOR`` (``alipay``
+unless set) when a plugin offers it, else the first one offered, and a create names
+another with ``"vendor"``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 DATABASE_FILE: Final = "payments-demo.db"
 TOKEN_LIFETIME: Final = 24 * 3600
+DEFAULT_VENDOR: Final = next(s.default for s in config.SETTINGS if s.name == "PAYMENTS_VENDOR")
 CUSTOMER: Final = "alice"
 OTHER_CUSTOMER: Final = "bob"  # unless the vendor seeds an order for someone else
 ADMIN: Final = "admin"
@@ -53,51 +56,103 @@ class Demo:
 def build(
     settings: Mapping[str, str], folder: Path, *, plugin_manager: pluggy.PluginManager | None = None
 ) -> Demo:
-    """The demo app for ``PAYMENTS_HOST``/``PAYMENTS_PORT`` of ``settings``; other settings are ignored.
+    """The demo app for ``PAYMENTS_HOST``/``PAYMENTS_PORT`` of ``settings``.
+
+    ``PAYMENTS_VENDOR`` (its declared default when absent), ``PAYMENTS_CHECKOUT_TTL`` and
+    ``PAYMENTS_RECONCILE_INTERVAL`` are taken from ``settings`` too; other settings are
+    ignored. A ``PAYMENTS_VENDOR`` no plugin offers leaves the first one offered as default.
 
     Raises:
-        ValueError: the host or port setting is unusable, or no plugin offers a demo.
+        ValueError: the host or port setting is unusable, no plugin offers a demo, or
+            the plugins' parts clash (vendor, mount path, setting or order id).
     """
     port = config.integer(settings, "PAYMENTS_PORT", 1, 65535)
     host = settings.get("PAYMENTS_HOST", "127.0.0.1")
     base = config.public_url({"PAYMENTS_HOST": host, "PAYMENTS_PORT": str(port)})
     pm = plugin_manager or make_plugin_manager()
-    vendor = PaymentHooks(pm).demo_vendor(public_url=base, buyer=CUSTOMER)
+    offered = PaymentHooks(pm).demo_vendors(public_url=base, buyer=CUSTOMER)
+    try:
+        vendors = _default_first(offered, settings.get("PAYMENTS_VENDOR") or DEFAULT_VENDOR)
+        vendor_settings = _merged_settings(vendors)
+        orders = _merged_orders(vendors)
+    except ValueError:
+        _stop_all(offered)
+        raise
     _fresh_database(folder)
     demo_settings = {
         "PAYMENTS_HOST": host,
         "PAYMENTS_PORT": str(port),
         "PAYMENTS_PUBLIC_URL": base,
         "PAYMENTS_DATABASE_URL": f"sqlite:///{folder / DATABASE_FILE}",
-        "PAYMENTS_VENDOR": vendor.vendor,
+        "PAYMENTS_VENDOR": vendors[0].vendor,
         "PAYMENTS_CHECKOUT_TTL": settings.get("PAYMENTS_CHECKOUT_TTL", "900"),
         "PAYMENTS_RECONCILE_INTERVAL": settings.get("PAYMENTS_RECONCILE_INTERVAL", "60"),
         "PAYMENTS_JWT_SECRET": secrets.token_urlsafe(32),
         "PAYMENTS_SHOP_RETURN_URL": f"{base}{RESULT_PATH}",
-        **vendor.settings,
+        **vendor_settings,
     }
-    app = _app(demo_settings, vendor, pm)
-    text = banner(base, demo_settings["PAYMENTS_JWT_SECRET"], vendor)
+    app = _app(demo_settings, vendors, orders, pm)
+    text = banner(base, demo_settings["PAYMENTS_JWT_SECRET"], vendors, orders)
     return Demo(app=app, banner=text, settings=demo_settings)
 
 
-def _app(settings: Mapping[str, str], vendor: DemoVendor, pm: pluggy.PluginManager) -> Starlette:
-    """The server with the vendor's stand-in mounted; the stand-in stops if that fails."""
+def _default_first(vendors: Sequence[DemoVendor], preferred: str | None) -> list[DemoVendor]:
+    """``vendors`` with the one named ``preferred`` first (when there is one), else as given."""
+    chosen = next((v for v in vendors if v.vendor == preferred), vendors[0])
+    return [chosen, *(v for v in vendors if v is not chosen)]
+
+
+def _merged_settings(vendors: Sequence[DemoVendor]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for vendor in vendors:
+        for name, value in vendor.settings.items():
+            if name in merged:
+                raise ValueError(f"two plugins' demos set {name}")
+            merged[name] = value
+    return merged
+
+
+def _merged_orders(vendors: Sequence[DemoVendor]) -> list[Order]:
+    merged: dict[str, Order] = {}
+    for order in (o for vendor in vendors for o in vendor.orders):
+        if order.id in merged:
+            raise ValueError(f"two plugins' demos seed the order {order.id}")
+        merged[order.id] = order
+    return list(merged.values())
+
+
+def _stop_all(vendors: Sequence[DemoVendor]) -> None:
+    for vendor in vendors:
+        vendor.stop()
+
+
+def _app(
+    settings: Mapping[str, str],
+    vendors: Sequence[DemoVendor],
+    orders: Sequence[Order],
+    pm: pluggy.PluginManager,
+) -> Starlette:
+    """The server with every vendor's stand-in mounted; they stop if that fails."""
     try:
         return create_app_from_settings(
             settings,
             plugin_manager=pm,
-            orders=InMemoryOrders(vendor.orders),
+            orders=InMemoryOrders(orders),
+            # The stand-ins are served by this same event loop, and opening a checkout
+            # may call one over HTTP (a WeChat Pay Native order): never block the loop.
+            offload_create=True,
             extra_routes=[
-                Mount(vendor.mount_path, app=vendor.app),
+                *(Mount(v.mount_path, app=v.app) for v in vendors),
                 *shop_routes(
-                    Caller(username=CUSTOMER, roles={"CUSTOMER"}), vendor.orders, [vendor.vendor]
+                    Caller(username=CUSTOMER, roles={"CUSTOMER"}),
+                    orders,
+                    [v.vendor for v in vendors],
                 ),
             ],
-            background=[_Stopper(vendor.stop)],
+            background=[_Stopper(v.stop) for v in vendors],
         )
     except BaseException:
-        vendor.stop()
+        _stop_all(vendors)
         raise
 
 
@@ -128,27 +183,34 @@ def _other_customer(orders: Sequence[Order]) -> str:
     return next((o.buyer for o in orders if o.buyer != CUSTOMER), OTHER_CUSTOMER)
 
 
-def banner(base: str, secret: str, vendor: DemoVendor) -> str:
-    """What the demo prints: where things are, tokens, and commands to paste."""
+def banner(base: str, secret: str, vendors: Sequence[DemoVendor], orders: Sequence[Order]) -> str:
+    """What the demo prints: where things are, tokens, and commands to paste.
+
+    ``vendors[0]`` is the default vendor; the others are named in a create's body.
+    """
     now = time.time()
     customer = issue_token(secret, CUSTOMER, ["CUSTOMER"], lifetime_seconds=TOKEN_LIFETIME, now=now)
-    other = _other_customer(vendor.orders)
+    other = _other_customer(orders)
     other_token = issue_token(secret, other, ["CUSTOMER"], lifetime_seconds=TOKEN_LIFETIME, now=now)
     admin = issue_token(secret, ADMIN, ["ADMIN"], lifetime_seconds=TOKEN_LIFETIME, now=now)
     auth_c = '-H "Authorization: Bearer $CUSTOMER_TOKEN"'
     auth_a = '-H "Authorization: Bearer $ADMIN_TOKEN"'
-    order_id = _first_payable(vendor.orders)
+    order_id = _first_payable(orders)
     body = shlex.quote(f'{{"orderId": "{order_id}", "subject": "Green tea"}}')
-    orders = "\n".join(
-        f"  {o.id}  {o.total:>8}  {o.status:<8} buyer {o.buyer}" for o in vendor.orders
+    listed = "\n".join(f"  {o.id}  {o.total:>8}  {o.status:<8} buyer {o.buyer}" for o in orders)
+    notes = "".join(f"  {note}\n" for vendor in vendors for note in vendor.notes)
+    names = ", ".join(v.vendor for v in vendors)
+    others = "".join(
+        f'# to pay with {v.vendor} instead, add "vendor": "{v.vendor}" to the body\n'
+        for v in vendors[1:]
     )
-    notes = "".join(f"  {note}\n" for note in vendor.notes)
     return f"""\
 payments demo: nothing configured, nothing to keep. State: ./{DATABASE_FILE} (recreated at each start).
   Shop             {base}/  (pay an order in the browser, as {CUSTOMER})
   API              {base}/api/v1/payments      OpenAPI {base}/openapi.json
+  Vendors          {names} (the first is the default)
 {notes}Demo orders:
-{orders}
+{listed}
 Tokens are valid for 24 hours: {CUSTOMER} and {other} have the role CUSTOMER, {ADMIN} the role ADMIN.
 
 # paste into a shell:
@@ -159,7 +221,7 @@ export OTHER_CUSTOMER_TOKEN={other_token}
 
 # 1. create the payment of order {order_id} (201, with an orderString)
 curl -s -X POST "$PAYMENTS/api/v1/payments" {auth_c} -H 'Content-Type: application/json' -d {body}
-# 2. open the orderString in a browser and press Pay; the emulator notifies the server
+{others}# 2. open the orderString in a browser (or its vendor's emulator page) and pay; the emulator notifies the server
 # 3. see it CONFIRMED
 curl -s "$PAYMENTS/api/v1/payments/1" {auth_c}
 # ask the vendor now (true once paid), as the admin

@@ -29,11 +29,13 @@ answers 504 after ``seconds``. The
 control API has no authentication: never expose the emulator beyond development. Every
 count, delay and size it takes, and everything it keeps, is bounded (``limits``).
 
-Its modules: ``state`` (the emulator: trades, merchants, keys, notifications), ``trades``, ``refunds``,
-``protocol`` (checking requests, signing answers), ``notifier`` (sending
-notifications and resends), ``faults``, ``limits``; the HTTP side in ``app``, ``routes``, ``handlers``
-(gateway and cashier), ``control`` (the control API) and ``pages`` (HTML); ``server``
-runs it in a thread for tests, ``cli`` alone: ``python -m payments_alipay.emulator``.
+Its modules: ``state`` (the emulator: trades, merchants, keys, notifications), ``trades``,
+``refunds``, ``protocol`` (checking requests, signing answers), ``notifier`` (Alipay's
+resend schedule), ``faults``; the HTTP side in ``app``, ``routes``, ``handlers`` (gateway
+and cashier), ``control`` (the control API) and ``pages`` (HTML); ``server`` runs it in a
+thread for tests, ``cli`` alone: ``python -m payments_alipay.emulator``. What every
+emulator shares (limits, the sender, the failure queue, the server thread) is in
+``payments_vendorkit.emulation``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ temporary folder that is removed when the emulator stops.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import tempfile
@@ -17,9 +16,9 @@ from typing import TYPE_CHECKING
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from payments_alipay.emulator.limits import MAX_RESEND_FACTOR, factor
 from payments_alipay.emulator.state import DEFAULT_SELLER_ID, AlipayEmulator
 from payments_alipay.keys import load_private_key, load_public_key, private_pem, public_pem
+from payments_vendorkit.emulation.cli import add_resend_factor, write_private
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -54,27 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_SELLER_ID,
         help="the seller id it reports (default %(default)s)",
     )
-    parser.add_argument(
-        "--resend-factor",
-        type=_resend_factor,
-        default=1.0,
-        help=f"scales Alipay's resend gaps (0 to {MAX_RESEND_FACTOR:g})",
-    )
-
-
-def _resend_factor(text: str) -> float:
-    try:
-        return factor(float(text), "--resend-factor", MAX_RESEND_FACTOR)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(text)
-    return path
+    add_resend_factor(parser, "Alipay")
 
 
 def _merchant_key(given: str | None, directory: Path) -> tuple[RSAPublicKey, list[str]]:
@@ -82,7 +61,7 @@ def _merchant_key(given: str | None, directory: Path) -> tuple[RSAPublicKey, lis
     if given:
         return load_public_key(given), []
     app_key = rsa.generate_private_key(65537, 2048)
-    path = _write(directory, "app_private_key.pem", private_pem(app_key))
+    path = write_private(directory, "app_private_key.pem", private_pem(app_key))
     return app_key.public_key(), [f"ALIPAY_PRIVATE_KEY=@{path}"]
 
 
@@ -129,7 +108,7 @@ def _serve_with_keys_in(directory: Path, args: argparse.Namespace) -> int:
         [
             f"ALIPAY_APP_ID={args.app_id}",
             *key_lines,
-            f"ALIPAY_PUBLIC_KEY=@{_write(directory, 'alipay_public_key.pem', platform_public)}",
+            f"ALIPAY_PUBLIC_KEY=@{write_private(directory, 'alipay_public_key.pem', platform_public)}",
             f"ALIPAY_GATEWAY=http://{args.host}:{args.port}/gateway.do",
             f"ALIPAY_SELLER_ID={args.seller_id}",
         ]

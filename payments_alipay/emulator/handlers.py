@@ -5,15 +5,16 @@ These handlers only read requests and render answers; the emulator does the rest
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from payments_alipay.emulator import limits, pages
+from payments_alipay.emulator import pages
 from payments_alipay.emulator.faults import signed_fault
 from payments_alipay.emulator.protocol import PAGE_METHODS, GatewayError, parse_params
 from payments_alipay.emulator.trades import TradeError, cst
+from payments_vendorkit.emulation import limits
+from payments_vendorkit.emulation.web import plain_fault
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -76,15 +77,10 @@ class GatewayHandlers:
         """
         if mode == "lost-answer":
             self.emulator.answer_server_call(params)
-            await asyncio.sleep(seconds)
-            return PlainTextResponse("Gateway Timeout", 504)
-        if mode == "timeout":
-            await asyncio.sleep(seconds)
-            return PlainTextResponse("Gateway Timeout", 504)
-        if mode == "500":
-            return PlainTextResponse("Internal Server Error", 500)
-        if mode == "html":
-            return HTMLResponse("<html><body><h1>系统繁忙 System busy</h1></body></html>")
+            mode = "timeout"  # then answered as a timeout is
+        plain = await plain_fault(mode, seconds)
+        if plain is not None:
+            return plain
         return json_answer(signed_fault(mode, params, self.emulator.platform_private_key))
 
     async def pay_form(self, request: Request) -> Response:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Final
 
+from payments_vendorkit.emulation.web import html_page
+
 if TYPE_CHECKING:
     from payments_alipay.emulator.trades import Trade
 
@@ -21,11 +23,7 @@ _STYLE: Final = (
 
 def page(title: str, content: str) -> str:
     """A whole HTML document."""
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<style>{_STYLE}</style></head><body>{content}</body></html>"
-    )
+    return html_page(title, content, _STYLE)
 
 
 def cashier(trade: Trade, expires: str | None) -> str:

@@ -22,7 +22,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
-from payments_alipay.emulator.limits import MAX_REFUNDS
 from payments_alipay.emulator.trades import (
     TRADE_CLOSED,
     TRADE_SUCCESS,
@@ -30,6 +29,7 @@ from payments_alipay.emulator.trades import (
     check_amount,
     cst,
 )
+from payments_vendorkit.emulation.limits import MAX_TRADE_REFUNDS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -98,9 +98,9 @@ def refund(trade: Trade, biz: Mapping[str, object], now: datetime) -> RefundReco
         raise TradeError("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "撤销或退款金额与订单金额不一致")
     if refunded(trade) + amount > paid:
         raise TradeError("ACQ.REASON_TRADE_REFUND_FEE_ERR", "退款金额无效 (more than was paid)")
-    if len(trade.refunds) >= MAX_REFUNDS:
+    if len(trade.refunds) >= MAX_TRADE_REFUNDS:
         raise TradeError(
-            "ACQ.SYSTEM_ERROR", f"the emulator keeps at most {MAX_REFUNDS} refunds a trade"
+            "ACQ.SYSTEM_ERROR", f"the emulator keeps at most {MAX_TRADE_REFUNDS} refunds a trade"
         )
     record = RefundRecord(out_request_no=request_no, amount=amount, reason=reason, at=now)
     trade.refunds.append(record)

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from payments_alipay.emulator import limits, refunds
+from payments_alipay.emulator import refunds
 from payments_alipay.emulator.app import build_app
-from payments_alipay.emulator.faults import FailureQueue
-from payments_alipay.emulator.notifier import Notifier, OutgoingNotification
+from payments_alipay.emulator.faults import failure_queue
+from payments_alipay.emulator.notifier import FORM, OutgoingNotification, alipay_notifier
 from payments_alipay.emulator.protocol import (
     PAGE_METHODS,
     GatewayError,
@@ -36,6 +36,7 @@ from payments_alipay.keys import (
     public_base64,
     public_pem,
 )
+from payments_vendorkit.emulation import limits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -73,12 +74,12 @@ class AlipayEmulator:
         self.seller_id = seller_id
         self.clock = clock
         self.trades = TradeBook(clock, on_close=self._notify)
-        self.notifier = Notifier(
+        self.notifier = alipay_notifier(
             factor=limits.factor(resend_factor, "resend_factor", limits.MAX_RESEND_FACTOR),
             timeout=limits.factor(notify_timeout, "notify_timeout", limits.MAX_NOTIFY_TIMEOUT),
         )
         self._merchants: dict[str, RSAPublicKey] = {}
-        self.failures = FailureQueue()
+        self.failures = failure_queue()
         self._lock = threading.Lock()
         for app_id, key in (merchants or {}).items():
             self.register_merchant(app_id, key)
@@ -262,7 +263,7 @@ class AlipayEmulator:
             return
         body = notification_body(trade, self.platform_private_key, self.clock(), refund)
         outgoing = OutgoingNotification(
-            url=trade.notify_url, body=body, record=trade.notifications.append
+            url=trade.notify_url, body=body, headers=FORM, record=trade.notifications.append
         )
         self.notifier.send(outgoing)
 

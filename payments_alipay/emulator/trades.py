@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Final
 
-from payments_alipay.emulator.limits import MAX_TRADES, MAX_URL
+from payments_vendorkit.emulation.limits import MAX_TRADES, MAX_URL
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

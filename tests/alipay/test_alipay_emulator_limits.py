@@ -22,16 +22,16 @@ from payments_alipay import AlipayGateway, AlipaySettings
 from payments_alipay.emulator import (
     AlipayEmulator,
     EmulatorServer,
-    Notifier,
     OutgoingNotification,
     TradeError,
 )
-from payments_alipay.emulator.limits import MAX_REQUEST_BYTES
+from payments_alipay.emulator.notifier import alipay_notifier
 from payments_core.errors import VendorUnavailable
 from payments_core.inmemory import FrozenClock
 from payments_core.money import Money
 from payments_core.testing import unique
 from payments_core.values import CheckoutRequest
+from payments_vendorkit.emulation.limits import MAX_REQUEST_BYTES
 from tests.alipay.conftest import APP_ID
 
 pytestmark = pytest.mark.integration
@@ -241,8 +241,8 @@ def test_a_trade_with_an_overlong_notify_url_is_refused(
 def test_pending_notifications_are_bounded_and_a_reset_drops_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("payments_alipay.emulator.notifier.MAX_PENDING_NOTIFICATIONS", 2)
-    notifier = Notifier(factor=1000.0, timeout=1.0)  # the next attempt is days away
+    monkeypatch.setattr("payments_vendorkit.emulation.notifier.MAX_PENDING_NOTIFICATIONS", 2)
+    notifier = alipay_notifier(factor=1000.0, timeout=1.0)  # the next attempt is days away
     records: list[dict[str, object]] = []
     notifications = [
         OutgoingNotification(url="http://127.0.0.1:9/notify", body="a=1", record=records.append)
@@ -292,7 +292,7 @@ def test_a_trade_keeps_a_bounded_number_of_refunds(
     clock: FrozenClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("payments_alipay.emulator.refunds.MAX_REFUNDS", 2)
+    monkeypatch.setattr("payments_alipay.emulator.refunds.MAX_TRADE_REFUNDS", 2)
     reference = str(emulator.open(_order_string(settings, clock))["out_trade_no"])
     emulator.pay(reference)
     gateway = AlipayGateway(settings, clock=clock.now)

@@ -15,6 +15,7 @@ from starlette.routing import Mount
 
 from payments_alipay import AlipayGateway, AlipaySettings
 from payments_alipay.emulator import AlipayEmulator, ServerThread
+from payments_core.contributions import DemoVendor
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_core.testing import unique
 from payments_core.values import TradeStatus
@@ -48,6 +49,15 @@ def test_the_alipay_settings_are_declared_by_the_plugin_found_through_its_entry_
     }
 
 
+def _alipay_part(public_url: str, buyer: str) -> DemoVendor:
+    """The Alipay plugin's answer to the demo hook; the other plugins' parts are stopped."""
+    parts = PaymentHooks(make_plugin_manager()).demo_vendors(public_url=public_url, buyer=buyer)
+    for other in parts:
+        if other.vendor != "alipay":
+            other.stop()
+    return next(part for part in parts if part.vendor == "alipay")
+
+
 class _Later:
     """An ASGI app to serve once the server's own URL is known."""
 
@@ -62,7 +72,7 @@ class _Later:
 def test_the_demo_part_is_an_emulator_its_settings_reach_with_signed_calls() -> None:
     later = _Later()
     with ServerThread(later) as server:
-        part = PaymentHooks(make_plugin_manager()).demo_vendor(public_url=server.url, buyer="carol")
+        part = _alipay_part(public_url=server.url, buyer="carol")
         later.app = Starlette(routes=[Mount(part.mount_path, app=part.app)])
         settings = AlipaySettings.from_settings(
             {**part.settings, "PAYMENTS_PUBLIC_URL": server.url}
@@ -82,9 +92,7 @@ def test_the_demo_part_is_an_emulator_its_settings_reach_with_signed_calls() -> 
 
 
 def test_the_demo_orders_are_the_buyers_but_one() -> None:
-    part = PaymentHooks(make_plugin_manager()).demo_vendor(
-        public_url="http://127.0.0.1:8000", buyer="carol"
-    )
+    part = _alipay_part(public_url="http://127.0.0.1:8000", buyer="carol")
     part.stop()
 
     theirs = {o.id: o.payable for o in part.orders if o.buyer == "carol"}

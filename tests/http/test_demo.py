@@ -67,7 +67,9 @@ def acme() -> AcmeDemo:
 def built(acme: AcmeDemo, tmp_path: Path) -> demo.Demo:
     pm = make_plugin_manager()
     pm.register(acme, name="acme-demo")
-    return demo.build({"PAYMENTS_PORT": "8123"}, tmp_path, plugin_manager=pm)
+    return demo.build(
+        {"PAYMENTS_PORT": "8123", "PAYMENTS_VENDOR": "acme"}, tmp_path, plugin_manager=pm
+    )
 
 
 @pytest.fixture
@@ -107,7 +109,8 @@ def test_the_banner_shows_the_vendor_notes_and_orders_and_pays_a_payable_one(
     assert "  ACME-1      3.00  PAID     buyer alice" in built.banner
     assert "# 1. create the payment of order ACME-2 " in built.banner
     assert '"orderId": "ACME-2"' in built.banner
-    assert "emulator" not in built.banner.split("# 2.")[0].lower()
+    assert "  Vendors          acme, " in built.banner  # the default first, then the others
+    assert '# to pay with wechatpay instead, add "vendor": "wechatpay" to the body' in built.banner
 
 
 def test_the_vendor_stand_in_stops_with_the_server(built: demo.Demo, acme: AcmeDemo) -> None:
@@ -136,6 +139,74 @@ def test_the_vendor_stand_in_stops_when_the_server_cannot_be_built(tmp_path: Pat
     pm.register(acme, name="acme-demo")
 
     with pytest.raises(ValueError, match="PAYMENTS_VENDOR: no vendor 'acme'"):
+        demo.build(
+            {"PAYMENTS_PORT": "8123", "PAYMENTS_VENDOR": "acme"}, tmp_path, plugin_manager=pm
+        )
+
+    assert acme.stopped == 1
+
+
+def test_the_demo_offers_every_installed_vendor_with_alipay_the_default(tmp_path: Path) -> None:
+    built = demo.build({"PAYMENTS_PORT": "8123"}, tmp_path)
+
+    with TestClient(built.app, base_url=PUBLIC_URL) as test_client:
+        wechat = test_client.get("/wechatpay/control/keys")
+        alipay = test_client.get("/emulator/control/trades")
+
+    assert built.settings["PAYMENTS_VENDOR"] == "alipay"
+    assert built.settings["WECHATPAY_GATEWAY"] == f"{PUBLIC_URL}/wechatpay"
+    assert built.settings["ALIPAY_GATEWAY"] == f"{PUBLIC_URL}/emulator/gateway.do"
+    assert (
+        wechat.json()["data"]["platform_public_key_id"] == built.settings["WECHATPAY_PUBLIC_KEY_ID"]
+    )
+    assert alipay.status_code == 200
+    assert "  Vendors          alipay, wechatpay (the first is the default)" in built.banner
+    assert f"WeChat Pay emulator  {PUBLIC_URL}/wechatpay/" in built.banner
+    assert "# 1. create the payment of order DEMO-1001 " in built.banner
+
+
+def test_payments_vendor_chooses_the_demos_default(tmp_path: Path) -> None:
+    built = demo.build({"PAYMENTS_PORT": "8123", "PAYMENTS_VENDOR": "wechatpay"}, tmp_path)
+    with TestClient(built.app):
+        pass  # starts and stops the stand-ins
+
+    assert built.settings["PAYMENTS_VENDOR"] == "wechatpay"
+    assert "  Vendors          wechatpay, alipay " in built.banner
+    assert '"vendor": "alipay"' in built.banner
+
+
+class Clashing(AcmeDemo):
+    def __init__(self, order_id: str, setting: str) -> None:
+        super().__init__()
+        self.order_id, self.setting = order_id, setting
+
+    @hookimpl(tryfirst=True)
+    def payments_demo_vendor(self, public_url: str, buyer: str) -> DemoVendor:
+        return DemoVendor(
+            vendor="acme",
+            settings={self.setting: "x"},
+            orders=[Order(id=self.order_id, buyer=buyer, total=Decimal("1.00"), status="CREATED")],
+            mount_path="/acme",
+            app=Starlette(),
+            stop=self.stop,
+        )
+
+
+@pytest.mark.parametrize(
+    ("order_id", "setting", "message"),
+    [
+        ("DEMO-1001", "ACME_URL", "two plugins' demos seed the order DEMO-1001"),
+        ("ACME-1", "WECHATPAY_MCHID", "two plugins' demos set WECHATPAY_MCHID"),
+    ],
+)
+def test_demos_that_clash_are_refused_and_stopped(
+    tmp_path: Path, order_id: str, setting: str, message: str
+) -> None:
+    acme = Clashing(order_id, setting)
+    pm = make_plugin_manager()
+    pm.register(acme, name="acme-demo")
+
+    with pytest.raises(ValueError, match=message):
         demo.build({"PAYMENTS_PORT": "8123"}, tmp_path, plugin_manager=pm)
 
     assert acme.stopped == 1

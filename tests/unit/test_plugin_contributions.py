@@ -139,18 +139,54 @@ def test_hook_payments_demo_vendor() -> None:
     other = DemoPlugin("other")
     hooks = _hooks(other=other, acme=acme, declines=declines)
 
-    demo = hooks.demo_vendor(public_url="http://127.0.0.1:8000", buyer="alice")
+    demos = hooks.demo_vendors(public_url="http://127.0.0.1:8000", buyer="alice")
 
-    assert demo.vendor == "acme"  # the newest registration that answers is asked first
-    assert demo.settings == {"ACME_URL": "http://127.0.0.1:8000/acme"}
-    assert [order.buyer for order in demo.orders] == ["alice"]
-    assert declines.asked == [("http://127.0.0.1:8000", "alice")]
-    assert other.asked == []
-    assert hookspecs.payments_demo_vendor.payments_spec["firstresult"] is True  # type: ignore[attr-defined]  # set by the HookspecMarker
+    assert [d.vendor for d in demos] == ["acme", "other"]  # every answer, newest first
+    assert demos[0].settings == {"ACME_URL": "http://127.0.0.1:8000/acme"}
+    assert [order.buyer for d in demos for order in d.orders] == ["alice", "alice"]
+    assert declines.asked == other.asked == [("http://127.0.0.1:8000", "alice")]
+    assert not hookspecs.payments_demo_vendor.payments_spec.get("firstresult")  # type: ignore[attr-defined]  # set by the HookspecMarker
+
+
+class StoppingDemo(DemoPlugin):
+    def __init__(self, vendor: str, mount_path: str) -> None:
+        super().__init__(vendor)
+        self.mount_path = mount_path
+        self.stopped = 0
+
+    @hookimpl
+    def payments_demo_vendor(self, public_url: str, buyer: str) -> DemoVendor | None:
+        return DemoVendor(
+            vendor=self.vendor,
+            settings={},
+            orders=[],
+            mount_path=self.mount_path,
+            app=_asgi_app,
+            stop=self.stop,
+        )
+
+    def stop(self) -> None:
+        self.stopped += 1
+
+
+@pytest.mark.parametrize(
+    ("second", "clash"),
+    [(("acme", "/other"), "vendor 'acme'"), (("other", "/acme"), "mount_path '/acme'")],
+)
+def test_two_demos_with_one_vendor_or_mount_path_are_an_error_and_both_stop(
+    second: tuple[str, str], clash: str
+) -> None:
+    one, two = StoppingDemo("acme", "/acme"), StoppingDemo(*second)
+    hooks = _hooks(one=one, two=two)
+
+    with pytest.raises(ValueError, match=f"two plugins offer a demo with the {clash}"):
+        hooks.demo_vendors(public_url="http://127.0.0.1:8000", buyer="alice")
+
+    assert (one.stopped, two.stopped) == (1, 1)
 
 
 def test_a_demo_without_a_plugin_that_offers_one_is_an_error() -> None:
     hooks = _hooks(declines=DemoPlugin("nope", answer=False))
 
     with pytest.raises(ValueError, match="the demo needs a vendor plugin"):
-        hooks.demo_vendor(public_url="http://127.0.0.1:8000", buyer="alice")
+        hooks.demo_vendors(public_url="http://127.0.0.1:8000", buyer="alice")

@@ -1,8 +1,8 @@
-"""What the emulator accepts at most: it runs inside the demo server, reachable by anyone.
+"""What an emulator accepts at most: it runs inside the demo server, reachable by anyone.
 
 Every count, delay and size it takes is bounded, and so is everything it keeps (trades,
-queued failures, pending notifications): no request can make it hold more memory or a
-connection longer than these allow. Out-of-range values are refused with a clear 4xx.
+refunds, queued failures, pending notifications): no request can make it hold more memory
+or a connection longer than these allow. Out-of-range values are refused with a clear 4xx.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ if TYPE_CHECKING:
 
 MAX_REQUEST_BYTES: Final = 64 * 1024  # bytes of a request body or query string
 MAX_TRADES: Final = 10_000  # trades kept; POST /control/reset forgets them
-MAX_REFUNDS: Final = 1_000  # refunds kept per trade (each takes a merchant-signed request)
+MAX_REFUNDS: Final = 10_000  # refunds kept, likewise
+MAX_TRADE_REFUNDS: Final = 1_000  # refunds kept per trade (each takes a merchant-signed request)
 MAX_FAIL_COUNT: Final = 100  # failures queued by one fail-next
 MAX_QUEUED_FAILURES: Final = 1_000  # failures queued at once
 MAX_FAIL_SECONDS: Final = 60.0  # how long a "timeout" failure holds its answer
 MAX_PENDING_NOTIFICATIONS: Final = 10_000  # notifications waiting for their next send
-MAX_URL: Final = 512  # characters of notify_url, return_url and quit_url
+MAX_URL: Final = 512  # characters of a URL a trade keeps (notify_url, return_url, ...)
 MAX_OVERRIDE: Final = 64  # characters of a faked total_amount or seller_id
 MAX_RESEND_FACTOR: Final = 1_000.0
 MAX_NOTIFY_TIMEOUT: Final = 60.0
