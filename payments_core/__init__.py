@@ -1,8 +1,8 @@
 """payments_core: the pure domain of the payments library.
 
-The Payment and its status transitions, the ports (vendor, repository, orders, clock),
-the use cases, the pluggy hooks, what plugins contribute (settings, commands, demo
-pieces) and in-memory adapters for tests and embedding. A sweep is
+The Payment and its status transitions, the Refund and its own, the ports (vendor,
+repository, orders, clock), the use cases, the pluggy hooks, what plugins contribute
+(settings, commands, demo pieces) and in-memory adapters for tests and embedding. A sweep is
 ``payments_core.sweep.sweep``: exported here, the function would hide its module.
 """
 
@@ -41,7 +41,11 @@ from payments_core.errors import (
     PaymentExists,
     PaymentFinal,
     PaymentNotFound,
+    PaymentNotRefundable,
     PaymentsError,
+    RefundExceedsPayment,
+    RefundNotFound,
+    RefundNotSupported,
     SignatureInvalid,
     StoreUnavailable,
     ValidationFailed,
@@ -65,6 +69,7 @@ from payments_core.payment import Attempt, AttemptState, Payment, PaymentId, Pay
 from payments_core.plugins import (
     PaymentHooks,
     PaymentsPluginManager,
+    RefundHook,
     StatusHook,
     make_plugin_manager,
 )
@@ -76,8 +81,9 @@ from payments_core.ports import (
     Pingable,
     VendorGateway,
 )
+from payments_core.refund import Refund, RefundId, RefundKind, RefundStatus
 from payments_core.services import ADMIN, CUSTOMER, PaymentService
-from payments_core.sweep import SweepReport
+from payments_core.sweep import RefundTally, SweepReport
 from payments_core.values import (
     Caller,
     Checkout,
@@ -87,6 +93,9 @@ from payments_core.values import (
     IdempotencyRecord,
     NotificationOutcome,
     Order,
+    RefundChange,
+    RefundReport,
+    RefundState,
     Reply,
     Settings,
     StatusChange,
@@ -144,6 +153,7 @@ __all__ = [
     "PaymentHooks",
     "PaymentId",
     "PaymentNotFound",
+    "PaymentNotRefundable",
     "PaymentRepository",
     "PaymentService",
     "PaymentStatus",
@@ -151,6 +161,18 @@ __all__ = [
     "PaymentsError",
     "PaymentsPluginManager",
     "Pingable",
+    "Refund",
+    "RefundChange",
+    "RefundExceedsPayment",
+    "RefundHook",
+    "RefundId",
+    "RefundKind",
+    "RefundNotFound",
+    "RefundNotSupported",
+    "RefundReport",
+    "RefundState",
+    "RefundStatus",
+    "RefundTally",
     "Reply",
     "Setting",
     "Settings",

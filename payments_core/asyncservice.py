@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
 from payments_core.sweep import SweepReport, sweep
 
 if TYPE_CHECKING:
+    from decimal import Decimal
     from types import TracebackType
 
     from payments_core.payment import Payment, PaymentId, PaymentStatus
     from payments_core.ports import VendorGateway
+    from payments_core.refund import Refund, RefundId, RefundStatus
     from payments_core.services import PaymentService
     from payments_core.values import Caller, NotificationOutcome
 
@@ -108,6 +110,39 @@ class AsyncPaymentService:
     async def sweep_attempt(self, payment_id: PaymentId, reference: str) -> PaymentStatus | None:
         """``PaymentService.sweep_attempt``: a vendor query, perhaps a close."""
         return await self._run(self.service.sweep_attempt, payment_id, reference)
+
+    async def request_refund(
+        self,
+        caller: Caller,
+        payment_id: PaymentId,
+        *,
+        amount: Decimal | None = None,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Refund:
+        """``PaymentService.request_refund``: database writes and one vendor refund call."""
+        return await self._run(
+            self.service.request_refund,
+            caller,
+            payment_id,
+            amount=amount,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
+    async def refunds(self, caller: Caller, payment_id: PaymentId) -> Sequence[Refund]:
+        """``PaymentService.refunds``: database reads."""
+        return await self._run(self.service.refunds, caller, payment_id)
+
+    async def get_refund(
+        self, caller: Caller, payment_id: PaymentId, refund_id: RefundId
+    ) -> Refund:
+        """``PaymentService.get_refund``: database reads."""
+        return await self._run(self.service.get_refund, caller, payment_id, refund_id)
+
+    async def sweep_refund(self, refund_id: RefundId) -> RefundStatus | None:
+        """``PaymentService.sweep_refund``: a vendor refund call or query."""
+        return await self._run(self.service.sweep_refund, refund_id)
 
     async def sweep(self) -> SweepReport:
         """One sweep over every open attempt (``payments_core.sweep.sweep``): the longest call."""

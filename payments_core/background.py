@@ -70,7 +70,7 @@ class Sweeper:
         except Exception:  # the thread must survive anything a sweep meets
             log.exception("in-process sweep failed; next one in %ss", self._interval)
             return
-        if report.checked or report.failed:
+        if report.checked or report.failed or report.refunds.checked:
             log.info("in-process sweep: %s", report)
 
     def _run(self) -> None:

@@ -1,7 +1,9 @@
 """A fake vendor that behaves like a real one and can be told paid, unpaid, down or garbage.
 
 Its notifications are HMAC-signed form bodies, so forged ones fail verification
-exactly as a real vendor's would.
+exactly as a real vendor's would. It refunds like a real vendor too: once per refund
+reference, never more in all than was paid for the trade, and it keeps a ledger of what
+it paid out (``payouts``) for tests to check.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from payments_core.values import (
     Checkout,
     CheckoutRequest,
     NotificationOutcome,
+    RefundReport,
+    RefundState,
     Reply,
     TradeReport,
     TradeStatus,
@@ -35,11 +39,27 @@ RESEND: Final = Reply(body="failure", media_type="text/plain")
 
 
 class FakeMode(enum.Enum):
-    """How the fake answers queries and closes."""
+    """How the fake answers queries, closes and refunds."""
 
     NORMAL = "normal"
-    DOWN = "down"  # every call raises VendorUnavailable
-    GARBAGE = "garbage"  # every call raises VendorError, as for an unverifiable answer
+    DOWN = "down"  # every call raises VendorUnavailable (a refund is not made)
+    # Every call raises VendorError, as for an unverifiable answer; a refund is made
+    # first, as when a real vendor's answer is lost on the way back.
+    GARBAGE = "garbage"
+
+
+REFUND_EXCEEDED: Final = "REFUND_AMT_EXCEEDED"
+"""The fake's refusal of a refund larger than what is left of the trade."""
+TRADE_NOT_PAID: Final = "TRADE_NOT_PAID"
+"""The fake's refusal of a refund of a trade nobody paid."""
+
+
+@define
+class _Refund:
+    reference: str  # the trade's
+    amount: Money
+    state: RefundState
+    failure: str | None = None
 
 
 @define
@@ -60,8 +80,11 @@ class FakeVendor:
         self._secret = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._trades: dict[str, _Trade] = {}
+        self._refunds: dict[str, _Refund] = {}  # by refund reference
         self.mode = FakeMode.NORMAL
         self.queries = 0
+        self.hold_refunds = False  # True: refunds are accepted PENDING until ``settle_refunds``
+        self.payouts: list[tuple[str, str, Money]] = []  # (trade, refund reference, amount)
 
     @property
     def name(self) -> str:
@@ -98,7 +121,62 @@ class FakeVendor:
                 raise VendorDeclined(self.name, "TRADE_STATUS_ERROR", "the trade is paid")
             trade.status = TradeStatus.CLOSED
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> TradeReport:
+    def refund(
+        self, reference: str, refund_reference: str, amount: Money, reason: str | None
+    ) -> RefundReport:
+        """Refund ``amount`` of a paid trade, once per ``refund_reference``.
+
+        A reference seen before answers what it did then, whatever the amount now. A
+        refund over what is left of the trade, or of a trade nobody paid, is FAILED.
+        """
+        del reason  # kept by real vendors for their merchant consoles only
+        if self.mode is FakeMode.DOWN:
+            raise VendorUnavailable(self.name)
+        with self._lock:
+            known = self._refunds.get(refund_reference)
+            if known is None:
+                known = self._new_refund(reference, refund_reference, amount)
+            report = self._refund_report(refund_reference, known)
+        self._fault()  # GARBAGE: the refund was made, its answer is lost
+        return report
+
+    def query_refund(self, reference: str, refund_reference: str) -> RefundReport:
+        """What the fake knows of one refund; NOT_FOUND for one it never took."""
+        self._fault()
+        with self._lock:
+            known = self._refunds.get(refund_reference)
+            if known is None or known.reference != reference:
+                return RefundReport(
+                    vendor=self.name,
+                    reference=reference,
+                    refund_reference=refund_reference,
+                    state=RefundState.NOT_FOUND,
+                )
+            return self._refund_report(refund_reference, known)
+
+    def settle_refunds(self) -> list[bytes]:
+        """Pay out every PENDING refund; the signed notification of each."""
+        with self._lock:
+            bodies = []
+            for refund_reference, refund in self._refunds.items():
+                if refund.state is RefundState.PENDING:
+                    self._pay_out(refund_reference, refund)
+                    bodies.append(self._refund_body(refund_reference, refund))
+            return bodies
+
+    def refund_notification(self, refund_reference: str) -> bytes:
+        """The signed notification of one refund as it stands."""
+        with self._lock:
+            return self._refund_body(refund_reference, self._refunds[refund_reference])
+
+    def refunded(self, reference: str) -> Money:
+        """What the fake paid back, in all, of the trade ``reference``."""
+        with self._lock:
+            return self._paid_back(reference)
+
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> TradeReport | RefundReport:
         """Verify the HMAC and read the report. Raises: SignatureInvalid."""
         del headers  # the fake always sends a form body, signed within
         try:
@@ -109,6 +187,15 @@ class FakeVendor:
         if not hmac.compare_digest(sign, self._sign(fields)):
             raise SignatureInvalid(self.name)
         try:
+            if "refund_reference" in fields:
+                return RefundReport(
+                    vendor=self.name,
+                    reference=fields["reference"],
+                    refund_reference=fields["refund_reference"],
+                    state=RefundState(fields["refund_state"]),
+                    amount=Money.parse(fields["refund_amount"]),
+                    failure=fields.get("failure") or None,
+                )
             return TradeReport(
                 vendor=self.name,
                 reference=fields["reference"],
@@ -173,6 +260,61 @@ class FakeVendor:
             fields["amount"] = str(trade.paid_amount)
         if trade.trade_id:
             fields["trade_id"] = trade.trade_id
+        fields["sign"] = self._sign(fields)
+        return urlencode(fields).encode()
+
+    def _new_refund(self, reference: str, refund_reference: str, amount: Money) -> _Refund:
+        trade = self._trades.get(reference)
+        if trade is None or trade.status is not TradeStatus.PAID or trade.paid_amount is None:
+            refund = _Refund(reference, amount, RefundState.FAILED, TRADE_NOT_PAID)
+        elif (
+            self._paid_back(reference, pending=True).minor + amount.minor > trade.paid_amount.minor
+        ):
+            refund = _Refund(reference, amount, RefundState.FAILED, REFUND_EXCEEDED)
+        else:
+            refund = _Refund(reference, amount, RefundState.PENDING)
+            if not self.hold_refunds:
+                self._pay_out(refund_reference, refund)
+        self._refunds[refund_reference] = refund
+        return refund
+
+    def _pay_out(self, refund_reference: str, refund: _Refund) -> None:
+        refund.state = RefundState.SUCCEEDED
+        self.payouts.append((refund.reference, refund_reference, refund.amount))
+
+    def _paid_back(self, reference: str, *, pending: bool = False) -> Money:
+        """Refunded of ``reference``, with the PENDING refunds when ``pending``."""
+        counted = (
+            {RefundState.SUCCEEDED, RefundState.PENDING} if pending else {RefundState.SUCCEEDED}
+        )
+        minor = sum(
+            r.amount.minor
+            for r in self._refunds.values()
+            if r.reference == reference and r.state in counted
+        )
+        trade = self._trades.get(reference)
+        currency = trade.amount.currency if trade else "CNY"
+        return Money(minor, currency)
+
+    def _refund_report(self, refund_reference: str, refund: _Refund) -> RefundReport:
+        return RefundReport(
+            vendor=self.name,
+            reference=refund.reference,
+            refund_reference=refund_reference,
+            state=refund.state,
+            amount=refund.amount,
+            failure=refund.failure,
+        )
+
+    def _refund_body(self, refund_reference: str, refund: _Refund) -> bytes:
+        fields = {
+            "reference": refund.reference,
+            "refund_reference": refund_reference,
+            "refund_state": refund.state.value,
+            "refund_amount": str(refund.amount),
+        }
+        if refund.failure:
+            fields["failure"] = refund.failure
         fields["sign"] = self._sign(fields)
         return urlencode(fields).encode()
 

@@ -1,20 +1,47 @@
-"""The outbox relay: stored status changes, claimed in batches, delivered to the status hooks."""
+"""The outbox relay: stored changes of status, claimed in batches, delivered to the change hooks.
+
+Payments' changes go to ``payments_status_changed``, refunds' to ``payments_refund_changed``.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
+
+from attrs import frozen
 
 from payments_core.delivery import BackgroundDelivery
 from payments_core.errors import PaymentsError
-from payments_core.values import Delivery, subscriber_name_problem
+from payments_core.ports import Payments, Refunds
+from payments_core.values import Delivery, RefundChange, subscriber_name_problem
 
 if TYPE_CHECKING:
-    from payments_core.plugins import PaymentHooks, StatusHook
-    from payments_core.ports import Clock, Outbox, Payments
-    from payments_core.values import Settings, StatusChange
+    from payments_core.plugins import PaymentHooks, RefundHook, StatusHook
+    from payments_core.ports import Clock, Outbox
+    from payments_core.values import Change, Settings
+
+
+class Stored(Payments, Refunds, Protocol):
+    """Where the relay reads a change's payment or refund, as stored at delivery time."""
+
+
+@frozen
+class _Hooks:
+    """This process's change hooks, as read for one round of delivery."""
+
+    status: list[StatusHook]
+    refund: list[RefundHook]
+
+    def names(self) -> list[str]:
+        """Every plugin with a change hook, each once."""
+        return list(
+            dict.fromkeys([h.plugin for h in self.status] + [h.plugin for h in self.refund])
+        )
+
 
 log = logging.getLogger(__name__)
 BATCH: Final = 500
@@ -22,18 +49,21 @@ BATCH: Final = 500
 
 
 class OutboxRelay:
-    """Delivers the outbox's status changes to every ``payments_status_changed`` plugin.
+    """Delivers the outbox's changes: payments' to every ``payments_status_changed``
+    plugin, refunds' to every ``payments_refund_changed`` plugin.
 
     Build it before the service and give the service ``announce=relay.wake``.
 
-    The plugin names of its status hooks are registered as subscribers before its first
+    The plugin names of its change hooks are registered as subscribers before its first
     delivery (and again when they change), so that every process sharing the outbox
-    keeps a change pending until these hooks have it. A hook without a name of its own
-    is delivered only the changes this process sees, and a warning says so.
+    keeps a change pending until these hooks have it. A plugin lacking the hook of a
+    change (a refund's change, say, for a plugin with only a status hook) counts as
+    having it, so the change is not kept for it. A hook without a name of its own is
+    delivered only the changes this process sees, and a warning says so.
 
     Args:
         outbox: where stored changes wait to be delivered.
-        payments: where a change's payment is read, as stored at delivery time.
+        payments: where a change's payment or refund is read, as stored at delivery time.
         hooks: the plugins to deliver to.
         clock: the time claims are made at.
         lease: how long a claimed change is skipped by the other processes.
@@ -43,7 +73,7 @@ class OutboxRelay:
     def __init__(
         self,
         outbox: Outbox,
-        payments: Payments,
+        payments: Stored,
         hooks: PaymentHooks,
         clock: Clock,
         *,
@@ -63,7 +93,7 @@ class OutboxRelay:
         self._background: BackgroundDelivery | None = None
 
     def register(self) -> frozenset[str]:
-        """Register the durable status hooks as subscribers now, if not done already; their names.
+        """Register the durable change hooks as subscribers now, if not done already; their names.
 
         ``deliver`` calls it first; call it at start-up so that changes made before this
         process first delivers wait for its hooks too.
@@ -71,23 +101,30 @@ class OutboxRelay:
         Raises:
             StoreUnavailable: nothing was registered; the next call tries again.
         """
-        return self._register(self._hooks.status_hooks(self._settings))
+        return self._register(self._read_hooks())
 
-    def _register(self, hooks: list[StatusHook]) -> frozenset[str]:
-        names = frozenset(h.plugin for h in hooks if self._durable(h))
+    def _read_hooks(self) -> _Hooks:
+        return _Hooks(
+            status=self._hooks.status_hooks(self._settings),
+            refund=self._hooks.refund_hooks(self._settings),
+        )
+
+    def _register(self, hooks: _Hooks) -> frozenset[str]:
+        every: list[StatusHook | RefundHook] = [*hooks.status, *hooks.refund]
+        names = frozenset(h.plugin for h in every if self._durable(h))
         if names != self._registered:
             self._outbox.register_subscribers(sorted(names), self._clock.now())
             self._registered = names
         return names
 
-    def _durable(self, hook: StatusHook) -> bool:
+    def _durable(self, hook: StatusHook | RefundHook) -> bool:
         """Whether ``hook`` can be a subscriber; a warning, once, says why not."""
         problem = None if hook.durable else "its name was made from its id"
         problem = problem or subscriber_name_problem(hook.plugin)
         if problem and hook.plugin not in self._warned:
             self._warned.add(hook.plugin)
             log.warning(
-                "status hook %r is not a subscriber (%s): changes other processes make "
+                "change hook %r is not a subscriber (%s): changes other processes make "
                 "may be retired before it hears them; register its plugin with a stable name=",
                 hook.plugin,
                 problem,
@@ -149,10 +186,10 @@ class OutboxRelay:
         tried: set[int] = set()
         while True:
             self._here.again = False
-            hooks = self._hooks.status_hooks(self._settings)
+            hooks = self._read_hooks()
             self._register(hooks)
             claimed = self._outbox.claim_changes(
-                self._clock.now(), limit=BATCH, lease=self._lease, hooks=[h.plugin for h in hooks]
+                self._clock.now(), limit=BATCH, lease=self._lease, hooks=hooks.names()
             )
             fresh = [c for c in claimed if c.id not in tried]
             again = [c for c in claimed if c.id in tried]
@@ -163,9 +200,7 @@ class OutboxRelay:
                 return delivered
             tried.update(c.id for c in fresh)
 
-    def _deliver_batch(
-        self, hooks: list[StatusHook], fresh: list[StatusChange], *, again: list[StatusChange]
-    ) -> int:
+    def _deliver_batch(self, hooks: _Hooks, fresh: list[Change], *, again: list[Change]) -> int:
         """Deliver ``fresh``; release ``again``, tried earlier in this call, for the next one."""
         results = [self._deliver_one(change, hooks) for change in fresh]
         released = [Delivery(change_id=c.id) for c in again]
@@ -173,19 +208,51 @@ class OutboxRelay:
             self._outbox.mark_delivered(results + released)
         return sum(1 for r in results if r.done)
 
-    def _deliver_one(self, change: StatusChange, hooks: list[StatusHook]) -> Delivery:
-        todo = [h for h in hooks if h.plugin not in change.delivered_to]
-        if not todo:
-            return Delivery(change_id=change.id, done=True)
-        payment = self._payments.get(change.payment_id)
+    def _deliver_one(self, change: Change, hooks: _Hooks) -> Delivery:
+        if isinstance(change, RefundChange):
+            todo = [h for h in hooks.refund if h.plugin not in change.delivered_to]
+            refund = self._payments.get_refund(change.refund_id) if todo else None
+            calls = {
+                h.plugin: functools.partial(h.call, refund, change.previous, change.current)
+                for h in todo
+                if refund is not None
+            }
+            others = {h.plugin for h in hooks.status}
+            mine = {h.plugin for h in hooks.refund}
+        else:
+            due = [h for h in hooks.status if h.plugin not in change.delivered_to]
+            payment = self._payments.get(change.payment_id) if due else None
+            calls = {
+                h.plugin: functools.partial(h.call, payment, change.previous, change.current)
+                for h in due
+                if payment is not None
+            }
+            others = {h.plugin for h in hooks.refund}
+            mine = {h.plugin for h in hooks.status}
+        # A plugin with only the other kind of hook is owed nothing for this change.
+        exempt = frozenset(others - mine - change.delivered_to)
+        kind = "refund" if isinstance(change, RefundChange) else "status"
+        return self._deliver_to(change, calls, exempt, kind=kind)
+
+    def _deliver_to(
+        self,
+        change: Change,
+        calls: Mapping[str, Callable[[], None]],
+        exempt: frozenset[str],
+        *,
+        kind: str,
+    ) -> Delivery:
+        """Make each call on its own; ``exempt`` plugins count as delivered."""
         done: set[str] = set()
-        for hook in todo:
+        for plugin, call in calls.items():
             try:
-                hook.call(payment, change.previous, change.current)
+                call()
             except Exception:  # a plugin's failure must not stop the others or lose the change
                 log.exception(
-                    "status hook %s failed for change %s; will retry", hook.plugin, change.id
+                    "%s hook %s failed for change %s; will retry", kind, plugin, change.id
                 )
             else:
-                done.add(hook.plugin)
-        return Delivery(change_id=change.id, to=frozenset(done), done=len(done) == len(todo))
+                done.add(plugin)
+        return Delivery(
+            change_id=change.id, to=frozenset(done) | exempt, done=len(done) == len(calls)
+        )

@@ -17,15 +17,20 @@ if TYPE_CHECKING:
     from payments_core.contributions import DemoVendor, Setting, Subcommands
     from payments_core.payment import Payment, PaymentStatus
     from payments_core.ports import PaymentRepository, VendorGateway
+    from payments_core.refund import Refund, RefundStatus
     from payments_core.values import Settings
 
 _STATUS_HOOK: Final = "payments_status_changed"
+_REFUND_HOOK: Final = "payments_refund_changed"
+_CALLED_ALONE: Final = frozenset({_STATUS_HOOK, _REFUND_HOOK})
+"""The hooks the outbox relay calls one implementation at a time."""
 
 
 class PaymentsPluginManager(pluggy.PluginManager):
-    """A pluggy manager with the ``payments`` specs that refuses status hooks it cannot run.
+    """A pluggy manager with the ``payments`` specs that refuses change hooks it cannot run.
 
-    The status hook is not called through pluggy: each implementation is called on its
+    The change hooks (``payments_status_changed``, ``payments_refund_changed``) are not
+    called through pluggy: each implementation is called on its
     own, so that one failing does not stop the others and is retried alone. A wrapper
     would have nothing to wrap there, and a generator or ``async def`` would return
     without running yet count as delivered, so they are refused however the plugin is
@@ -37,25 +42,27 @@ class PaymentsPluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
-        """Register ``plugin`` like pluggy does, after checking its status hook.
+        """Register ``plugin`` like pluggy does, after checking its change hooks.
 
         Raises:
-            pluggy.PluginValidationError: the plugin's ``payments_status_changed`` is a
-                wrapper, a generator or a coroutine function.
+            pluggy.PluginValidationError: the plugin's ``payments_status_changed`` or
+                ``payments_refund_changed`` is a wrapper, a generator or a coroutine
+                function.
         """
         plugin_name = name or self.get_canonical_name(plugin)
         if not self.is_blocked(plugin_name):
-            for function, wrapper in self._status_hooks_of(plugin):
-                _check_status_hook(plugin, plugin_name, function, wrapper)
+            for hook, function, wrapper in self._change_hooks_of(plugin):
+                _check_change_hook(hook, plugin, plugin_name, function, wrapper)
         return super().register(plugin, name)
 
-    def _status_hooks_of(self, plugin: object) -> Iterator[tuple[Callable[..., object], bool]]:
-        """Each ``payments_status_changed`` of ``plugin``, and whether it is a wrapper."""
+    def _change_hooks_of(self, plugin: object) -> Iterator[tuple[str, Callable[..., object], bool]]:
+        """Each change hook of ``plugin``: its spec name, function, and whether a wrapper."""
         for attribute in dir(plugin):
             opts = self.parse_hookimpl_opts(plugin, attribute)
-            if opts is not None and (opts.get("specname") or attribute) == _STATUS_HOOK:
+            hook = None if opts is None else (opts.get("specname") or attribute)
+            if opts is not None and hook in _CALLED_ALONE:
                 wrapper = bool(opts.get("wrapper") or opts.get("hookwrapper"))
-                yield getattr(plugin, attribute), wrapper
+                yield str(hook), getattr(plugin, attribute), wrapper
 
 
 def make_plugin_manager(*, load_entrypoints: bool = True) -> PaymentsPluginManager:
@@ -91,6 +98,15 @@ class StatusHook:
 
     plugin: str
     call: Callable[[Payment, PaymentStatus | None, PaymentStatus], None]
+    durable: bool = True
+
+
+@frozen(kw_only=True)
+class RefundHook:
+    """One plugin's ``payments_refund_changed``, to be called on its own (see ``StatusHook``)."""
+
+    plugin: str
+    call: Callable[[Refund, RefundStatus | None, RefundStatus], None]
     durable: bool = True
 
 
@@ -184,30 +200,53 @@ class PaymentHooks:
         given = {} if settings is None else settings
         return [_status_hook(impl, given) for impl in reversed(impls)]
 
+    def refund_hooks(self, settings: Settings | None = None) -> list[RefundHook]:
+        """Every plugin's ``payments_refund_changed``, in the order pluggy calls them.
+
+        As ``status_hooks``, for the changes of refunds.
+
+        Raises: pluggy.PluginValidationError (see ``status_hooks``).
+        """
+        impls = self._pm.hook.payments_refund_changed.get_hookimpls()
+        given = {} if settings is None else settings
+        return [_refund_hook(impl, given) for impl in reversed(impls)]
+
 
 def _status_hook(impl: pluggy.HookImpl, settings: Settings) -> StatusHook:
-    _check_status_hook(
-        impl.plugin, impl.plugin_name, impl.function, impl.wrapper or impl.hookwrapper
+    call = _caller(_STATUS_HOOK, impl, settings, "payment")
+    return StatusHook(plugin=impl.plugin_name, call=call, durable=_durable(impl))
+
+
+def _refund_hook(impl: pluggy.HookImpl, settings: Settings) -> RefundHook:
+    call = _caller(_REFUND_HOOK, impl, settings, "refund")
+    return RefundHook(plugin=impl.plugin_name, call=call, durable=_durable(impl))
+
+
+def _durable(impl: pluggy.HookImpl) -> bool:
+    # pluggy names an unnamed, nameless object after its id(): another name in every process
+    return impl.plugin_name != str(id(impl.plugin))
+
+
+def _caller(
+    hook: str, impl: pluggy.HookImpl, settings: Settings, subject: str
+) -> Callable[[object, object, object], None]:
+    """A call of ``impl`` with the arguments it names: ``subject`` (the changed thing),
+    ``previous``, ``current`` and ``settings``."""
+    _check_change_hook(
+        hook, impl.plugin, impl.plugin_name, impl.function, impl.wrapper or impl.hookwrapper
     )
 
-    def call(payment: Payment, previous: PaymentStatus | None, current: PaymentStatus) -> None:
-        given = {
-            "payment": payment,
-            "previous": previous,
-            "current": current,
-            "settings": settings,
-        }
+    def call(changed: object, previous: object, current: object) -> None:
+        given = {subject: changed, "previous": previous, "current": current, "settings": settings}
         impl.function(*(given[name] for name in impl.argnames))
 
-    # pluggy names an unnamed, nameless object after its id(): another name in every process
-    durable = impl.plugin_name != str(id(impl.plugin))
-    return StatusHook(plugin=impl.plugin_name, call=call, durable=durable)
+    return call
 
 
-def _check_status_hook(
-    plugin: object, plugin_name: str, function: Callable[..., object], wrapper: bool
+def _check_change_hook(
+    hook: str, plugin: object, plugin_name: str, function: Callable[..., object], wrapper: bool
 ) -> None:
-    """Raise ``pluggy.PluginValidationError`` for a status hook that calling would not run."""
+    """Raise ``pluggy.PluginValidationError`` for a change hook that calling would not run."""
     if wrapper:
         why = "cannot be a wrapper (wrapper=True or hookwrapper=True)"
     elif inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
@@ -216,5 +255,5 @@ def _check_status_hook(
         why = "cannot be async: it is called from synchronous code and never awaited"
     else:
         return
-    message = f"plugin {plugin_name!r}: {_STATUS_HOOK} {why}; implement it as a plain function"
+    message = f"plugin {plugin_name!r}: {hook} {why}; implement it as a plain function"
     raise pluggy.PluginValidationError(plugin, message)

@@ -1,4 +1,4 @@
-"""The Refund entity: money going back from one paid attempt, and its own small state machine."""
+"""The Refund entity: money going back from one paid attempt, and its own transition table."""
 
 from __future__ import annotations
 

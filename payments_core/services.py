@@ -1,4 +1,7 @@
-"""The use cases: create, get, retry, verify, handle a notification, sweep one attempt."""
+"""The use cases: create, get, retry, verify, handle a notification, sweep one attempt, refunds.
+
+The refund use cases live in ``payments_core.refunding``; ``PaymentService`` is their facade.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,12 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
-from attrs import evolve, field, frozen
+from attrs import Factory, evolve, field, frozen
 
 from payments_core._references import new_reference
 from payments_core.errors import (
@@ -35,11 +39,14 @@ from payments_core.evidence import apply_report, trade_id_reused
 from payments_core.money import Money
 from payments_core.payment import TERMINAL, Attempt, Payment, PaymentId, PaymentStatus
 from payments_core.ports import Closeable, Pingable
+from payments_core.refund import Refund, RefundId, RefundStatus
+from payments_core.refunding import Refunding
 from payments_core.values import (
     Caller,
     CheckoutRequest,
     IdempotencyClaim,
     NotificationOutcome,
+    RefundReport,
     TradeReport,
     TradeStatus,
 )
@@ -80,6 +87,9 @@ class PaymentService:
     checkout_ttl: timedelta = timedelta(minutes=15)
     announce: Callable[[], None] | None = None
     references: Callable[[datetime], str] = field(default=new_reference)
+    refunding: Refunding = field(
+        init=False, default=Factory(lambda self: self._refunding(), takes_self=True)
+    )
 
     def create(
         self,
@@ -186,6 +196,8 @@ class PaymentService:
         if report is None:
             return NotificationOutcome.APPLIED
         try:
+            if isinstance(report, RefundReport):
+                return self.refunding.notified(report)
             self._apply(self.repo.get_by_reference(report.reference), report)
         except PaymentsError as exc:
             log.warning("could not apply a %s notification: %s", vendor_name, exc.code)
@@ -214,6 +226,71 @@ class PaymentService:
             payment, lambda p: apply_report(p, report, at=self.clock.now())
         )
         return after.status if changed else None
+
+    def request_refund(
+        self,
+        caller: Caller,
+        payment_id: PaymentId,
+        *,
+        amount: Decimal | None = None,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Refund:
+        """Refund ``amount`` (default: all still refundable) of a CONFIRMED payment; ADMIN only.
+
+        The refund returns money from the payment's paid attempt. It is stored PENDING
+        first, then sent to the vendor, and returned as the vendor's answer left it:
+        SUCCEEDED, FAILED (the vendor refused), or PENDING (the vendor has it and has not
+        finished, or could not be reached: the sweep sends it again under the same
+        reference). An ``idempotency_key`` used again by the same caller with the same
+        payment, amount and reason returns the first refund as it is now.
+
+        Raises:
+            NotAllowed: the caller is not an ADMIN.
+            ValidationFailed: ``amount`` not above 0 or with more than two decimals
+                (field ``amount``), ``reason`` longer than 256 characters.
+            IdempotencyKeyReused: the key came with another payment, amount or reason.
+            PaymentNotFound, PaymentNotRefundable (not CONFIRMED, or the vendor plugin
+                cannot refund: then a FAILED refund records it),
+            RefundExceedsPayment: more than is still refundable, or nothing is left.
+            StoreUnavailable: the refund could not be stored (nothing was sent).
+        """
+        _require(caller, ADMIN)
+        return self.refunding.request(
+            caller.username,
+            payment_id,
+            amount=amount,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
+    def refunds(self, caller: Caller, payment_id: PaymentId) -> Sequence[Refund]:
+        """The payment's refunds, oldest first, for its payer or an ADMIN.
+
+        Raises: PaymentNotFound (also for another user's payment), StoreUnavailable.
+        """
+        self._own(caller, payment_id, admin_ok=True)
+        return self.refunding.of_payment(payment_id)
+
+    def get_refund(self, caller: Caller, payment_id: PaymentId, refund_id: RefundId) -> Refund:
+        """One refund of the payment, for its payer or an ADMIN.
+
+        Raises: PaymentNotFound (also for another user's payment), RefundNotFound (also
+        for a refund of another payment), StoreUnavailable.
+        """
+        self._own(caller, payment_id, admin_ok=True)
+        return self.refunding.one(payment_id, refund_id)
+
+    def sweep_refund(self, refund_id: RefundId) -> RefundStatus | None:
+        """One step of a sweep for one PENDING refund: send it again if the vendor never
+        acknowledged it (or has no record of it), else ask the vendor about it.
+
+        Returns:
+            The refund's new status when this call changed it, else None.
+
+        Raises: RefundNotFound, VendorError, StoreUnavailable (it stays PENDING).
+        """
+        return self.refunding.sweep(self.repo.get_refund(refund_id)).status
 
     def vendor(self, name: str) -> VendorGateway:
         """The configured vendor called ``name``. Raises: VendorNotFound."""
@@ -244,6 +321,15 @@ class PaymentService:
     def _announce(self) -> None:
         if self.announce is not None:
             self.announce()
+
+    def _refunding(self) -> Refunding:
+        return Refunding(
+            repo=self.repo,
+            vendor=self.vendor,
+            clock=self.clock,
+            references=self.references,
+            announce=self._announce,
+        )
 
     def _replay(self, caller: Caller, key: str, fingerprint: str) -> Payment | None:
         record = self.repo.find_idempotent(caller.username, key)
@@ -347,15 +433,17 @@ class PaymentService:
             changed = decide(current)
             if changed is current:
                 return current, False
+            owed = self.refunding.owed(current, changed)  # charges to give back, stored at once
             try:
-                saved = self.repo.save(changed, previous=current)
+                saved = self.repo.save(changed, previous=current, refunds=owed)
             except ConcurrencyConflict:
                 continue
             except DuplicateTradeId as exc:  # the trade settled another payment: refuse
                 raise trade_id_reused(exc.vendor) from exc
             moved = saved.status is not current.status
-            if moved:
+            if moved or owed:
                 self._announce()
+            self.refunding.give_back(saved, owed)
             return saved, moved
         raise ConcurrencyConflict(loaded.id, current.version)
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 MAX_REQUEST_BYTES: Final = 64 * 1024  # bytes of a request body or query string
 MAX_TRADES: Final = 10_000  # trades kept; POST /control/reset forgets them
+MAX_REFUNDS: Final = 1_000  # refunds kept per trade (each takes a merchant-signed request)
 MAX_FAIL_COUNT: Final = 100  # failures queued by one fail-next
 MAX_QUEUED_FAILURES: Final = 1_000  # failures queued at once
 MAX_FAIL_SECONDS: Final = 60.0  # how long a "timeout" failure holds its answer

@@ -27,6 +27,7 @@ from payments_alipay.emulator import (
     TradeError,
 )
 from payments_alipay.emulator.limits import MAX_REQUEST_BYTES
+from payments_core.errors import VendorUnavailable
 from payments_core.inmemory import FrozenClock
 from payments_core.money import Money
 from payments_core.testing import unique
@@ -93,7 +94,7 @@ def _fail_next(server: EmulatorServer, body: bytes) -> requests.Response:
         {"mode": "timeout", "seconds": 1e308},
         {"mode": "timeout", "seconds": 10**400},
         {"mode": "timeout", "seconds": "2"},
-        {"mode": "500", "method": "alipay.trade.refund"},
+        {"mode": "500", "method": "alipay.trade.pay"},
         {"mode": "explode"},
         {},
     ],
@@ -283,3 +284,24 @@ def test_the_emulator_command_refuses_an_unbounded_resend_factor(value: str) -> 
     assert done.returncode == 2
     assert "--resend-factor must be from 0 to 1000" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_trade_keeps_a_bounded_number_of_refunds(
+    emulator: AlipayEmulator,
+    settings: AlipaySettings,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("payments_alipay.emulator.refunds.MAX_REFUNDS", 2)
+    reference = str(emulator.open(_order_string(settings, clock))["out_trade_no"])
+    emulator.pay(reference)
+    gateway = AlipayGateway(settings, clock=clock.now)
+    try:
+        taken = [gateway.refund(reference, unique("R"), Money(1), None) for _ in range(2)]
+        with pytest.raises(VendorUnavailable):  # ACQ.SYSTEM_ERROR: the emulator is full
+            gateway.refund(reference, unique("R"), Money(1), None)
+    finally:
+        gateway.close()
+
+    assert all(report.failure is None for report in taken)
+    assert len(emulator.trades.get(reference).refunds) == 2  # type: ignore[union-attr]  # it was just paid

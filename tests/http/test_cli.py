@@ -175,7 +175,10 @@ def test_reconcile_prints_a_summary_and_fails_when_an_attempt_failed(
     failed = run(argv, capsys)
 
     assert fine[0] == 0
-    assert fine[1] == "checked 1 attempts: no changes, 0 failed\n"
+    assert fine[1] == (
+        "checked 1 attempts: no changes, 0 failed; "
+        "0 refunds: 0 sent, 0 succeeded, 0 failed, 0 errors\n"
+    )
     assert failed[0] == 1
     assert "1 failed" in failed[1]
 

@@ -13,7 +13,7 @@ from payments_core.hookspecs import hookimpl
 from payments_core.outbox import BATCH, OutboxRelay
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.sweep import sweep
-from payments_core.values import Delivery, StatusChange, Subscriber
+from payments_core.values import Change, Delivery, Subscriber
 from tests.unit.world import ALICE, RecordingHook, World, registered
 
 
@@ -164,12 +164,12 @@ class TricklingOutbox:
         self.writer = evolve(world.service, announce=None)  # stores changes, delivers none
         self.claims = 0
 
-    def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
+    def pending_changes(self, *, limit: int) -> Sequence[Change]:
         return self.world.repo.pending_changes(limit=limit)
 
     def claim_changes(
         self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
-    ) -> Sequence[StatusChange]:
+    ) -> Sequence[Change]:
         self.claims += 1
         if self.claims <= 20:  # bounded, so that a delivery that chases them all still ends
             self.writer.create(ALICE, order_id=self.world.order(), subject="Tea")

@@ -12,8 +12,9 @@ import pytest
 from attrs import evolve
 
 from payments_core.fakevendor import FakeMode, FakeVendor
+from payments_core.money import Money
 from payments_core.payment import AttemptState, PaymentStatus
-from payments_core.sweep import SweepReport, sweep
+from payments_core.sweep import RefundTally, SweepReport, sweep
 from payments_core.values import (
     Checkout,
     CheckoutRequest,
@@ -53,6 +54,14 @@ class CountingVendor:
 
     def reply(self, outcome: NotificationOutcome) -> Reply:
         return self._vendor.reply(outcome)
+
+    def refund(
+        self, reference: str, refund_reference: str, amount: Money, reason: str | None
+    ) -> RefundReport:
+        return self._vendor.refund(reference, refund_reference, amount, reason)
+
+    def query_refund(self, reference: str, refund_reference: str) -> RefundReport:
+        return self._vendor.query_refund(reference, refund_reference)
 
     def query(self, reference: str) -> TradeReport:
         with self._lock:
@@ -240,5 +249,14 @@ def test_two_concurrent_sweeps_never_apply_a_transition_twice(
 def test_the_sweep_report_reads_as_a_sentence() -> None:
     report = SweepReport(checked=4, changed={"TIMEOUT": 1, "CONFIRMED": 2}, failed=1)
 
-    assert str(report) == "checked 4 attempts: 2 CONFIRMED, 1 TIMEOUT, 1 failed"
-    assert str(SweepReport(0, {}, 0)) == "checked 0 attempts: no changes, 0 failed"
+    refunds = RefundTally(checked=5, sent=2, succeeded=3, failed=1, errors=1)
+    with_refunds = SweepReport(checked=0, changed={}, failed=0, refunds=refunds)
+
+    assert str(report) == (
+        "checked 4 attempts: 2 CONFIRMED, 1 TIMEOUT, 1 failed; "
+        "0 refunds: 0 sent, 0 succeeded, 0 failed, 0 errors"
+    )
+    assert str(with_refunds) == (
+        "checked 0 attempts: no changes, 0 failed; "
+        "5 refunds: 2 sent, 3 succeeded, 1 failed, 1 errors"
+    )

@@ -137,7 +137,7 @@ class World:
     def changes_of(self, payment: Payment) -> list[StatusChange]:
         """Every status change stored for this payment (the hooks may have seen them)."""
         pending = self.repo.pending_changes(limit=10_000)
-        return [c for c in pending if c.payment_id == payment.id]
+        return [c for c in pending if isinstance(c, StatusChange) and c.payment_id == payment.id]
 
     def open_second_attempt(self, payment: Payment) -> str:
         """A second payable attempt at the vendor, as when a retry lost a race with the buyer.

@@ -15,18 +15,20 @@ import threading
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
-from payments_core.errors import SignatureInvalid, VendorDeclined, VendorError
+from payments_core.errors import RefundNotSupported, SignatureInvalid, VendorDeclined, VendorError
 from payments_core.money import Money
 from payments_core.values import (
     Checkout,
     CheckoutRequest,
     NotificationOutcome,
+    RefundReport,
     Reply,
     TradeReport,
     TradeStatus,
 )
 
 FORM = "application/x-www-form-urlencoded"
+NO_REFUNDS = "ExamplePay has no refund API: refund in the ExamplePay merchant console"
 _FAIL = {
     NotificationOutcome.RETRY: (503, "not taken in now: send it again later"),
     NotificationOutcome.REFUSED: (401, "the signature does not verify"),
@@ -83,6 +85,16 @@ class ExamplePayGateway:
             if trade["status"] == TradeStatus.PAID.value:
                 raise VendorDeclined(self.name, "PAID", "the trade is paid")
             trade["status"] = TradeStatus.CLOSED.value
+
+    def refund(
+        self, reference: str, refund_reference: str, amount: Money, reason: str | None
+    ) -> RefundReport:
+        """ExamplePay cannot refund through an API. Raises: RefundNotSupported, always."""
+        raise RefundNotSupported(self.name, NO_REFUNDS)
+
+    def query_refund(self, reference: str, refund_reference: str) -> RefundReport:
+        """ExamplePay cannot refund through an API. Raises: RefundNotSupported, always."""
+        raise RefundNotSupported(self.name, NO_REFUNDS)
 
     def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> TradeReport:
         """Verify the signature and read the trade. Raises: SignatureInvalid, VendorError."""
