@@ -294,7 +294,7 @@ class RefundsContract:
         fresh = new_refund(stored, clock, kind=RefundKind.REJECTED)
         clash = new_refund(stored, clock, kind=RefundKind.REJECTED, reference=taken.reference)
         twins = new_refund(stored, clock, kind=RefundKind.REJECTED, reference=fresh.reference)
-        before = repo.pending_changes(limit=50)
+        before = repo.pending_changes(limit=100)
 
         for refunds in ([fresh, clash], [fresh, twins]):
             with raises(DuplicateReference):
@@ -302,7 +302,7 @@ class RefundsContract:
 
         assert repo.get(stored.id or 0) == stored
         assert repo.refunds_for(stored.id or 0) == []
-        assert repo.pending_changes(limit=50) == before
+        assert repo.pending_changes(limit=100) == before
         saved = repo.save(paid, previous=stored, refunds=[fresh])
         assert saved.version == 2
         assert [r.reference for r in repo.refunds_for(stored.id or 0)] == [fresh.reference]
