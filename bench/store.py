@@ -7,7 +7,9 @@ For SQLite (a temporary WAL file) and PostgreSQL (a temporary schema in
 get-by-id/s of the repository and of hand-written Core statements writing and
 reading the same rows (payment, attempt, idempotency record, status change;
 read back with one join), and the ratio repository / Core. Rounds alternate
-between the two so that machine noise hits both; medians are reported.
+between the two so that machine noise hits both; medians are reported. Then
+the repository's refunds alone: adding one (refund and its outbox row) and
+claiming ten PENDING ones.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from sqlalchemy import (
 
 from payments_core.money import Money
 from payments_core.payment import Attempt, Payment
+from payments_core.refund import Refund, RefundKind
 from payments_core.values import IdempotencyClaim
 from payments_sqlstore import SqlPaymentRepository, make_engine, upgrade
 
@@ -177,6 +180,23 @@ def _core_insert(engine: Engine, payment: Payment) -> int:
     return new_id
 
 
+def _refund(payment_id: int, reference: str) -> Refund:
+    return Refund.start(
+        payment_id=payment_id,
+        attempt=f"{reference}-attempt",
+        reference=reference,
+        amount=Money(100),
+        reason="bench",
+        kind=RefundKind.REQUESTED,
+        at=datetime.now(UTC),
+    )
+
+
+def _alone(name: str, op: Callable[[int], object], n: int, rounds: int) -> None:
+    seconds = statistics.median(_timed(op, n) for _ in range(rounds))
+    print(f"  {name:<22} repository {1 / seconds:8.0f}/s ({seconds * 1e6:6.0f} µs)")
+
+
 def _timed(action: Callable[[int], object], n: int) -> float:
     """Seconds per call of ``action(i)`` for i in range(n)."""
     started = time.perf_counter()
@@ -235,6 +255,13 @@ def run(label: str, url: str, core_url: str, n: int, rounds: int) -> None:
         with reader.connect() as conn:
             return conn.execute(_GET, {"id": core_ids[i % len(core_ids)]}).all()
 
+    def refund_add(i: int) -> object:
+        return repo.add_refund(_refund(repo_ids[i % len(repo_ids)], f"{tag}F{next(counter)}"))
+
+    def refund_claim(_: int) -> object:
+        # no lease: every claim takes the same ten oldest again
+        return repo.claim_due_refunds(datetime.now(UTC), limit=10, lease=timedelta(0))
+
     print(
         f"{label} ({n} operations x {rounds} rounds, medians; ratio = core time / repository time)"
     )
@@ -242,6 +269,8 @@ def run(label: str, url: str, core_url: str, n: int, rounds: int) -> None:
         _compare("insert (4 rows)", repo_add, core_add, n, rounds)
         _compare("get by id", repo_get, core_get, n * 2, rounds)
         _compare("get vs autocommit core", repo_get, core_get_autocommit, n * 2, rounds)
+        _alone("refund add (2 rows)", refund_add, n, rounds)
+        _alone("claim 10 refunds", refund_claim, n, rounds)
     finally:
         repo.close()
         core.dispose()

@@ -1,4 +1,4 @@
-"""The wire format of a payment (the OpenAPI ``Payment`` schema), through one cattrs converter.
+"""The wire format of payments and refunds (the OpenAPI schemas), through one cattrs converter.
 
 The domain keeps snake_case; ``PaymentView`` is the wire shape, and camelCase is
 applied by a hook factory on attrs classes. Amounts stay Decimal until the JSON
@@ -22,6 +22,7 @@ from cattrs.preconf.json import JsonConverter
 from cattrs.preconf.json import make_converter as make_json_converter
 
 from payments_core.payment import Payment, PaymentStatus
+from payments_core.refund import Refund, RefundKind, RefundStatus
 
 _TIME: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 
@@ -65,6 +66,44 @@ class PaymentView:
             confirmed_at=payment.confirmed_at,
             confirmed=payment.status is PaymentStatus.CONFIRMED,
             valid=payment.valid,
+        )
+
+
+@frozen(kw_only=True)
+class RefundView:
+    """A refund as clients see it; field order is the wire order."""
+
+    id: int
+    payment_id: int
+    attempt: str
+    reference: str
+    amount: Decimal
+    reason: str | None
+    kind: RefundKind
+    status: RefundStatus
+    failure: str | None
+    created_at: datetime
+    updated_at: datetime
+    succeeded_at: datetime | None
+
+    @classmethod
+    def of(cls, refund: Refund) -> RefundView:
+        """The view of a stored refund."""
+        if refund.id is None:
+            raise ValueError("an unsaved refund has no wire form")
+        return cls(
+            id=refund.id,
+            payment_id=refund.payment_id,
+            attempt=refund.attempt,
+            reference=refund.reference,
+            amount=refund.amount.to_decimal(),
+            reason=refund.reason,
+            kind=refund.kind,
+            status=refund.status,
+            failure=refund.failure,
+            created_at=refund.created_at,
+            updated_at=refund.updated_at,
+            succeeded_at=refund.succeeded_at,
         )
 
 
@@ -173,6 +212,14 @@ def payment_document(payment: Payment, converter: JsonConverter | None = None) -
     """
     document = payment_json(payment, converter)
     document["totalAmount"] = exact_number(document["totalAmount"])
+    return document
+
+
+def refund_document(refund: Refund, converter: JsonConverter | None = None) -> dict[str, Any]:
+    """The wire document of a refund, JSON-native like ``payment_document``'s."""
+    conv = converter or _shared_converter()
+    document: dict[str, Any] = conv.unstructure(RefundView.of(refund))
+    document["amount"] = exact_number(document["amount"])
     return document
 
 

@@ -19,6 +19,7 @@ from payments_core.errors import PaymentsError
 from payments_core.plugins import PaymentHooks, make_plugin_manager
 from payments_http import settings as config
 from payments_http._logsafe import configure_logging
+from payments_http.refund_commands import add_refund_commands
 from payments_http.subscribers import add_hooks_command
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ def _parser(hooks: PaymentHooks, declared: Sequence[Setting]) -> argparse.Argume
     sweep_parser.set_defaults(run=_sweep)
     _add_settings(sweep_parser, declared)
     add_hooks_command(commands, declared, _add_settings)
+    add_refund_commands(commands, declared, _add_settings)
     hooks.add_commands(commands)
     return parser
 

@@ -33,6 +33,9 @@ ERROR_CODES: Final = (
     "concurrency_conflict",
     "internal_error",
     "headers_too_large",
+    "refund_not_found",
+    "payment_not_refundable",
+    "refund_exceeds_payment",
 )
 
 _NULLABLE_STRING: Final[Schema] = {"type": ["string", "null"]}
@@ -88,6 +91,70 @@ PAYMENT: Final[Schema] = {
     },
 }
 
+REFUND: Final[Schema] = {
+    "type": "object",
+    "description": "Money going back from one paid attempt of a payment; fields in this order.",
+    "additionalProperties": False,
+    "required": [
+        "id",
+        "paymentId",
+        "attempt",
+        "reference",
+        "amount",
+        "reason",
+        "kind",
+        "status",
+        "failure",
+        "createdAt",
+        "updatedAt",
+        "succeededAt",
+    ],
+    "properties": {
+        "id": {"type": "integer", "minimum": 1},
+        "paymentId": {"type": "integer", "minimum": 1},
+        "attempt": {
+            "type": "string",
+            "description": "the vendor reference of the paid attempt the money returns from",
+        },
+        "reference": {
+            "type": "string",
+            "description": "the refund's own vendor reference, unique forever: sent again "
+            "with every call for this refund, so the vendor pays it out once",
+        },
+        "amount": {"type": "number", "exclusiveMinimum": 0, "maximum": 100000000},
+        "reason": _NULLABLE_STRING,
+        "kind": {
+            "type": "string",
+            "enum": ["REQUESTED", "DUPLICATE", "REJECTED"],
+            "description": "REQUESTED: someone asked; DUPLICATE: a second paid attempt of a "
+            "settled payment; REJECTED: a paid attempt that failed the business checks",
+        },
+        "status": {
+            "type": "string",
+            "enum": ["PENDING", "SUCCEEDED", "FAILED"],
+            "description": "PENDING: recorded, sent or to be sent; SUCCEEDED: the vendor says "
+            "the money went back; FAILED: the vendor refused it (final)",
+        },
+        "failure": {**_NULLABLE_STRING, "description": "the vendor's reason when FAILED"},
+        "createdAt": _TIME,
+        "updatedAt": _TIME,
+        "succeededAt": {"oneOf": [_TIME, {"type": "null"}]},
+    },
+}
+
+REQUEST_REFUND: Final[Schema] = {
+    "type": "object",
+    "properties": {
+        "amount": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 100000000,
+            "description": "at most two decimals; by default all that is still refundable",
+        },
+        "reason": {"type": ["string", "null"], "maxLength": 256},
+    },
+}
+
 ERROR: Final[Schema] = {
     "type": "object",
     "additionalProperties": False,
@@ -127,12 +194,15 @@ _WHY: Final = {
     400: "malformed JSON or a field of the wrong type (invalid_request)",
     401: "no or bad bearer token (unauthenticated)",
     403: "the caller lacks the role (forbidden)",
-    404: "unknown, or not the caller's (payment_not_found, order_not_found, vendor_not_found)",
+    404: "unknown, or not the caller's (payment_not_found, order_not_found, vendor_not_found,"
+    " refund_not_found)",
     405: "method not allowed",
-    409: "order_already_paid, payment_exists (with paymentId), payment_final, order_not_payable",
+    409: "order_already_paid, payment_exists (with paymentId), payment_final, order_not_payable,"
+    " payment_not_refundable",
     413: "body over 64 KiB (payload_too_large)",
     415: "the body is not application/json (unsupported_media_type)",
-    422: "validation_error (with field), amount_not_supported, idempotency_key_reused",
+    422: "validation_error (with field), amount_not_supported, idempotency_key_reused,"
+    " refund_exceeds_payment",
     500: "unexpected failure (internal_error); never a stack trace",
     502: "the vendor answered something wrong or unverifiable (vendor_error), or the orders"
     " service answered something other than the order asked for (orders_error)",
@@ -263,6 +333,7 @@ def _paths(notify_path: str) -> Schema:
                 parameters=[_ID_PARAM],
             )
         },
+        **_refund_paths(),
         notify_path: {"post": _notify()},
         "/openapi.json": {
             "get": {
@@ -278,6 +349,62 @@ def _paths(notify_path: str) -> Schema:
             }
         },
         "/health": {"get": _health()},
+    }
+
+
+_REFUND_REF: Final[Schema] = {"$ref": "#/components/schemas/Refund"}
+_IDEMPOTENCY_KEY: Final[Schema] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def _refund_paths() -> Schema:
+    refund_id = {**_ID_PARAM, "name": "refundId"}
+    return {
+        "/api/v1/payments/{id}/refunds": {
+            "post": _operation(
+                "requestRefund",
+                "Refund a CONFIRMED payment, in full or in part (role ADMIN); the vendor is "
+                "asked before the answer, which shows what it said (PENDING when it could not "
+                "be reached: the sweep sends it again with the same reference)",
+                {
+                    201: _ok(
+                        _REFUND_REF,
+                        "recorded (or the first answer again, for a repeated Idempotency-Key)",
+                        {"Location": _header("the refund's URL")},
+                    )
+                },
+                (400, *_USER_ERRORS, 403, 409, 413, 415, 422, 503),
+                parameters=[_ID_PARAM, _IDEMPOTENCY_KEY],
+                requestBody={
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/RequestRefund"}
+                        }
+                    },
+                },
+            ),
+            "get": _operation(
+                "listRefunds",
+                "The payment's refunds, oldest first (its payer, or role ADMIN)",
+                {200: _ok({"type": "array", "items": _REFUND_REF}, "the refunds")},
+                (*_USER_ERRORS, 503),
+                parameters=[_ID_PARAM],
+            ),
+        },
+        "/api/v1/payments/{id}/refunds/{refundId}": {
+            "get": _operation(
+                "getRefund",
+                "One refund of the payment (its payer, or role ADMIN)",
+                {200: _ok(_REFUND_REF, "the refund")},
+                (*_USER_ERRORS, 503),
+                parameters=[_ID_PARAM, refund_id],
+            )
+        },
     }
 
 
@@ -350,7 +477,13 @@ def document(notify_path: str = "/api/v1/payments/notify/{vendor}") -> Schema:
         },
         "paths": _paths(notify_path),
         "components": {
-            "schemas": {"Payment": PAYMENT, "Error": ERROR, "Create": CREATE},
+            "schemas": {
+                "Payment": PAYMENT,
+                "Refund": REFUND,
+                "Error": ERROR,
+                "Create": CREATE,
+                "RequestRefund": REQUEST_REFUND,
+            },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from payments_core.errors import PaymentNotFound, StoreUnavailable
+from payments_core.converters import refund_document
+from payments_core.errors import PaymentNotFound, RefundNotFound, StoreUnavailable
 from payments_http import wire
 from payments_http.errors import error_response
 from payments_http.notify import (
@@ -59,6 +60,8 @@ class Endpoints:
             Route(PAYMENTS + "/retry/{id}", self.retry, methods=["GET", "POST"]),
             Route(PAYMENTS + "/verify/{id}", self.verify, methods=["GET"]),
             Route(self._notify_path, self.notify, methods=["POST"]),
+            Route(PAYMENTS + "/{id}/refunds", self.refunds, methods=["GET", "POST"]),
+            Route(PAYMENTS + "/{id}/refunds/{refundId}", self.refund, methods=["GET"]),
             Route(PAYMENTS + "/{id}", self.get, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
         ]
@@ -107,6 +110,39 @@ class Endpoints:
         pid = _path_id(request)
         confirmed = await run_in_threadpool(self._service.verify, caller, pid)
         return wire.data(confirmed)
+
+    async def refunds(self, request: Request) -> Response:
+        """``POST|GET /api/v1/payments/{id}/refunds``: request a refund, or list them."""
+        caller = self._caller(request)
+        pid = _path_id(request)
+        if request.method == "GET":
+            listed = self._service.refunds(caller, pid)
+            return wire.data([refund_document(r) for r in listed])
+        raw = await wire.read_body(request)
+        if raw:  # no body at all asks for everything still refundable
+            wire.require_json(request)
+        body = wire.parse_refund(raw)
+        refund = await run_in_threadpool(  # the vendor is called before the answer
+            self._service.request_refund,
+            caller,
+            pid,
+            amount=body.amount,
+            reason=body.reason,
+            idempotency_key=wire.idempotency_key(request),
+        )
+        location = f"{request.scope.get('root_path', '')}{PAYMENTS}/{pid}/refunds/{refund.id}"
+        return wire.data(refund_document(refund), 201, {"Location": location})
+
+    async def refund(self, request: Request) -> Response:
+        """``GET /api/v1/payments/{id}/refunds/{refund}``: one refund of the payment."""
+        caller = self._caller(request)
+        pid = _path_id(request)
+        text: str = request.path_params["refundId"]
+        refund_id = wire.payment_id(text)  # ids of both kinds share one form
+        if refund_id is None:
+            self._service.get(caller, pid)  # an unknown payment is still payment_not_found
+            raise RefundNotFound(text[:32])
+        return wire.data(refund_document(self._service.get_refund(caller, pid, refund_id)))
 
     async def notify(self, request: Request) -> Response:
         """``POST {PAYMENTS_NOTIFY_PATH}``: the vendor's own format, both ways."""

@@ -40,18 +40,19 @@ def add_hooks_command(
         add_settings(parser, declared)
 
 
-def _repository(settings: Settings) -> PaymentRepository:
+def open_repository(settings: Settings) -> PaymentRepository:
+    """The repository the installed plugins give ``PAYMENTS_DATABASE_URL``."""
     url = settings.get("PAYMENTS_DATABASE_URL") or "sqlite:///payments.db"
     return PaymentHooks(make_plugin_manager()).repository(url, settings)
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     del args
-    repo = _repository(settings)
+    repo = open_repository(settings)
     try:
         found = repo.subscribers()
     finally:
-        _close(repo)
+        close_repository(repo)
     sys.stdout.write("".join(_line(s) for s in found) or "no subscribers registered\n")
     return 0
 
@@ -65,15 +66,16 @@ def _line(subscriber: Subscriber) -> str:
 
 
 def _retire(args: argparse.Namespace, settings: Settings) -> int:
-    repo = _repository(settings)
+    repo = open_repository(settings)
     try:
         completed = repo.retire_subscriber(args.name, SystemClock().now())
     finally:
-        _close(repo)
+        close_repository(repo)
     sys.stdout.write(f"retired {args.name}: {completed} changes no longer wait\n")
     return 0
 
 
-def _close(repo: object) -> None:
+def close_repository(repo: object) -> None:
+    """Release what ``repo`` holds, if it holds anything."""
     if isinstance(repo, Closeable):
         repo.close()

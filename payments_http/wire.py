@@ -21,6 +21,8 @@ IDEMPOTENCY_KEY_MAX: Final = 255
 _JSON_TYPE: Final = re.compile(r"^application/(?:[\w.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
 _PRINTABLE: Final = re.compile(r"^[\x21-\x7e]+$")
 _ID: Final = re.compile(r"^[1-9][0-9]{0,17}$")
+_CENT: Final = Decimal("0.01")
+_MAX: Final = Decimal(100_000_000)
 
 
 class RequestProblem(Exception):
@@ -40,6 +42,14 @@ class CreatePayment:
     order_id: str
     subject: str
     description: str | None
+
+
+@frozen(kw_only=True)
+class RequestRefund:
+    """The body of ``POST /api/v1/payments/{id}/refunds``; both fields may be left out."""
+
+    amount: Decimal | None
+    reason: str | None
 
 
 def data(
@@ -105,6 +115,26 @@ def parse_create(body: bytes) -> CreatePayment:
     if len(order_id) > ORDER_ID_MAX or not order_id.strip():
         raise ValidationFailed("orderId", f"must be 1 to {ORDER_ID_MAX} characters")
     return CreatePayment(order_id=order_id, subject=subject, description=description)
+
+
+def parse_refund(body: bytes) -> RequestRefund:
+    """Read ``{"amount": number?, "reason": str?}``; an empty body asks for everything left.
+
+    Raises:
+        RequestProblem: 400 ``invalid_request`` for malformed JSON, an amount that is not
+            a JSON number, or a reason that is not a string.
+        ValidationFailed: 422 for an amount of more than two decimals or out of range
+            (the use case refuses zero and negative amounts), or an unusable reason.
+    """
+    document = _json_object(body) if body.strip() else {}
+    amount = document.get("amount")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int | Decimal)):
+        raise RequestProblem(400, "invalid_request", "amount must be a JSON number")
+    if amount is not None:
+        amount = Decimal(amount)
+        if not amount.is_finite() or abs(amount) > _MAX or amount != amount.quantize(_CENT):
+            raise ValidationFailed("amount", "must have at most two decimals and be at most 1e8")
+    return RequestRefund(amount=amount, reason=_field(document, "reason", required=False))
 
 
 def idempotency_key(request: Request) -> str | None:
