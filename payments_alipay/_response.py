@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 VENDOR: Final = "alipay"
 SUCCESS: Final = "10000"
 TRANSIENT_CODES: Final = frozenset({"20000"})
-TRANSIENT_SUB_CODES: Final = frozenset({"ACQ.SYSTEM_ERROR", "isp.unknow-error", "aop.unknow-error"})
+TRANSIENT_SUB_CODES: Final = frozenset(  # AQC.: Alipay's own misspelling, documented as is
+    {"ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR", "isp.unknow-error", "aop.unknow-error"}
+)
 _MESSAGE_MAX: Final = 120
 log = logging.getLogger("payments_alipay")
 

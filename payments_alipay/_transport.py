@@ -36,7 +36,7 @@ class Timeouts:
 
     connect: float = 3.05
     read: float = 10.0
-    retries: int = 2  # extra tries after a connect/read fault; query and close are idempotent
+    retries: int = 2  # extra tries after a connect/read fault; every call is idempotent (refunds by out_request_no)
     backoff: float = 0.2  # seconds before the first retry, doubled each time
     total: float = 12.0  # seconds one call may take, all its tries and waits included
     in_flight: int = 32  # calls at once, abandoned ones included: a hung gateway costs no more

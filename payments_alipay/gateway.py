@@ -10,10 +10,26 @@ from payments_alipay._checkout import check_reference, common_params, order_stri
 from payments_alipay._response import failure, sub_code, verified_node
 from payments_alipay._transport import Timeouts, Transport, make_session
 from payments_alipay.notification import read_notification
+from payments_alipay.refund import (
+    REFUND,
+    REFUND_QUERY,
+    Ask,
+    refund_biz,
+    refund_query_report,
+    refund_verdict,
+)
 from payments_alipay.signing import signed_params
 from payments_alipay.trade import trade_report
-from payments_core.errors import VendorDeclined
-from payments_core.values import Checkout, NotificationOutcome, Reply, TradeReport, TradeStatus
+from payments_core.errors import VendorDeclined, VendorUnavailable
+from payments_core.values import (
+    Checkout,
+    NotificationOutcome,
+    RefundReport,
+    RefundState,
+    Reply,
+    TradeReport,
+    TradeStatus,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -21,6 +37,7 @@ if TYPE_CHECKING:
     import requests
 
     from payments_alipay.settings import AlipaySettings
+    from payments_core.money import Money
     from payments_core.values import CheckoutRequest
 
 VENDOR: Final = "alipay"
@@ -40,13 +57,13 @@ def _utc_now() -> datetime:
 
 
 class AlipayGateway:
-    """Page/WAP checkout, trade query and close, and notifications for one Alipay app.
+    """Page/WAP checkout, trade query and close, refunds, and notifications for one Alipay app.
 
     Keys are parsed once (in ``AlipaySettings``); server calls share one pooled
     ``requests.Session`` with connect/read timeouts and bounded retries on transport
-    faults, and ``query`` and ``close`` each end by one deadline (``ALIPAY_TIMEOUT``,
-    ``Timeouts.total``) whatever the gateway does. Every gateway answer is
-    signature-checked before anything in it is used.
+    faults, and ``query``, ``close``, ``refund`` and ``query_refund`` each end by one
+    deadline (``ALIPAY_TIMEOUT``, ``Timeouts.total``) whatever the gateway does. Every
+    gateway answer is signature-checked before anything in it is used.
     """
 
     def __init__(
@@ -112,16 +129,64 @@ class AlipayGateway:
             raise VendorDeclined(VENDOR, code, "the trade can no longer be closed")
         raise failure(node, CLOSE)
 
-    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> TradeReport:
+    def refund(
+        self, reference: str, refund_reference: str, amount: Money, reason: str | None
+    ) -> RefundReport:
+        """Send ``alipay.trade.refund`` with ``out_request_no`` = ``refund_reference``.
+
+        Alipay pays one out_request_no of a trade out once, so sending it again after a
+        lost answer is safe. ``fund_change`` Y is SUCCEEDED. Any other success (``N``:
+        nothing moved by this call, e.g. it was paid out by an earlier one) is settled by
+        the refund query within the same deadline: SUCCEEDED if it reports the refund
+        paid, else PENDING (Alipay has it). A refusal by Alipay's business rules
+        (``40004``, e.g. ``ACQ.TRADE_STATUS_ERROR``) is FAILED with the sub_code.
+
+        Raises:
+            VendorUnavailable: no answer in time, HTTP 5xx, or Alipay asked to send it
+                again later (``ACQ.SYSTEM_ERROR``, ``ACQ.SELLER_BALANCE_NOT_ENOUGH``, ...).
+            VendorDeclined: Alipay refused the call itself (signature, app id, permission).
+            SignatureInvalid: the answer's signature does not verify.
+            VendorError: an answer that makes no sense, or a refund that cannot be sent.
+        """
+        biz = refund_biz(reference, refund_reference, amount, reason)
+        deadline = self._transport.deadline()  # one for the refund and the query it may need
+        node = self._send(REFUND, biz, deadline)
+        verdict = refund_verdict(node, reference, refund_reference, amount)
+        if not isinstance(verdict, Ask):
+            return verdict
+        try:
+            found = self._query_refund(reference, refund_reference, deadline)
+        except VendorUnavailable:
+            if verdict.otherwise.state is RefundState.PENDING:
+                return verdict.otherwise  # acknowledged: the sweep asks again
+            raise
+        return found if found.state is RefundState.SUCCEEDED else verdict.otherwise
+
+    def query_refund(self, reference: str, refund_reference: str) -> RefundReport:
+        """Ask ``alipay.trade.fastpay.refund.query`` about one refund of the attempt.
+
+        A refund Alipay has no record of (``10000`` without the refund's number and
+        amount, or an unknown trade) is NOT_FOUND.
+
+        Raises: VendorUnavailable, VendorDeclined, SignatureInvalid, VendorError (as for ``refund``).
+        """
+        return self._query_refund(reference, refund_reference, self._transport.deadline())
+
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> TradeReport | RefundReport:
         """Verify a notification body exactly as received and report its evidence.
 
-        ``headers`` are not trusted: the Content-Type (Alipay's header has been non-standard); the
-        body must be a URL-encoded form in the charset it declares.
+        ``headers`` are not trusted, the Content-Type among them (Alipay's has been
+        non-standard); the body must be a URL-encoded form in the charset it declares.
+        A notification that names a refund (``out_biz_no``, ``refund_fee``,
+        ``gmt_refund``) is a RefundReport, never evidence of a payment.
 
         Raises:
             SignatureInvalid: forged, tampered, not RSA2, or for another app_id.
-            VendorError: malformed, or missing what its trade status needs.
+            VendorError: malformed, or missing what its trade status or refund needs.
         """
+        del headers  # Alipay signs within the body
         return read_notification(body, self.settings)
 
     def reply(self, outcome: NotificationOutcome) -> Reply:
@@ -141,8 +206,18 @@ class AlipayGateway:
             raise failure(node, QUERY)
         return trade_report(node, self.settings, reference=reference)
 
+    def _query_refund(self, reference: str, refund_reference: str, deadline: float) -> RefundReport:
+        biz = {
+            "out_trade_no": check_reference(reference),
+            "out_request_no": check_reference(refund_reference),
+        }
+        node = self._send(REFUND_QUERY, biz, deadline)
+        return refund_query_report(node, reference, refund_reference)
+
     def _call(self, method: str, reference: str, deadline: float) -> dict[str, object]:
-        biz = {"out_trade_no": check_reference(reference)}
+        return self._send(method, {"out_trade_no": check_reference(reference)}, deadline)
+
+    def _send(self, method: str, biz: dict[str, str], deadline: float) -> dict[str, object]:
         params = common_params(self.settings, method, biz, self._clock())
         pairs = signed_params(params, self.settings.private_key)
         body = self._transport.post(method, pairs, deadline)

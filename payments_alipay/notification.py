@@ -18,13 +18,14 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from payments_alipay._form import FormError, decode_form
+from payments_alipay.refund import is_refund_notification, refund_notification_report
 from payments_alipay.signing import NOTIFICATION_EXCLUDED, canonical_string, verify_rsa2
 from payments_alipay.trade import trade_report
 from payments_core.errors import SignatureInvalid, VendorError
 
 if TYPE_CHECKING:
     from payments_alipay.settings import AlipaySettings
-    from payments_core.values import TradeReport
+    from payments_core.values import RefundReport, TradeReport
 
 VENDOR: Final = "alipay"
 MAX_BODY: Final = 64 * 1024
@@ -56,8 +57,9 @@ def parse_form(body: bytes) -> dict[str, str]:
         raise VendorError(VENDOR, "malformed_notification", str(exc)) from None
 
 
-def read_notification(body: bytes, settings: AlipaySettings) -> TradeReport:
-    """Verified evidence from one notification body.
+def read_notification(body: bytes, settings: AlipaySettings) -> TradeReport | RefundReport:
+    """Verified evidence from one notification body: about a refund when it names one
+    (``out_biz_no``, ``refund_fee`` or ``gmt_refund``), else about the trade's payment.
 
     Raises:
         SignatureInvalid: no or a wrong signature, a sign_type other than RSA2, a signed
@@ -74,6 +76,8 @@ def read_notification(body: bytes, settings: AlipaySettings) -> TradeReport:
     if fields.get("notify_type") != NOTIFY_TYPE:
         log.warning("alipay notification of another notify_type refused")
         raise VendorError(VENDOR, "wrong_notify_type", f"notify_type is not {NOTIFY_TYPE}")
+    if is_refund_notification(fields):
+        return refund_notification_report(fields, settings)
     return trade_report(fields, settings, reference=None)
 
 

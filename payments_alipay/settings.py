@@ -43,7 +43,7 @@ SETTINGS: Final = (
     Setting(
         "ALIPAY_TIMEOUT",
         f"{DEFAULT_TIMEOUT:g}",
-        "seconds one Alipay query or close may take, retries included",
+        "seconds one Alipay query, close or refund call may take, retries included",
     ),
 )
 
@@ -60,7 +60,7 @@ class AlipaySettings:
     return_url: str | None = None
     seller_id: str | None = None
     product: Product = "page"
-    timeout: float = DEFAULT_TIMEOUT  # seconds one query or close may take, all tries included
+    timeout: float = DEFAULT_TIMEOUT  # seconds one server call may take, all tries included
 
     def __repr__(self) -> str:
         return f"AlipaySettings(app_id={self.app_id!r}, gateway_url={self.gateway_url!r})"

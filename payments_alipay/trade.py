@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 VENDOR: Final = "alipay"
 MAX_MINOR: Final = int(MAX_AMOUNT * 100)
-_AMOUNT: Final = re.compile(r"(\d{1,10})(?:\.(\d{1,2}))?")  # CNY yuan, at most two decimals
+_AMOUNT: Final = re.compile(r"([0-9]{1,10})(?:\.([0-9]{1,2}))?")  # CNY yuan; ASCII digits only
 STATUSES: Final = {
     "WAIT_BUYER_PAY": TradeStatus.UNPAID,
     "TRADE_SUCCESS": TradeStatus.PAID,
@@ -63,13 +63,23 @@ def trade_report(
 
 
 def _amount(fields: Mapping[str, object]) -> Money:
-    text = _text(fields, "total_amount")
+    return amount_field(fields, "total_amount", "a paid trade")
+
+
+def amount_field(fields: Mapping[str, object], name: str, what: str) -> Money:
+    """The CNY amount in the string field ``name``, read exactly (never through a float).
+
+    Raises:
+        VendorError: the field is missing, not a string (a JSON number included), or not
+            an amount from 0.01 to the largest payable one with at most two decimals.
+    """
+    text = _text(fields, name)
     if text is None:
-        raise VendorError(VENDOR, "missing_amount", "a paid trade has no total_amount")
+        raise VendorError(VENDOR, "missing_amount", f"{what} has no {name}")
     match = _AMOUNT.fullmatch(text)
     minor = int(match[1]) * 100 + int((match[2] or "").ljust(2, "0")) if match else 0
     if not 0 < minor <= MAX_MINOR:
-        raise VendorError(VENDOR, "invalid_amount", "total_amount is not a payable amount")
+        raise VendorError(VENDOR, "invalid_amount", f"{name} is not a payable amount")
     return Money(minor)
 
 

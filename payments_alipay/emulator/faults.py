@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 FAIL_MODES: Final = frozenset(
-    {"timeout", "500", "html", "bad-signature", "unsigned", "system-error"}
+    {"timeout", "500", "html", "bad-signature", "unsigned", "system-error", "lost-answer"}
 )
 Failure = tuple[str, str | None, float]  # mode, only this method (or any), seconds
 
@@ -86,5 +86,14 @@ def _forged_success(method: str | None, params: Mapping[str, str]) -> dict[str, 
             "trade_no": "2099010122001000000000000001",
             "trade_status": "TRADE_SUCCESS",
             "total_amount": "0.01",
+        }
+    if method == "alipay.trade.refund":
+        node |= {"fund_change": "Y", "refund_fee": "100000000.00"}
+    if method == "alipay.trade.fastpay.refund.query":
+        request = params.get("biz_content", "").partition('"out_request_no":"')[2].partition('"')[0]
+        node |= {
+            "out_request_no": request,
+            "refund_amount": "100000000.00",
+            "refund_status": "REFUND_SUCCESS",
         }
     return node

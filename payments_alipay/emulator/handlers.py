@@ -38,11 +38,9 @@ class GatewayHandlers:
         self.emulator = emulator
 
     async def index(self, request: Request) -> Response:
-        """A list of the trades, for a person looking."""
-        rows = "".join(
-            f"<li>{t.out_trade_no}: {t.status} {t.total_amount} CNY</li>"
-            for t in self.emulator.trades.all()
-        )
+        """A list of the trades and their refunds, for a person looking."""
+        with self.emulator.trades.lock:
+            rows = "".join(pages.trade_row(t) for t in self.emulator.trades.all())
         return HTMLResponse(
             pages.page("Alipay emulator", f"<h1>Alipay emulator</h1><ul>{rows}</ul>")
         )
@@ -72,7 +70,14 @@ class GatewayHandlers:
         return HTMLResponse(pages.cashier(trade, expires))
 
     async def _fault(self, params: dict[str, str], mode: str, seconds: float) -> Response:
-        """The answer of a server call that fails in ``mode`` (after ``seconds`` for a timeout)."""
+        """The answer of a server call that fails in ``mode`` (after ``seconds`` for a timeout).
+
+        ``lost-answer`` alone processes the call first: its answer is lost on the way.
+        """
+        if mode == "lost-answer":
+            self.emulator.answer_server_call(params)
+            await asyncio.sleep(seconds)
+            return PlainTextResponse("Gateway Timeout", 504)
         if mode == "timeout":
             await asyncio.sleep(seconds)
             return PlainTextResponse("Gateway Timeout", 504)

@@ -60,3 +60,13 @@ def message(title: str, text: str, *, code: str | None = None, link: str | None 
     if link:
         body += f'<p><a id="back" href="{escape(link)}">Back to the shop</a></p>'
     return page(f"Alipay emulator: {title}", body)
+
+
+def trade_row(trade: Trade) -> str:
+    """One trade of the index page, with the refunds paid out of it."""
+    refunds = "".join(
+        f"<li>refund {escape(r.out_request_no)}: {r.amount:.2f} CNY</li>" for r in trade.refunds
+    )
+    listed = f'<ul class="refunds">{refunds}</ul>' if refunds else ""
+    title = f"{escape(trade.out_trade_no)}: {escape(trade.status)} {escape(trade.total_amount)} CNY"
+    return f"<li>{title}{listed}</li>"

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl, quote_plus, urlencode
 
-from payments_alipay.emulator.trades import TIME_FORMAT, cst
+from payments_alipay.emulator.refunds import refund_fee
+from payments_alipay.emulator.trades import CHINA, TIME_FORMAT, cst
 from payments_alipay.signing import (
     NOTIFICATION_EXCLUDED,
     REQUEST_EXCLUDED,
@@ -21,10 +22,18 @@ from payments_alipay.signing import (
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
+    from payments_alipay.emulator.refunds import RefundRecord
     from payments_alipay.emulator.trades import Trade
 
 PAGE_METHODS: Final = frozenset({"alipay.trade.page.pay", "alipay.trade.wap.pay"})
-SERVER_METHODS: Final = frozenset({"alipay.trade.query", "alipay.trade.close"})
+SERVER_METHODS: Final = frozenset(
+    {
+        "alipay.trade.query",
+        "alipay.trade.close",
+        "alipay.trade.refund",
+        "alipay.trade.fastpay.refund.query",
+    }
+)
 
 
 class GatewayError(Exception):
@@ -152,8 +161,14 @@ def query_node(trade: Trade) -> dict[str, object]:
     return node
 
 
-def notification_body(trade: Trade, key: RSAPrivateKey, now: datetime) -> str:
-    """The signed form body Alipay POSTs to notify_url for the trade's current status."""
+def notification_body(
+    trade: Trade, key: RSAPrivateKey, now: datetime, refund: RefundRecord | None = None
+) -> str:
+    """The signed form body Alipay POSTs to notify_url for the trade's current status.
+
+    After a ``refund`` it also names it: ``out_biz_no`` (its out_request_no),
+    ``refund_fee`` (the trade's total refunded) and ``gmt_refund``.
+    """
     amount = trade.paid_amount or trade.total_amount
     params: dict[str, str | None] = {
         "gmt_create": cst(trade.created_at),
@@ -174,9 +189,16 @@ def notification_body(trade: Trade, key: RSAPrivateKey, now: datetime) -> str:
         "app_id": trade.app_id,
         "auth_app_id": trade.app_id,
         "seller_id": trade.seller_id,
+        "passback_params": trade.passback_params,
     }
     if trade.paid_at is not None:
         params |= _paid_fields(amount)
+    if refund is not None:
+        params |= {
+            "out_biz_no": refund.out_request_no,
+            "refund_fee": refund_fee(trade),
+            "gmt_refund": refund.at.astimezone(CHINA).strftime(TIME_FORMAT + ".%f")[:-3],
+        }
     return _signed_form(params, key)
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from payments_alipay.emulator import limits
+from payments_alipay.emulator import limits, refunds
 from payments_alipay.emulator.app import build_app
 from payments_alipay.emulator.faults import FailureQueue
 from payments_alipay.emulator.notifier import Notifier, OutgoingNotification
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
     from starlette.applications import Starlette
 
+    from payments_alipay.emulator.refunds import RefundRecord
+
 DEFAULT_SELLER_ID: Final = "2088102100000002"
 DEFAULT_BUYER_ID: Final = "2088102100000001"
 
@@ -70,7 +72,7 @@ class AlipayEmulator:
         self.platform_private_key = platform_private_key or rsa.generate_private_key(65537, 2048)
         self.seller_id = seller_id
         self.clock = clock
-        self.trades = TradeBook(clock)
+        self.trades = TradeBook(clock, on_close=self._notify)
         self.notifier = Notifier(
             factor=limits.factor(resend_factor, "resend_factor", limits.MAX_RESEND_FACTOR),
             timeout=limits.factor(notify_timeout, "notify_timeout", limits.MAX_NOTIFY_TIMEOUT),
@@ -198,19 +200,25 @@ class AlipayEmulator:
         return self.trades.open(params["app_id"], params["method"], params, biz)
 
     def answer_server_call(self, params: dict[str, str]) -> str:
-        """The signed answer body of a ``query``/``close`` call, failures included."""
+        """The signed answer body of a query, close, refund or refund query, failures included."""
         try:
             biz = check_request(params, self._merchant_keys())
         except GatewayError as exc:
             node = failure_node(exc.code, exc.sub_code, exc.message)
             return signed_answer(params.get("method"), node, self.platform_private_key)
         method, reference = params["method"], str(biz.get("out_trade_no") or "")
+        calls = {
+            "alipay.trade.query": self._query,
+            "alipay.trade.close": self._close,
+            refunds.REFUND: self._refund,
+            refunds.REFUND_QUERY: self._query_refund,
+        }
         try:
-            node = (
-                self._query(reference) if method == "alipay.trade.query" else self._close(reference)
-            )
+            with self.trades.lock:
+                node = calls[method](biz)
         except TradeError as exc:
-            node = failure_node("40004", exc.sub_code, exc.message, out_trade_no=reference)
+            extra = {"out_trade_no": reference} if reference else {}
+            node = failure_node("40004", exc.sub_code, exc.message, **extra)
         return signed_answer(method, node, self.platform_private_key)
 
     def return_query(self, trade: Trade) -> str:
@@ -221,26 +229,38 @@ class AlipayEmulator:
         with self._lock:
             return dict(self._merchants)
 
-    def _query(self, reference: str) -> dict[str, object]:
-        with self.trades.lock:
-            trade = self.trades.get(reference)
-            if trade is None:
-                raise TradeError("ACQ.TRADE_NOT_EXIST", "交易不存在")
-            return query_node(trade)
+    def _found(self, biz: Mapping[str, object]) -> Trade:
+        trade = self.trades.find(biz)
+        if trade is None:
+            raise TradeError("ACQ.TRADE_NOT_EXIST", "交易不存在")
+        return trade
 
-    def _close(self, reference: str) -> dict[str, object]:
-        trade = self.trades.close(reference)
+    def _query(self, biz: Mapping[str, object]) -> dict[str, object]:
+        return query_node(self._found(biz))
+
+    def _close(self, biz: Mapping[str, object]) -> dict[str, object]:
+        trade = self.trades.close(biz)
         return {
             "code": "10000",
             "msg": "Success",
-            "out_trade_no": reference,
+            "out_trade_no": trade.out_trade_no,
             "trade_no": trade.trade_no,
         }
 
-    def _notify(self, trade: Trade) -> None:
+    def _refund(self, biz: Mapping[str, object]) -> dict[str, object]:
+        trade, now = self._found(biz), self.clock()
+        record = refunds.refund(trade, biz, now)
+        if record is not None:
+            self._notify(trade, refund=record)
+        return refunds.refund_node(trade, record, now)
+
+    def _query_refund(self, biz: Mapping[str, object]) -> dict[str, object]:
+        return refunds.query_node(self.trades.find(biz), biz)
+
+    def _notify(self, trade: Trade, *, refund: RefundRecord | None = None) -> None:
         if not trade.notify_url:
             return
-        body = notification_body(trade, self.platform_private_key, self.clock())
+        body = notification_body(trade, self.platform_private_key, self.clock(), refund)
         outgoing = OutgoingNotification(
             url=trade.notify_url, body=body, record=trade.notifications.append
         )

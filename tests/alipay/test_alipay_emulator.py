@@ -27,7 +27,7 @@ from payments_core.errors import SignatureInvalid, VendorDeclined, VendorError, 
 from payments_core.inmemory import FrozenClock
 from payments_core.money import Money
 from payments_core.testing import unique
-from payments_core.values import CheckoutRequest, TradeStatus
+from payments_core.values import CheckoutRequest, TradeReport, TradeStatus
 from tests.alipay.conftest import APP_ID, read
 from tests.alipay.emulator_fixtures import BrowserBuyer, Shop, frozen_now
 
@@ -154,7 +154,7 @@ def test_a_paid_trade_is_notified_with_a_verified_notification(
     (body,) = buyer.shop.wait_for(reference)
 
     report = gateway.parse_notification(body, {"content-type": "application/x-www-form-urlencoded"})
-    assert report is not None
+    assert isinstance(report, TradeReport)
     assert report.status is TradeStatus.PAID
     assert report.amount == Money(30)
     assert report.merchant_matches
@@ -408,7 +408,7 @@ def test_the_control_api_can_fake_a_wrong_amount_and_seller(
     (body,) = buyer.shop.wait_for(reference)
 
     report = gateway.parse_notification(body, {"content-type": "application/x-www-form-urlencoded"})
-    assert report is not None
+    assert isinstance(report, TradeReport)
     assert report.amount == Money(1)
     assert not report.merchant_matches
 
@@ -541,5 +541,5 @@ def test_separators_a_customer_wrote_reach_the_emulator_full_width_and_come_back
 
     assert dict(parse_qsl(body.decode()))["subject"] == "Emulator 测试 \uff06 co"
     report = gateway.parse_notification(body, {"content-type": "application/x-www-form-urlencoded"})
-    assert report is not None
+    assert isinstance(report, TradeReport)
     assert report.status is TradeStatus.PAID

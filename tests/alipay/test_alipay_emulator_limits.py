@@ -93,7 +93,7 @@ def _fail_next(server: EmulatorServer, body: bytes) -> requests.Response:
         {"mode": "timeout", "seconds": 1e308},
         {"mode": "timeout", "seconds": 10**400},
         {"mode": "timeout", "seconds": "2"},
-        {"mode": "500", "method": "alipay.trade.refund"},
+        {"mode": "500", "method": "alipay.trade.pay"},
         {"mode": "explode"},
         {},
     ],

@@ -12,7 +12,7 @@ from payments_alipay.notification import parse_form
 from payments_alipay.signing import NOTIFICATION_EXCLUDED
 from payments_core.errors import SignatureInvalid, VendorError
 from payments_core.money import Money
-from payments_core.values import NotificationOutcome, TradeStatus
+from payments_core.values import NotificationOutcome, TradeReport, TradeStatus
 from tests.alipay.conftest import APP_ID, SELLER_ID, GatewayFactory
 
 FORM = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -53,7 +53,7 @@ def test_a_paid_notification_is_evidence_with_amount_trade_id_and_merchant(
     gateway = make_gateway()
     report = gateway.parse_notification(signed_body(platform_key, fields()), FORM)
 
-    assert report is not None
+    assert isinstance(report, TradeReport)
     assert (report.status, report.reference, report.trade_id) == (
         TradeStatus.PAID,
         "P7_A2",
@@ -81,7 +81,7 @@ def test_each_trade_status_maps_to_a_report(
 
     report = make_gateway().parse_notification(body, FORM)
 
-    assert report is not None
+    assert isinstance(report, TradeReport)
     assert report.status is expected
 
 
@@ -114,7 +114,7 @@ def test_the_seller_is_checked_only_when_one_is_configured(
 
     report = make_gateway(seller_id=configured).parse_notification(body, FORM)
 
-    assert report is not None
+    assert isinstance(report, TradeReport)
     assert report.merchant_matches is matches
 
 
@@ -125,7 +125,7 @@ def test_an_amount_written_differently_is_compared_as_a_decimal(
 
     report = make_gateway().parse_notification(body, FORM)
 
-    assert report is not None
+    assert isinstance(report, TradeReport)
     assert report.amount == Money.parse("12.30")
 
 

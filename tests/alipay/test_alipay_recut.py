@@ -233,7 +233,7 @@ def test_a_cut_that_only_splits_an_unread_value_is_accepted_and_reads_the_same(
         body_of(list(fields.items()), sign_rsa2(platform_key, text)), FORM
     )
 
-    assert report is not None
+    assert isinstance(report, TradeReport)
     assert (report.reference, report.trade_id, report.amount) == ("P7_A2", TRADE_NO, Money(1230))
 
 

@@ -20,7 +20,7 @@ from payments_alipay.signing import (
 )
 from payments_core.errors import SignatureInvalid
 from payments_core.money import Money
-from payments_core.values import CheckoutRequest, NotificationOutcome, TradeStatus
+from payments_core.values import CheckoutRequest, NotificationOutcome, TradeReport, TradeStatus
 from tests.alipay.conftest import DATA, GatewayFactory, read
 
 REQUESTS = ["page_pay_request", "wap_pay_request", "trade_query_request", "trade_close_request"]
@@ -169,7 +169,7 @@ def test_the_notification_vector_is_verified_evidence_of_payment(
     gateway = make_gateway()
     report = gateway.parse_notification(body, {"content-type": "application/x-www-form-urlencoded"})
 
-    assert report is not None
+    assert isinstance(report, TradeReport)
     assert report.status is TradeStatus.PAID
     assert report.reference == "T20240520000001"
     assert report.amount == Money.parse("88.88")
