@@ -108,6 +108,10 @@ class Refunding:
         left = refundable(paid, self.repo.refunds_for(payment_id), attempt.reference)
         money = left if asked is None else _money(asked, paid.currency)
         if money.minor == 0 or money.minor > left.minor:
+            # A concurrent request with the same key may have taken the money: its answer.
+            replay = self._replay(claim) if claim is not None else None
+            if replay is not None:
+                return replay
             raise RefundExceedsPayment("any amount" if asked is None else str(money), str(left))
         intent = Refund.start(
             payment_id=payment_id,

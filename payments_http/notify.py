@@ -48,8 +48,9 @@ def handle_notification_http(
     """Verify and apply one notification; the answer the vendor expects, in its own format.
 
     An unknown vendor is 404 and a body over ``MAX_NOTIFICATION`` 413, both as our error
-    bodies. Waits on the database only (no vendor call): see docs/embedding.md for where
-    to run it. ``headers`` are the request's, with lowercase names: a vendor may
+    bodies. Waits on the database, and on one vendor call only when the notification
+    records a charge to give back (its refund is sent at once): see docs/embedding.md
+    for where to run it. ``headers`` are the request's, with lowercase names: a vendor may
     verify a signature carried in them.
     """
     if len(body) > MAX_NOTIFICATION:

@@ -28,11 +28,10 @@ def paid(client: TestClient, vendor: FakeVendor, order: Order) -> dict[str, Any]
     payment = create(client, order)
     body = vendor.pay(reference_of(payment))
     assert client.post(f"{PAYMENTS}/notify/fake", content=body).status_code == 200
-    confirmed: dict[str, Any] = client.get(f"{PAYMENTS}/{payment['id']}", headers=bearer()).json()[
-        "data"
-    ]
-    assert confirmed["status"] == "CONFIRMED"
-    return confirmed
+    confirmed: dict[str, Any] = client.get(f"{PAYMENTS}/{payment['id']}", headers=bearer()).json()
+    data: dict[str, Any] = confirmed["data"]
+    assert data["status"] == "CONFIRMED"
+    return data
 
 
 def refund(client: TestClient, payment: dict[str, Any], body: object = None, **headers: str) -> Any:

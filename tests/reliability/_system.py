@@ -341,7 +341,8 @@ def signature_of(body: str) -> str:
 # -- the probe plugin ---------------------------------------------------------------
 
 PROBE_MODULE: Final = '''
-"""Records every payments_status_changed call: one line, appended atomically."""
+"""Records every payments_status_changed and payments_refund_changed call: one line each,
+appended atomically."""
 import os
 import pluggy
 
@@ -349,14 +350,24 @@ hookimpl = pluggy.HookimplMarker("payments")
 _PATH = os.environ["PAYMENTS_PROBE_FILE"]
 
 
-@hookimpl
-def payments_status_changed(payment, previous, current):
-    line = f"{payment.id} {previous.value if previous else '-'} {current.value} {os.getpid()}\\n"
+def _append(line):
     fd = os.open(_PATH, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line.encode())
     finally:
         os.close(fd)
+
+
+@hookimpl
+def payments_status_changed(payment, previous, current):
+    _append(f"{payment.id} {previous.value if previous else '-'} {current.value} {os.getpid()}\\n")
+
+
+@hookimpl
+def payments_refund_changed(refund, previous, current):
+    _append(
+        f"refund {refund.id} {previous.value if previous else '-'} {current.value} {os.getpid()}\\n"
+    )
 '''
 
 
@@ -376,13 +387,27 @@ def probe_plugin(folder: Path) -> tuple[str, Path]:
 
 
 def hook_calls(path: Path) -> list[tuple[int, str, str]]:
-    """(payment id, previous, current) of every recorded hook call."""
+    """(payment id, previous, current) of every recorded status hook call."""
     if not path.exists():
         return []
     calls = []
     for line in path.read_text().splitlines():
+        if line.startswith("refund "):
+            continue
         pid, previous, current, _ = line.split()
         calls.append((int(pid), previous, current))
+    return calls
+
+
+def refund_hook_calls(path: Path) -> list[tuple[int, str, str]]:
+    """(refund id, previous, current) of every recorded refund hook call."""
+    if not path.exists():
+        return []
+    calls = []
+    for line in path.read_text().splitlines():
+        if line.startswith("refund "):
+            _, rid, previous, current, _ = line.split()
+            calls.append((int(rid), previous, current))
     return calls
 
 

@@ -6,15 +6,18 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 import pytest
 
 from payments_core import AsyncPaymentService
 from payments_core.fakevendor import FakeVendor
+from payments_core.money import Money
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.ports import Clock
+from payments_core.refund import RefundStatus
 from payments_core.values import NotificationOutcome, TradeReport
-from tests.unit.world import ALICE, FORM, World
+from tests.unit.world import ADMIN, ALICE, FORM, World
 
 GATE_LIMIT = 30.0  # a gated vendor call gives up after this, so a broken test cannot hang
 PING_BOUND = 2.0  # generous: a free loop answers in microseconds, a blocked one not at all
@@ -174,3 +177,27 @@ def test_close_closes_the_service_once_and_refuses_later_calls(
 def test_the_pool_has_at_least_one_worker(world: World) -> None:
     with pytest.raises(ValueError, match="max_workers"):
         AsyncPaymentService(world.service, max_workers=0)
+
+
+def test_the_refund_use_cases_run_in_the_pool_and_answer_as_the_service_does(
+    world: World,
+) -> None:
+    payment = world.create(total="12.30")
+    world.notify(world.pay(payment))
+    assert payment.id is not None
+    pid = payment.id
+
+    async def shop() -> None:
+        async with AsyncPaymentService(world.service, max_workers=2) as payments:
+            refund = await payments.request_refund(
+                ADMIN, pid, amount=Decimal("2.30"), reason="why", idempotency_key="k"
+            )
+            assert refund.id is not None
+            assert refund.status is RefundStatus.SUCCEEDED
+            assert await payments.refunds(ALICE, pid) == [refund]
+            assert await payments.get_refund(ALICE, pid, refund.id) == refund
+            assert await payments.sweep_refund(refund.id) is None  # settled: nothing to do
+
+    asyncio.run(shop())
+
+    assert world.vendor.refunded(payment.attempts[0].reference) == Money.parse("2.30")

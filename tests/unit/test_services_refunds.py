@@ -25,7 +25,12 @@ from payments_core.payment import Payment, PaymentId, PaymentStatus
 from payments_core.refund import Refund, RefundKind, RefundStatus
 from payments_core.refunding import RACED
 from payments_core.sweep import sweep
-from payments_core.values import Caller, NotificationOutcome, RefundReport
+from payments_core.values import (
+    Caller,
+    NotificationOutcome,
+    RefundIdempotencyRecord,
+    RefundReport,
+)
 from tests.unit.world import ADMIN, ALICE, BOB, World
 
 ROOT_TOO = ADMIN
@@ -171,6 +176,31 @@ def test_the_same_key_and_body_answers_the_first_refund(world: World) -> None:
 
     assert again == first
     assert len(world.repo.refunds_for(pid(payment))) == 1
+    assert len(world.vendor.payouts) == 1
+
+
+class LateKeyRepository(InMemoryPaymentRepository):
+    """The first lookup of a key misses: the request that took it had not committed yet."""
+
+    missed = False
+
+    def find_idempotent_refund(self, requester: str, key: str) -> RefundIdempotencyRecord | None:
+        if not self.missed:
+            self.missed = True
+            return None
+        return super().find_idempotent_refund(requester, key)
+
+
+def test_the_same_key_racing_for_the_rest_answers_the_refund_that_took_it() -> None:
+    repo = LateKeyRepository()
+    world = World(repo)
+    payment = confirmed(world)
+    first = world.service.request_refund(ADMIN, pid(payment), idempotency_key="k")
+    repo.missed = False  # the racing twin looks up the key before the first one commits
+
+    twin = world.service.request_refund(ADMIN, pid(payment), idempotency_key="k")
+
+    assert twin == first
     assert len(world.vendor.payouts) == 1
 
 
