@@ -48,6 +48,7 @@ from payments_core.errors import (
     VendorDeclined,
     VendorError,
     VendorNotFound,
+    VendorNotSupported,
     VendorUnavailable,
 )
 from payments_core.evidence import apply_report
@@ -59,6 +60,7 @@ from payments_core.inmemory import (
     InMemoryPaymentRepository,
     SystemClock,
 )
+from payments_core.listing import PaymentPage, PaymentQuery
 from payments_core.money import Money
 from payments_core.outbox import OutboxRelay
 from payments_core.payment import Attempt, AttemptState, Payment, PaymentId, PaymentStatus
@@ -80,6 +82,7 @@ from payments_core.services import ADMIN, CUSTOMER, PaymentService
 from payments_core.sweep import SweepReport
 from payments_core.values import (
     Caller,
+    ChangeSource,
     Checkout,
     CheckoutRequest,
     DueAttempt,
@@ -104,6 +107,7 @@ __all__ = [
     "AttemptState",
     "BackgroundDelivery",
     "Caller",
+    "ChangeSource",
     "Checkout",
     "CheckoutRequest",
     "Clock",
@@ -144,6 +148,8 @@ __all__ = [
     "PaymentHooks",
     "PaymentId",
     "PaymentNotFound",
+    "PaymentPage",
+    "PaymentQuery",
     "PaymentRepository",
     "PaymentService",
     "PaymentStatus",
@@ -168,6 +174,7 @@ __all__ = [
     "VendorError",
     "VendorGateway",
     "VendorNotFound",
+    "VendorNotSupported",
     "VendorUnavailable",
     "apply_report",
     "dumps",

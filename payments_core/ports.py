@@ -10,9 +10,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from payments_core.listing import PaymentQuery
 from payments_core.payment import Payment, PaymentId
 from payments_core.values import (
     Caller,
+    ChangeSource,
     Checkout,
     CheckoutRequest,
     Delivery,
@@ -128,8 +130,14 @@ class Pingable(Protocol):
 class Payments(Protocol):
     """The payments themselves, with compare-and-set saves."""
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
-        """Store a new payment with version 1 and a creation StatusChange, atomically.
+    def add(
+        self,
+        payment: Payment,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        source: ChangeSource = ChangeSource.CREATE,
+    ) -> Payment:
+        """Store a new payment with version 1 and a creation StatusChange from ``source``, atomically.
 
         ``idempotency``, when given, is recorded with the new payment's id. The record
         is stored in the same transaction as the payment, and a refusal caused by a
@@ -164,11 +172,13 @@ class Payments(Protocol):
         """The order's PENDING, TIMEOUT or CONFIRMED payment, if any. Raises: StoreUnavailable."""
         ...
 
-    def save(self, payment: Payment, *, previous: Payment) -> Payment:
+    def save(
+        self, payment: Payment, *, previous: Payment, source: ChangeSource | None = None
+    ) -> Payment:
         """Replace ``previous`` by ``payment`` if the stored version is still ``previous.version``.
 
         When ``payment.status`` differs from ``previous.status`` a StatusChange is
-        recorded in the same transaction.
+        recorded in the same transaction, with ``source`` (None: not known).
 
         Returns:
             The payment with version ``previous.version + 1``.
@@ -180,6 +190,22 @@ class Payments(Protocol):
                 attempt of the same vendor carries (one trade settles one attempt,
                 enforced by the store so that racing processes cannot both record it).
             PaymentNotFound, StoreUnavailable.
+        """
+        ...
+
+    def page(self, query: PaymentQuery) -> Sequence[Payment]:
+        """Up to ``query.limit`` payments matching ``query``, highest id first, each whole.
+
+        Its cost does not grow with the payments stored before the page: no row is
+        counted or skipped, and the attempts of the page are read with it, not one
+        payment at a time. Raises: StoreUnavailable.
+        """
+        ...
+
+    def status_changes(self, payment_id: PaymentId) -> Sequence[StatusChange]:
+        """Every stored StatusChange of the payment, delivered or not, oldest first.
+
+        An unknown payment has none. Raises: StoreUnavailable.
         """
         ...
 

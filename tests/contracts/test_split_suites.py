@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from payments_core.inmemory import InMemoryPaymentRepository
+from payments_core.listing import PaymentQuery
 from payments_core.payment import Payment, PaymentId
 from payments_core.testing import (
     IdempotencyStoreContract,
@@ -25,6 +26,7 @@ from payments_core.testing.idempotency import IdempotentRepository
 from payments_core.testing.outbox import OutboxRepository
 from payments_core.testing.sweepable import SweepableRepository
 from payments_core.values import (
+    ChangeSource,
     Delivery,
     DueAttempt,
     IdempotencyClaim,
@@ -40,8 +42,14 @@ class PaymentsOnly:
     def __init__(self) -> None:
         self._store = InMemoryPaymentRepository()
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
-        return self._store.add(payment, idempotency=idempotency)
+    def add(
+        self,
+        payment: Payment,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        source: ChangeSource = ChangeSource.CREATE,
+    ) -> Payment:
+        return self._store.add(payment, idempotency=idempotency, source=source)
 
     def get(self, payment_id: PaymentId) -> Payment:
         return self._store.get(payment_id)
@@ -52,8 +60,16 @@ class PaymentsOnly:
     def find_for_order(self, order_id: str) -> Payment | None:
         return self._store.find_for_order(order_id)
 
-    def save(self, payment: Payment, *, previous: Payment) -> Payment:
-        return self._store.save(payment, previous=previous)
+    def save(
+        self, payment: Payment, *, previous: Payment, source: ChangeSource | None = None
+    ) -> Payment:
+        return self._store.save(payment, previous=previous, source=source)
+
+    def page(self, query: PaymentQuery) -> Sequence[Payment]:
+        return self._store.page(query)
+
+    def status_changes(self, payment_id: PaymentId) -> Sequence[StatusChange]:
+        return self._store.status_changes(payment_id)
 
 
 class PaymentsWithKeys(PaymentsOnly):

@@ -10,6 +10,7 @@ from payments_core.errors import ConcurrencyConflict, OrderNotFound, StoreUnavai
 from payments_core.fakevendor import FakeVendor
 from payments_core.inmemory import InMemoryOrders, InMemoryPaymentRepository
 from payments_core.payment import Payment
+from payments_core.values import ChangeSource
 from payments_core.ports import Closeable, Pingable
 from payments_core.services import PaymentService
 from tests.unit.world import ALICE, BOB, World
@@ -68,7 +69,9 @@ class LoggedRepository(InMemoryPaymentRepository):
 class AlwaysStale(InMemoryPaymentRepository):
     """Every save loses the race, as under a storm of concurrent writers."""
 
-    def save(self, payment: Payment, *, previous: Payment) -> Payment:
+    def save(
+        self, payment: Payment, *, previous: Payment, source: ChangeSource | None = None
+    ) -> Payment:
         raise ConcurrencyConflict(previous.id, previous.version)
 
 
