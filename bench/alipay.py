@@ -100,11 +100,11 @@ def ours(app_pem: str, platform_public_pem: str, body: bytes) -> dict[str, Calla
         description=None,
         expires_at=datetime.now(UTC) + timedelta(minutes=15),
     )
-    assert gateway.parse_notification(body, "application/x-www-form-urlencoded")  # noqa: S101
+    assert gateway.parse_notification(body, {"content-type": "application/x-www-form-urlencoded"})  # noqa: S101
     return {
         "ours build": lambda: gateway.open_checkout(request),
         "ours verify": lambda: gateway.parse_notification(
-            body, "application/x-www-form-urlencoded"
+            body, {"content-type": "application/x-www-form-urlencoded"}
         ),
     }
 

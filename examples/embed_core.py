@@ -68,7 +68,7 @@ def main() -> None:
     print(f"open to pay: {payment.order_string}")
     notification = vendor.pay(payment.attempts[0].reference)  # the buyer pays; the vendor notifies
     outcome = service.handle_notification(
-        vendor.name, notification, "application/x-www-form-urlencoded"
+        vendor.name, notification, {"content-type": "application/x-www-form-urlencoded"}
     )
     reply = vendor.reply(outcome)  # what the vendor reads, in its own format
 

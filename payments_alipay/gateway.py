@@ -16,7 +16,7 @@ from payments_core.errors import VendorDeclined
 from payments_core.values import Checkout, NotificationOutcome, Reply, TradeReport, TradeStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     import requests
 
@@ -112,10 +112,10 @@ class AlipayGateway:
             raise VendorDeclined(VENDOR, code, "the trade can no longer be closed")
         raise failure(node, CLOSE)
 
-    def parse_notification(self, body: bytes, content_type: str) -> TradeReport:
+    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> TradeReport:
         """Verify a notification body exactly as received and report its evidence.
 
-        ``content_type`` is not trusted (Alipay's header has been non-standard); the
+        ``headers`` are not trusted: the Content-Type (Alipay's header has been non-standard); the
         body must be a URL-encoded form in the charset it declares.
 
         Raises:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
@@ -100,10 +100,10 @@ class AsyncPaymentService:
         return await self._run(self.service.verify, caller, payment_id)
 
     async def handle_notification(
-        self, vendor_name: str, body: bytes, content_type: str
+        self, vendor_name: str, body: bytes, headers: Mapping[str, str]
     ) -> NotificationOutcome:
         """``PaymentService.handle_notification``: signature check and database writes."""
-        return await self._run(self.service.handle_notification, vendor_name, body, content_type)
+        return await self._run(self.service.handle_notification, vendor_name, body, headers)
 
     async def sweep_attempt(self, payment_id: PaymentId, reference: str) -> PaymentStatus | None:
         """``PaymentService.sweep_attempt``: a vendor query, perhaps a close."""

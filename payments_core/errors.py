@@ -9,11 +9,14 @@ what a code means over HTTP is decided by ``payments_http``, never here::
     │   ├── CurrencyMismatch
     │   ├── AmountNotSupported
     │   ├── IdempotencyKeyReused
+    │   ├── InvalidRefundTransition
+    │   ├── RefundExceedsPayment
     │   ├── ValidationFailed
     │   └── VendorNotSupported
     ├── NotFound
     │   ├── PaymentNotFound
     │   ├── OrderNotFound
+    │   ├── RefundNotFound
     │   └── VendorNotFound
     ├── NotAllowed
     ├── ConflictError
@@ -23,11 +26,13 @@ what a code means over HTTP is decided by ``payments_http``, never here::
     │   ├── PaymentExists
     │   ├── OrderAlreadyPaid
     │   ├── OrderNotPayable
-    │   └── PaymentFinal
+    │   ├── PaymentFinal
+    │   └── PaymentNotRefundable
     ├── StoreUnavailable
     ├── OrdersError
     ├── OrdersUnavailable
     └── VendorError
+        ├── RefundNotSupported
         ├── SignatureInvalid
         ├── VendorDeclined
         └── VendorUnavailable
@@ -105,6 +110,29 @@ class IdempotencyKeyReused(DomainError):
         super().__init__("this Idempotency-Key was already used with a different request")
 
 
+class InvalidRefundTransition(DomainError):
+    """The refund transition table does not allow this change of status."""
+
+    code = "invalid_refund_transition"
+
+    def __init__(self, refund_id: int | None, current: str, target: str) -> None:
+        self.refund_id = refund_id
+        self.current = current
+        self.target = target
+        super().__init__(f"refund {refund_id} cannot go from {current} to {target}")
+
+
+class RefundExceedsPayment(DomainError):
+    """A refund asked for more than the paid attempt has left to refund."""
+
+    code = "refund_exceeds_payment"
+
+    def __init__(self, asked: str, refundable: str) -> None:
+        self.asked = asked
+        self.refundable = refundable
+        super().__init__(f"a refund of {asked} exceeds the {refundable} still refundable")
+
+
 class ValidationFailed(DomainError):
     """An input field is missing or malformed."""
 
@@ -140,6 +168,16 @@ class PaymentNotFound(NotFound):
     def __init__(self, key: int | str) -> None:
         self.key = key
         super().__init__(f"payment {key} not found")
+
+
+class RefundNotFound(NotFound):
+    """No such refund of that payment, or not one the caller may see."""
+
+    code = "refund_not_found"
+
+    def __init__(self, key: int | str) -> None:
+        self.key = key
+        super().__init__(f"refund {key} not found")
 
 
 class SubscriberNotFound(NotFound):
@@ -266,6 +304,17 @@ class PaymentFinal(ConflictError):
         super().__init__(f"payment {payment_id} is {status.value}")
 
 
+class PaymentNotRefundable(ConflictError):
+    """The payment cannot take this refund: not CONFIRMED, or its vendor cannot refund."""
+
+    code = "payment_not_refundable"
+
+    def __init__(self, payment_id: int | None, reason: str) -> None:
+        self.payment_id = payment_id
+        self.reason = reason
+        super().__init__(f"payment {payment_id} cannot be refunded: {reason}")
+
+
 class StoreUnavailable(PaymentsError):
     """The database could not be reached in time; nothing was written."""
 
@@ -309,6 +358,16 @@ class VendorError(PaymentsError):
         self.vendor_message = vendor_message
         detail = f" ({vendor_code}: {vendor_message})" if vendor_code or vendor_message else ""
         super().__init__(f"{vendor} gave an unusable answer{detail}")
+
+
+class RefundNotSupported(VendorError):
+    """The vendor plugin cannot refund; ``reason`` says why, in the plugin's words."""
+
+    code = "refund_not_supported"
+
+    def __init__(self, vendor: str, reason: str = "this vendor plugin cannot refund") -> None:
+        self.reason = reason
+        super().__init__(vendor, "refund_not_supported", reason)
 
 
 class SignatureInvalid(VendorError):

@@ -33,10 +33,14 @@ def apply_report(payment: Payment, report: TradeReport, *, at: datetime) -> Paym
         raise VendorError(report.vendor, "no_amount", "a paid trade was reported without amount")
     _check_trade_id_unused(payment, report)
     if payment.status in TERMINAL:
-        return payment.flag_refund(report.reference, trade_id=report.trade_id, at=at)
+        return payment.flag_refund(
+            report.reference, trade_id=report.trade_id, at=at, paid=report.amount
+        )
     if report.amount == payment.amount and report.merchant_matches:
-        return payment.confirm(report.reference, trade_id=report.trade_id, at=at)
-    return payment.reject(report.reference, trade_id=report.trade_id, at=at)
+        return payment.confirm(
+            report.reference, trade_id=report.trade_id, at=at, paid=report.amount
+        )
+    return payment.reject(report.reference, trade_id=report.trade_id, at=at, paid=report.amount)
 
 
 def _check_trade_id_unused(payment: Payment, report: TradeReport) -> None:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 from urllib.parse import parse_qsl, urlencode
@@ -97,9 +98,9 @@ class FakeVendor:
                 raise VendorDeclined(self.name, "TRADE_STATUS_ERROR", "the trade is paid")
             trade.status = TradeStatus.CLOSED
 
-    def parse_notification(self, body: bytes, content_type: str) -> TradeReport:
+    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> TradeReport:
         """Verify the HMAC and read the report. Raises: SignatureInvalid."""
-        del content_type  # the fake always sends a form body
+        del headers  # the fake always sends a form body, signed within
         try:
             fields = dict(parse_qsl(body.decode(), strict_parsing=True))
         except (UnicodeDecodeError, ValueError):

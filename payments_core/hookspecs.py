@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from payments_core.contributions import DemoVendor, Setting, Subcommands
     from payments_core.payment import Payment, PaymentStatus
     from payments_core.ports import PaymentRepository, VendorGateway
+    from payments_core.refund import Refund, RefundStatus
     from payments_core.values import Settings
 
 PROJECT: Final = "payments"  # the marker name and the entry-point group
@@ -61,6 +62,21 @@ def payments_status_changed(
     The plugin's name is the subscriber name (``docs/hooks.md``): register the plugin
     with an explicit, stable ``name=``. A change stays pending until every registered
     subscriber has it, whichever process made it.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def payments_refund_changed(
+    refund: Refund, previous: RefundStatus | None, current: RefundStatus, settings: Settings
+) -> None:
+    """A stored change of a refund's status, delivered by the outbox relay like a payment's.
+
+    ``previous`` is None when the refund was recorded (PENDING; a DUPLICATE or REJECTED
+    charge's refund is recorded the moment the charge is). ``refund`` is the refund as
+    stored now. Delivery follows ``payments_status_changed``'s rules: at least once per
+    plugin and change, across processes, through the same outbox; the plugin's name is
+    its subscriber name, and implementations should be idempotent and quick.
     """
     raise NotImplementedError
 

@@ -70,6 +70,7 @@ class Attempt:
     expires_at: datetime
     state: AttemptState = AttemptState.OPEN
     vendor_trade_id: str | None = None
+    amount_paid: Money | None = None  # what the vendor reported paid, once settled paid
 
     def is_open(self) -> bool:
         """Whether the buyer may still pay this attempt as far as we know."""
@@ -163,37 +164,54 @@ class Payment:
         merged = tuple(attempt if a.reference == attempt.reference else a for a in self.attempts)
         return evolve(self, attempts=merged, updated_at=at)
 
-    def confirm(self, reference: str, *, trade_id: str | None, at: datetime) -> Payment:
+    def confirm(
+        self, reference: str, *, trade_id: str | None, at: datetime, paid: Money | None = None
+    ) -> Payment:
         """CONFIRMED through the paid attempt ``reference``; ``confirmed_at`` is set once."""
-        paid = self.transition(PaymentStatus.CONFIRMED, at=at)
+        confirmed = self.transition(PaymentStatus.CONFIRMED, at=at)
         return evolve(
-            paid._settle(reference, AttemptState.PAID, trade_id, at=at),
+            confirmed._settle(reference, AttemptState.PAID, trade_id, at=at, paid=paid),
             confirmed_at=at,
             vendor_trade_id=trade_id,
             valid=True,
         )
 
-    def reject(self, reference: str, *, trade_id: str | None, at: datetime) -> Payment:
+    def reject(
+        self, reference: str, *, trade_id: str | None, at: datetime, paid: Money | None = None
+    ) -> Payment:
         """INVALID: the vendor reports a paid attempt that failed the business checks."""
         invalid = self.transition(PaymentStatus.INVALID, at=at)
         return evolve(
-            invalid._settle(reference, AttemptState.REJECTED, trade_id, at=at),
+            invalid._settle(reference, AttemptState.REJECTED, trade_id, at=at, paid=paid),
             vendor_trade_id=trade_id,
         )
 
-    def flag_refund(self, reference: str, *, trade_id: str | None, at: datetime) -> Payment:
+    def flag_refund(
+        self, reference: str, *, trade_id: str | None, at: datetime, paid: Money | None = None
+    ) -> Payment:
         """Record a paid attempt of an already settled payment as a duplicate charge."""
-        return self._settle(reference, AttemptState.DUPLICATE, trade_id, at=at)
+        return self._settle(reference, AttemptState.DUPLICATE, trade_id, at=at, paid=paid)
 
     def close_attempt(self, reference: str, *, at: datetime) -> Payment:
         """The attempt ``reference`` marked CLOSED (unpaid, no longer payable)."""
         return self._settle(reference, AttemptState.CLOSED, None, at=at)
 
     def _settle(
-        self, reference: str, state: AttemptState, trade_id: str | None, *, at: datetime
+        self,
+        reference: str,
+        state: AttemptState,
+        trade_id: str | None,
+        *,
+        at: datetime,
+        paid: Money | None = None,
     ) -> Payment:
         current = self.attempt(reference)
         if current is None:
             raise KeyError(reference)
-        changed = evolve(current, state=state, vendor_trade_id=trade_id or current.vendor_trade_id)
+        changed = evolve(
+            current,
+            state=state,
+            vendor_trade_id=trade_id or current.vendor_trade_id,
+            amount_paid=paid or current.amount_paid,
+        )
         return self.with_attempt(changed, at=at)

@@ -6,14 +6,17 @@ Every method lists in ``Raises:`` the errors that are part of its contract.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from payments_core.listing import PaymentQuery
+from payments_core.money import Money
 from payments_core.payment import Payment, PaymentId
+from payments_core.refund import Refund, RefundId, RefundStatus
 from payments_core.values import (
     Caller,
+    Change,
     ChangeSource,
     Checkout,
     CheckoutRequest,
@@ -23,8 +26,9 @@ from payments_core.values import (
     IdempotencyRecord,
     NotificationOutcome,
     Order,
+    RefundIdempotencyRecord,
+    RefundReport,
     Reply,
-    StatusChange,
     Subscriber,
     TradeReport,
 )
@@ -88,15 +92,47 @@ class VendorGateway(Protocol):
         """
         ...
 
-    def parse_notification(self, body: bytes, content_type: str) -> TradeReport | None:
-        """Parse and verify a notification exactly as the vendor sent it.
+    def refund(
+        self, reference: str, refund_reference: str, amount: Money, reason: str | None
+    ) -> RefundReport:
+        """Ask the vendor to return ``amount`` of the paid attempt ``reference``.
 
-        Returns:
-            The verified evidence, or None for a genuine notification that reports
-            nothing to act on.
+        ``refund_reference`` is the refund's own forever-unique reference, sent every
+        time this refund is sent: the vendor pays one reference out once, so sending
+        again after a lost answer is safe. A refusal is a FAILED report with the
+        vendor's code as ``failure``, not an error.
 
         Raises:
-            SignatureInvalid: forged, tampered, or not addressed to this application.
+            RefundNotSupported: this plugin cannot refund (say why in ``reason``).
+            VendorUnavailable: the vendor could not be reached in time, or answered
+                that it could not decide now: the refund may be sent again.
+            VendorError: the answer could not be verified.
+        """
+        ...
+
+    def query_refund(self, reference: str, refund_reference: str) -> RefundReport:
+        """Ask the vendor what it knows of one refund of the attempt ``reference``.
+
+        A refund the vendor has no record of is NOT_FOUND, not an error.
+
+        Raises: RefundNotSupported, VendorUnavailable, VendorError (as for ``refund``).
+        """
+        ...
+
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> TradeReport | RefundReport | None:
+        """Parse and verify a notification exactly as the vendor sent it.
+
+        ``headers`` are the transport's headers with lowercase names (``content-type``
+        among them); a vendor that signs its notifications in headers finds them here.
+
+        Returns:
+            The verified evidence about an attempt or about a refund, or None for a
+            genuine notification that reports nothing to act on.
+
+        Raises:
+            SignatureInvalid: forged, tampered, stale, or not addressed to this application.
             VendorError: malformed beyond reading.
         """
         ...
@@ -173,19 +209,27 @@ class Payments(Protocol):
         ...
 
     def save(
-        self, payment: Payment, *, previous: Payment, source: ChangeSource | None = None
+        self,
+        payment: Payment,
+        *,
+        previous: Payment,
+        refunds: Sequence[Refund] = (),
+        source: ChangeSource | None = None,
     ) -> Payment:
         """Replace ``previous`` by ``payment`` if the stored version is still ``previous.version``.
 
         When ``payment.status`` differs from ``previous.status`` a StatusChange is
         recorded in the same transaction, with ``source`` (None: not known).
+        ``refunds`` (new, without ids) are stored in that transaction too, each with its
+        creation RefundChange, so that a charge to give back is never recorded without
+        its refund.
 
         Returns:
             The payment with version ``previous.version + 1``.
 
         Raises:
             ConcurrencyConflict: the stored version is not ``previous.version``.
-            DuplicateReference: a new attempt reference is already stored.
+            DuplicateReference: a new attempt or refund reference is already stored.
             DuplicateTradeId: an attempt would carry a vendor trade id that another
                 attempt of the same vendor carries (one trade settles one attempt,
                 enforced by the store so that racing processes cannot both record it).
@@ -210,6 +254,62 @@ class Payments(Protocol):
         ...
 
 
+class Refunds(Protocol):
+    """The refunds, with compare-and-set saves like payments'."""
+
+    def add_refund(self, refund: Refund, *, idempotency: IdempotencyClaim | None = None) -> Refund:
+        """Store a new refund with version 1 and its creation RefundChange, atomically.
+
+        ``idempotency``, when given, is recorded with the new refund's id in the same
+        transaction (its ``payer`` is the requester).
+
+        Returns:
+            The refund with its id and version assigned.
+
+        Raises:
+            DuplicateReference: its reference is already stored (references are unique
+                forever), or the requester's idempotency key was taken meanwhile.
+            PaymentNotFound: its payment is not stored.
+            StoreUnavailable: nothing was written.
+        """
+        ...
+
+    def get_refund(self, refund_id: RefundId) -> Refund:
+        """Raises: RefundNotFound, StoreUnavailable."""
+        ...
+
+    def refunds_for(self, payment_id: PaymentId) -> Sequence[Refund]:
+        """The payment's refunds, oldest first (by id). Raises: StoreUnavailable."""
+        ...
+
+    def refunds_in(
+        self, status: RefundStatus, *, limit: int, after: RefundId = 0
+    ) -> Sequence[Refund]:
+        """Up to ``limit`` refunds in ``status`` with an id above ``after``, oldest first.
+
+        For operators: the PENDING ones still to go back, the FAILED ones to look at.
+        Raises: StoreUnavailable.
+        """
+        ...
+
+    def save_refund(self, refund: Refund, *, previous: Refund) -> Refund:
+        """Replace ``previous`` by ``refund`` if the stored version is still ``previous.version``.
+
+        When the status differs from ``previous.status`` a RefundChange is recorded in
+        the same transaction.
+
+        Returns:
+            The refund with version ``previous.version + 1``.
+
+        Raises: ConcurrencyConflict, RefundNotFound, StoreUnavailable.
+        """
+        ...
+
+    def find_idempotent_refund(self, requester: str, key: str) -> RefundIdempotencyRecord | None:
+        """The refund first requested with ``key`` by ``requester``. Raises: StoreUnavailable."""
+        ...
+
+
 class Sweepable(Protocol):
     """Open attempts, claimed in batches so that several sweepers never share one."""
 
@@ -218,6 +318,14 @@ class Sweepable(Protocol):
 
         Claimed attempts are skipped by every claim until ``now + lease``; the
         oldest expiry comes first. Raises: StoreUnavailable.
+        """
+        ...
+
+    def claim_due_refunds(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[Refund]:
+        """Claim up to ``limit`` PENDING refunds not claimed at ``now``, oldest first.
+
+        Claimed refunds are skipped by every claim until ``now + lease``, so several
+        sweepers never send or ask about one refund at once. Raises: StoreUnavailable.
         """
         ...
 
@@ -231,7 +339,7 @@ class IdempotencyStore(Protocol):
 
 
 class Outbox(Protocol):
-    """Status changes waiting to be delivered to the hooks, and who must hear them.
+    """Changes of status (payments' and refunds') waiting to be delivered to the hooks.
 
     A subscriber is the plugin name of a status hook that some process of the deployment
     registered. A change stays pending until its ``delivered_to`` holds every registered
@@ -239,13 +347,13 @@ class Outbox(Protocol):
     out before the processes that have the hook hear it.
     """
 
-    def pending_changes(self, *, limit: int) -> Sequence[StatusChange]:
+    def pending_changes(self, *, limit: int) -> Sequence[Change]:
         """Undelivered changes, oldest first, claimed or not. Raises: StoreUnavailable."""
         ...
 
     def claim_changes(
         self, now: datetime, *, limit: int, lease: timedelta, hooks: Collection[str] = ()
-    ) -> Sequence[StatusChange]:
+    ) -> Sequence[Change]:
         """Claim up to ``limit`` undelivered changes not claimed at ``now``, oldest first.
 
         Only changes the caller can move on are claimed: those whose ``delivered_to``
@@ -300,7 +408,7 @@ class Outbox(Protocol):
         ...
 
 
-class PaymentRepository(Payments, Sweepable, IdempotencyStore, Outbox, Protocol):
+class PaymentRepository(Payments, Refunds, Sweepable, IdempotencyStore, Outbox, Protocol):
     """Everything the use cases store, as one adapter provides it."""
 
 

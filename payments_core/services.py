@@ -246,9 +246,11 @@ class PaymentService:
         return payment.status is PaymentStatus.CONFIRMED
 
     def handle_notification(
-        self, vendor_name: str, body: bytes, content_type: str
+        self, vendor_name: str, body: bytes, headers: Mapping[str, str]
     ) -> NotificationOutcome:
         """Verify a vendor notification and apply it.
+
+        ``headers`` are the transport's headers with lowercase names.
 
         Returns:
             APPLIED (duplicates and reports with nothing to act on included), RETRY
@@ -260,7 +262,7 @@ class PaymentService:
         """
         vendor = self.vendor(vendor_name)
         try:
-            report = vendor.parse_notification(body, content_type)
+            report = vendor.parse_notification(body, headers)
         except VendorError as exc:
             log.warning("refused a %s notification: %s", vendor_name, exc.code)
             return NotificationOutcome.REFUSED

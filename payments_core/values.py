@@ -12,6 +12,7 @@ from attrs import field, frozen, validators
 
 from payments_core.money import Money
 from payments_core.payment import PaymentId, PaymentStatus
+from payments_core.refund import RefundId, RefundStatus
 
 Settings = Mapping[str, str]
 """Configuration as environment-style names (``PAYMENTS_*``, each plugin's own) to string values."""
@@ -62,6 +63,31 @@ class TradeReport:
     trade_id: str | None = None
     amount: Money | None = None
     merchant_matches: bool = True  # False when the paid account is not the configured seller
+
+
+class RefundState(enum.Enum):
+    """What a vendor says about one refund."""
+
+    PENDING = "PENDING"  # it has the refund and has not finished paying it out
+    SUCCEEDED = "SUCCEEDED"  # the money went back
+    FAILED = "FAILED"  # it refused the refund for good (``failure`` says why)
+    NOT_FOUND = "NOT_FOUND"  # it has no refund under this reference: it may be sent
+
+
+@frozen(kw_only=True)
+class RefundReport:
+    """Verified vendor evidence about one refund of one attempt.
+
+    Built only by a vendor adapter, from a signed answer or notification addressed to
+    this merchant. ``amount`` is what the vendor says this refund returns, when it says.
+    """
+
+    vendor: str
+    reference: str  # the attempt the money returns from
+    refund_reference: str
+    state: RefundState
+    amount: Money | None = None
+    failure: str | None = None  # the vendor's code when FAILED
 
 
 class NotificationOutcome(enum.Enum):
@@ -147,6 +173,27 @@ class StatusChange:
 
 
 @frozen(kw_only=True)
+class RefundChange:
+    """A stored change of a refund's status, in the same outbox as payments' changes.
+
+    Its ``id`` is drawn from the same sequence as ``StatusChange.id``: one outbox, one
+    order of delivery.
+    """
+
+    id: int
+    refund_id: RefundId
+    payment_id: PaymentId
+    previous: RefundStatus | None  # None for the creation of the refund
+    current: RefundStatus
+    at: datetime
+    delivered_to: frozenset[str] = field(factory=frozenset, converter=_names)
+
+
+Change = StatusChange | RefundChange
+"""Anything the outbox holds for the hooks."""
+
+
+@frozen(kw_only=True)
 class Delivery:
     """Who has now seen one status change, and whether the delivering process is done with it.
 
@@ -216,6 +263,16 @@ class IdempotencyRecord:
     key: str
     fingerprint: str  # a digest of the request body
     payment_id: PaymentId
+
+
+@frozen(kw_only=True)
+class RefundIdempotencyRecord:
+    """The first refund request made with one idempotency key by one requester."""
+
+    requester: str
+    key: str
+    fingerprint: str  # a digest of the payment id and the request body
+    refund_id: RefundId
 
 
 @frozen(kw_only=True)

@@ -43,13 +43,14 @@ class HttpAnswer:
 
 
 def handle_notification_http(
-    service: PaymentService, vendor: str, body: bytes, content_type: str
+    service: PaymentService, vendor: str, body: bytes, headers: Mapping[str, str]
 ) -> HttpAnswer:
     """Verify and apply one notification; the answer the vendor expects, in its own format.
 
     An unknown vendor is 404 and a body over ``MAX_NOTIFICATION`` 413, both as our error
     bodies. Waits on the database only (no vendor call): see docs/embedding.md for where
-    to run it.
+    to run it. ``headers`` are the request's, with lowercase names: a vendor may
+    verify a signature carried in them.
     """
     if len(body) > MAX_NOTIFICATION:
         too_large = problem(
@@ -57,7 +58,7 @@ def handle_notification_http(
         )
         return _error(too_large)
     try:
-        outcome = service.handle_notification(vendor, body, content_type)
+        outcome = service.handle_notification(vendor, body, headers)
         reply = service.vendor(vendor).reply(outcome)
     except PaymentsError as exc:
         return _error(problem_for(exc))

@@ -115,7 +115,7 @@ class Endpoints:
             self._service,
             request.path_params["vendor"],
             body,
-            request.headers.get("content-type", ""),
+            dict(request.headers),  # Starlette's keys are lowercase already
         )
         return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
 

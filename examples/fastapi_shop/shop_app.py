@@ -146,9 +146,8 @@ def create_shop(settings: Mapping[str, str]) -> FastAPI:
     @shop.post(NOTIFY_PATH)
     async def notify(vendor: str, request: Request) -> Response:
         body = await request.body()
-        content_type = request.headers.get("content-type", "")
         answer = await run_in_threadpool(
-            handle_notification_http, service, vendor, body, content_type
+            handle_notification_http, service, vendor, body, dict(request.headers)
         )
         return Response(answer.body, answer.status, dict(answer.headers))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -21,8 +22,9 @@ class Buyer(Protocol):
         """Pay the attempt in full. Raises any exception when the vendor refuses."""
         ...
 
-    def notification(self, reference: str) -> tuple[bytes, str]:
-        """The genuine notification body and content type the vendor sends for a paid attempt."""
+    def notification(self, reference: str) -> tuple[bytes, Mapping[str, str]]:
+        """The genuine notification the vendor sends for a paid attempt: its body, and its
+        headers with lowercase names (the content type, and any signature carried there)."""
         ...
 
 
@@ -103,9 +105,9 @@ class VendorContract:
     ) -> None:
         request = self._open(vendor, clock, "12.30")
         buyer.pay(request.reference)
-        body, content_type = buyer.notification(request.reference)
+        body, headers = buyer.notification(request.reference)
 
-        report = vendor.parse_notification(body, content_type)
+        report = vendor.parse_notification(body, headers)
 
         assert report is not None
         assert report.status is TradeStatus.PAID
@@ -126,17 +128,19 @@ class VendorContract:
     ) -> None:
         request = self._open(vendor, clock, "12.30")
         buyer.pay(request.reference)
-        body, content_type = buyer.notification(request.reference)
+        body, headers = buyer.notification(request.reference)
         tampered = body.replace(b"12.30", b"0.01")
         assert tampered != body
 
         with raises(SignatureInvalid):
-            vendor.parse_notification(tampered, content_type)
+            vendor.parse_notification(tampered, headers)
 
     def test_a_garbage_notification_is_a_vendor_error(self, vendor: VendorGateway) -> None:
         for garbage in (b"", b"\xff\xfe", b"a=1&b=2", b"{}", b"sign=abc"):
             with raises(VendorError):
-                vendor.parse_notification(garbage, "application/x-www-form-urlencoded")
+                vendor.parse_notification(
+                    garbage, {"content-type": "application/x-www-form-urlencoded"}
+                )
 
     def test_amounts_are_exact(
         self, vendor: VendorGateway, buyer: Buyer, clock: FrozenClock

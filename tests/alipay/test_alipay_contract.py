@@ -60,8 +60,9 @@ class EmulatorBuyer:
                 f"the emulator refused to pay {reference}: {answer.json()['error']['code']}"
             )
 
-    def notification(self, reference: str) -> tuple[bytes, str]:
-        return self.shop.wait_for(reference)[0], "application/x-www-form-urlencoded; charset=utf-8"
+    def notification(self, reference: str) -> tuple[bytes, dict[str, str]]:
+        headers = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
+        return self.shop.wait_for(reference)[0], headers
 
     def close(self) -> None:
         self._session.close()

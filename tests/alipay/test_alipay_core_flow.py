@@ -35,7 +35,7 @@ def _close_gateways() -> Iterator[None]:
 
 
 ALICE = Caller(username="alice", roles=["CUSTOMER"])
-FORM = "application/x-www-form-urlencoded; charset=utf-8"
+FORM = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
 
 
 @pytest.fixture(scope="module")

@@ -153,7 +153,7 @@ def test_a_paid_trade_is_notified_with_a_verified_notification(
     buyer.click(reference, "pay")
     (body,) = buyer.shop.wait_for(reference)
 
-    report = gateway.parse_notification(body, "application/x-www-form-urlencoded")
+    report = gateway.parse_notification(body, {"content-type": "application/x-www-form-urlencoded"})
     assert report is not None
     assert report.status is TradeStatus.PAID
     assert report.amount == Money(30)
@@ -407,7 +407,7 @@ def test_the_control_api_can_fake_a_wrong_amount_and_seller(
     )
     (body,) = buyer.shop.wait_for(reference)
 
-    report = gateway.parse_notification(body, "application/x-www-form-urlencoded")
+    report = gateway.parse_notification(body, {"content-type": "application/x-www-form-urlencoded"})
     assert report is not None
     assert report.amount == Money(1)
     assert not report.merchant_matches
@@ -540,6 +540,6 @@ def test_separators_a_customer_wrote_reach_the_emulator_full_width_and_come_back
     (body,) = shop[0].wait_for(reference)
 
     assert dict(parse_qsl(body.decode()))["subject"] == "Emulator 测试 \uff06 co"
-    report = gateway.parse_notification(body, "application/x-www-form-urlencoded")
+    report = gateway.parse_notification(body, {"content-type": "application/x-www-form-urlencoded"})
     assert report is not None
     assert report.status is TradeStatus.PAID

@@ -15,7 +15,7 @@ from payments_core.money import Money
 from payments_core.values import NotificationOutcome, TradeStatus
 from tests.alipay.conftest import APP_ID, SELLER_ID, GatewayFactory
 
-FORM = "application/x-www-form-urlencoded; charset=utf-8"
+FORM = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
 APPLIED, RETRY = NotificationOutcome.APPLIED, NotificationOutcome.RETRY
 
 
@@ -197,7 +197,12 @@ def test_a_gbk_notification_is_decoded_in_its_declared_charset(
     body = signed_body(platform_key, fields(charset="gbk"), charset="gbk")
 
     assert parse_form(body)["subject"] == "茶 & cake = 2/3"
-    assert make_gateway().parse_notification(body, "application/x-www-form-urlencoded") is not None
+    assert (
+        make_gateway().parse_notification(
+            body, {"content-type": "application/x-www-form-urlencoded"}
+        )
+        is not None
+    )
 
 
 def test_the_content_type_header_is_not_trusted(
@@ -205,7 +210,7 @@ def test_the_content_type_header_is_not_trusted(
 ) -> None:
     body = signed_body(platform_key, fields())
 
-    assert make_gateway().parse_notification(body, "text/plain") is not None
+    assert make_gateway().parse_notification(body, {"content-type": "text/plain"}) is not None
 
 
 @pytest.mark.parametrize(

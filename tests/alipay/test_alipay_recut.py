@@ -30,7 +30,7 @@ from payments_core.testing import unique
 from payments_core.values import Caller, Order, TradeReport, TradeStatus
 from tests.alipay.conftest import APP_ID, FIXED_NOW, SELLER_ID, GatewayFactory
 
-FORM = "application/x-www-form-urlencoded"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
 TRADE_NO = "2024052022001400001234567890"
 ALICE = Caller(username="alice", roles=frozenset({"CUSTOMER"}))
 _WORDS = [

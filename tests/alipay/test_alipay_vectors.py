@@ -167,7 +167,7 @@ def test_the_notification_vector_is_verified_evidence_of_payment(
     body = vectors["notify_trade_success"]["http_body"].encode("ascii")
 
     gateway = make_gateway()
-    report = gateway.parse_notification(body, "application/x-www-form-urlencoded")
+    report = gateway.parse_notification(body, {"content-type": "application/x-www-form-urlencoded"})
 
     assert report is not None
     assert report.status is TradeStatus.PAID
@@ -203,7 +203,7 @@ def test_a_tampered_notification_vector_is_refused(
 
     with pytest.raises(SignatureInvalid):
         make_gateway().parse_notification(
-            body.replace(old, new), "application/x-www-form-urlencoded"
+            body.replace(old, new), {"content-type": "application/x-www-form-urlencoded"}
         )
 
 
@@ -214,7 +214,9 @@ def test_a_plus_turned_into_a_space_in_the_signature_is_refused(
     broken = vector["http_body"].replace("%2B", "+").encode("ascii")  # '+' decodes to ' '
 
     with pytest.raises(SignatureInvalid):
-        make_gateway().parse_notification(broken, "application/x-www-form-urlencoded")
+        make_gateway().parse_notification(
+            broken, {"content-type": "application/x-www-form-urlencoded"}
+        )
 
 
 def test_the_platform_public_key_reads_in_both_encodings(platform_public: RSAPublicKey) -> None:

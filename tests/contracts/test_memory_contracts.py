@@ -19,8 +19,8 @@ class FakeBuyer:
     def pay(self, reference: str) -> None:
         self._bodies[reference] = self._vendor.pay(reference)
 
-    def notification(self, reference: str) -> tuple[bytes, str]:
-        return self._bodies[reference], "application/x-www-form-urlencoded"
+    def notification(self, reference: str) -> tuple[bytes, dict[str, str]]:
+        return self._bodies[reference], {"content-type": "application/x-www-form-urlencoded"}
 
 
 class TestInMemoryRepository(RepositoryContract):

@@ -26,7 +26,7 @@ class Buyer:
         self.sent[reference] = self.vendor.pay(reference)
 
     def notification(self, reference):
-        return self.sent[reference], "application/x-www-form-urlencoded"
+        return self.sent[reference], {"content-type": "application/x-www-form-urlencoded"}
 
 
 class TestRepository(RepositoryContract):

@@ -25,6 +25,7 @@ from tests.http.conftest import SECRET
 
 ALICE = Caller(username="alice", roles={"CUSTOMER"})
 FORM = "application/x-www-form-urlencoded"
+FORM_HEADERS = {"content-type": FORM}
 
 
 def _paid_notification(service: PaymentService, vendor: FakeVendor, order: Order) -> bytes:
@@ -37,7 +38,7 @@ def test_a_genuine_notification_is_200_with_the_vendors_reply(
 ) -> None:
     body = _paid_notification(service, vendor, order)
 
-    answer = handle_notification_http(service, "fake", body, FORM)
+    answer = handle_notification_http(service, "fake", body, FORM_HEADERS)
 
     assert (answer.status, answer.body) == (200, b"success")
     assert answer.headers["Content-Type"].startswith("text/plain")
@@ -51,14 +52,16 @@ def test_a_forged_notification_is_400_with_the_vendors_reply(
 ) -> None:
     body = _paid_notification(service, vendor, order)
 
-    answer = handle_notification_http(service, "fake", body.replace(b"sign=", b"sign=0"), FORM)
+    answer = handle_notification_http(
+        service, "fake", body.replace(b"sign=", b"sign=0"), FORM_HEADERS
+    )
 
     assert answer.status == 400
     assert answer.body != b"success"
 
 
 def test_an_unknown_vendor_is_404_as_our_error_body(service: PaymentService) -> None:
-    answer = handle_notification_http(service, "nobody", b"a=1", FORM)
+    answer = handle_notification_http(service, "nobody", b"a=1", FORM_HEADERS)
 
     assert answer.status == 404
     assert answer.headers["Content-Type"] == "application/json"
@@ -66,7 +69,7 @@ def test_an_unknown_vendor_is_404_as_our_error_body(service: PaymentService) -> 
 
 
 def test_a_body_over_the_limit_is_413_and_never_parsed(service: PaymentService) -> None:
-    answer = handle_notification_http(service, "fake", b"a" * (MAX_NOTIFICATION + 1), FORM)
+    answer = handle_notification_http(service, "fake", b"a" * (MAX_NOTIFICATION + 1), FORM_HEADERS)
 
     assert answer.status == 413
     assert json.loads(answer.body)["error"]["code"] == "payload_too_large"
@@ -76,7 +79,7 @@ def test_our_route_answers_what_the_handler_answers(
     client: TestClient, service: PaymentService, vendor: FakeVendor, order: Order
 ) -> None:
     body = _paid_notification(service, vendor, order)
-    expected = handle_notification_http(service, "fake", body, FORM)  # applies it
+    expected = handle_notification_http(service, "fake", body, FORM_HEADERS)  # applies it
 
     response = client.post(
         "/api/v1/payments/notify/fake", content=body, headers={"Content-Type": FORM}

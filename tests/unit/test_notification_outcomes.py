@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 import pytest
@@ -18,8 +19,8 @@ APPLIED, RETRY, REFUSED = NotificationOutcome
 class SilentVendor(FakeVendor):
     """A vendor whose genuine notifications may report nothing to act on."""
 
-    def parse_notification(self, body: bytes, content_type: str) -> TradeReport | None:  # type: ignore[override]  # the fake always reports; this one may not
-        super().parse_notification(body, content_type)  # still verified
+    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> TradeReport | None:  # type: ignore[override]  # the fake always reports; this one may not
+        super().parse_notification(body, headers)  # still verified
         return None
 
 

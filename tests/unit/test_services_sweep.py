@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -19,6 +19,7 @@ from payments_core.values import (
     CheckoutRequest,
     DueAttempt,
     NotificationOutcome,
+    RefundReport,
     Reply,
     TradeReport,
     TradeStatus,
@@ -45,8 +46,10 @@ class CountingVendor:
     def close_attempt(self, reference: str) -> None:
         self._vendor.close_attempt(reference)
 
-    def parse_notification(self, body: bytes, content_type: str) -> TradeReport | None:
-        return self._vendor.parse_notification(body, content_type)
+    def parse_notification(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> TradeReport | RefundReport | None:
+        return self._vendor.parse_notification(body, headers)
 
     def reply(self, outcome: NotificationOutcome) -> Reply:
         return self._vendor.reply(outcome)

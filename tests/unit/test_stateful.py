@@ -109,7 +109,7 @@ class Payments(RuleBasedStateMachine):
     def vendor_notifies(self, data: st.DataObject) -> None:
         body = data.draw(st.sampled_from(self.bodies))  # duplicates, late ones, old attempts
         outcome = self.service.handle_notification(
-            "fake", body, "application/x-www-form-urlencoded"
+            "fake", body, {"content-type": "application/x-www-form-urlencoded"}
         )
         reply = self.vendor.reply(outcome)
         if reply.body == "success":
@@ -122,7 +122,9 @@ class Payments(RuleBasedStateMachine):
         forged = self.vendor.notification(reference, forged=True)
 
         reply = self.vendor.reply(
-            self.service.handle_notification("fake", forged, "application/x-www-form-urlencoded")
+            self.service.handle_notification(
+                "fake", forged, {"content-type": "application/x-www-form-urlencoded"}
+            )
         )
 
         assert reply.body == "failure"
@@ -199,7 +201,9 @@ class Payments(RuleBasedStateMachine):
         self.vendor.mode = FakeMode.NORMAL
         for body in self.bodies:
             reply = self.vendor.reply(
-                self.service.handle_notification("fake", body, "application/x-www-form-urlencoded")
+                self.service.handle_notification(
+                    "fake", body, {"content-type": "application/x-www-form-urlencoded"}
+                )
             )
             assert reply.body == "success"
         for payment in self._payments():
@@ -215,7 +219,9 @@ class Payments(RuleBasedStateMachine):
         return [self.repo.get(pid) for pid in self.ids]
 
     def _reference(self, body: bytes) -> str:
-        report = self.vendor.parse_notification(body, "application/x-www-form-urlencoded")
+        report = self.vendor.parse_notification(
+            body, {"content-type": "application/x-www-form-urlencoded"}
+        )
         assert report is not None
         return report.reference
 

@@ -24,7 +24,7 @@ from payments_http.routes import notification_status
 ALICE = Caller(username="alice", roles={"CUSTOMER"})
 BOB = Caller(username="bob", roles={"CUSTOMER"})
 ADMIN = Caller(username="root", roles={"ADMIN"})
-FORM = "application/x-www-form-urlencoded"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
 TTL = timedelta(minutes=15)
 Event = tuple[int, PaymentStatus | None, PaymentStatus]
 

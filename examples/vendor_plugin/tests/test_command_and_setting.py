@@ -26,7 +26,7 @@ def test_the_notification_command_prints_a_body_the_gateway_accepts(
     monkeypatch.setenv("EXAMPLEPAY_SECRET", SECRET)
 
     status, out, _ = run(["examplepay", "notification", "R1", "--amount", "10.5"], capsys)
-    report = ExamplePayGateway(SECRET.encode()).parse_notification(out.strip().encode(), "")
+    report = ExamplePayGateway(SECRET.encode()).parse_notification(out.strip().encode(), {})
 
     assert status == 0
     assert report is not None

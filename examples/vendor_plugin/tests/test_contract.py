@@ -21,8 +21,8 @@ class ExampleBuyer:
     def pay(self, reference: str) -> None:
         self._sent[reference] = self._gateway.buyer_pays(reference)
 
-    def notification(self, reference: str) -> tuple[bytes, str]:
-        return self._sent[reference], "application/x-www-form-urlencoded"
+    def notification(self, reference: str) -> tuple[bytes, dict[str, str]]:
+        return self._sent[reference], {"content-type": "application/x-www-form-urlencoded"}
 
 
 class TestExamplePay(VendorContract):

@@ -12,6 +12,7 @@ import hmac
 import json
 import secrets
 import threading
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from payments_core.errors import SignatureInvalid, VendorDeclined, VendorError
@@ -83,9 +84,9 @@ class ExamplePayGateway:
                 raise VendorDeclined(self.name, "PAID", "the trade is paid")
             trade["status"] = TradeStatus.CLOSED.value
 
-    def parse_notification(self, body: bytes, content_type: str) -> TradeReport:
+    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> TradeReport:
         """Verify the signature and read the trade. Raises: SignatureInvalid, VendorError."""
-        del content_type
+        del headers  # the signature travels in the body
         try:
             fields = dict(parse_qsl(body.decode(), strict_parsing=True))
         except (UnicodeDecodeError, ValueError):
