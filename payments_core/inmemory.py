@@ -132,7 +132,11 @@ class InMemoryPaymentRepository:
     def status_changes(self, payment_id: PaymentId) -> Sequence[StatusChange]:
         """Every stored change of the payment, oldest first."""
         with self._lock:
-            return [c for _, c in sorted(self._changes.items()) if c.payment_id == payment_id]
+            return [
+                c
+                for _, c in sorted(self._changes.items())
+                if isinstance(c, StatusChange) and c.payment_id == payment_id
+            ]
 
     def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
         """Claim open attempts of PENDING payments, oldest expiry first."""

@@ -29,6 +29,7 @@ from payments_core.values import (
     RefundIdempotencyRecord,
     RefundReport,
     Reply,
+    StatusChange,
     Subscriber,
     TradeReport,
 )
