@@ -25,7 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from payments_core.errors import DuplicateReference, DuplicateTradeId
 from payments_core.payment import Payment
-from payments_core.values import IdempotencyClaim
+from payments_core.values import ChangeSource, IdempotencyClaim
 from payments_sqlstore._oneshot import LiveOrderTaken
 from payments_sqlstore._statements import Statements
 from payments_sqlstore.engine import store_unavailable, unavailable
@@ -93,7 +93,7 @@ class SqliteStatements:
         self._insert_record = _Compiled(
             sql.insert_record, engine, [c.name for c in tables.idempotency_records.c]
         )
-        change_keys = ["payment_id", "previous_status", "current_status", "changed_at"]
+        change_keys = ["payment_id", "previous_status", "current_status", "changed_at", "source"]
         self._insert_change = _Compiled(sql.insert_change, engine, change_keys)
         self._update_payment = _Compiled(sql.update_payment, engine, payment_keys)
         self._update_attempt = _Compiled(sql.update_attempt, engine, attempt_keys)
@@ -107,7 +107,9 @@ class SqliteStatements:
         with self._connection() as conn:
             return compiled.rows(conn.execute(compiled.text, compiled.params(params)).fetchall())
 
-    def insert(self, payment: Payment, record: IdempotencyClaim | None) -> int:
+    def insert(
+        self, payment: Payment, record: IdempotencyClaim | None, source: ChangeSource
+    ) -> int:
         """Insert ``payment`` (version set), its attempts, ``record`` and the status change of its creation.
 
         Returns the new id. Raises: LiveOrderTaken, DuplicateReference, DuplicateTradeId,
@@ -132,10 +134,10 @@ class SqliteStatements:
                     self._run(cursor, self._insert_record, row)
                 except sqlite3.IntegrityError as exc:
                     raise DuplicateReference(f"idempotency key {record.key!r}") from exc
-            self._run(cursor, self._insert_change, change_to_row(stored, None))
+            self._run(cursor, self._insert_change, change_to_row(stored, None, source))
         return new_id
 
-    def save(self, stored: Payment, previous: Payment) -> bool:
+    def save(self, stored: Payment, previous: Payment, source: ChangeSource | None) -> bool:
         """Write ``stored`` over ``previous`` if its version still matches; False if not.
 
         Raises: DuplicateReference, DuplicateTradeId, StoreUnavailable.
@@ -154,7 +156,8 @@ class SqliteStatements:
                 else:
                     self._run(cursor, self._delete_attempt, mine)
             if stored.status is not previous.status:
-                self._run(cursor, self._insert_change, change_to_row(stored, previous.status))
+                row = change_to_row(stored, previous.status, source)
+                self._run(cursor, self._insert_change, row)
         return True
 
     def _write_attempt(

@@ -18,8 +18,10 @@ from payments_core.errors import (
     PaymentNotFound,
     SubscriberNotFound,
 )
+from payments_core.listing import PaymentQuery
 from payments_core.payment import Payment, PaymentId
 from payments_core.values import (
+    ChangeSource,
     Delivery,
     DueAttempt,
     IdempotencyClaim,
@@ -46,6 +48,7 @@ from payments_sqlstore.rows import (
     names_from_text,
     names_to_text,
     payment_from_rows,
+    payments_from_rows,
     record_from_row,
 )
 
@@ -105,12 +108,18 @@ class SqlPaymentRepository:
         """Check that the database answers. Raises: StoreUnavailable."""
         self._read(self._sql.ping, {})
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
+    def add(
+        self,
+        payment: Payment,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        source: ChangeSource = ChangeSource.CREATE,
+    ) -> Payment:
         """Store a new payment, its attempts, its idempotency claim and its creation as a status change."""
         for _ in range(_ADD_TRIES):
             try:
                 stored = evolve(payment, version=1)
-                return evolve(stored, id=self._fast.insert(stored, idempotency))
+                return evolve(stored, id=self._fast.insert(stored, idempotency, source))
             except LiveOrderTaken:
                 live = self.find_for_order(payment.order_id)
                 if live is not None and live.id is not None:
@@ -136,16 +145,30 @@ class SqlPaymentRepository:
         rows = self._load(self._sql.for_order, {"order_id": order_id})
         return payment_from_rows(rows) if rows else None
 
-    def save(self, payment: Payment, *, previous: Payment) -> Payment:
-        """Compare-and-set ``payment`` over ``previous``; record a status change if any."""
+    def save(
+        self, payment: Payment, *, previous: Payment, source: ChangeSource | None = None
+    ) -> Payment:
+        """Compare-and-set ``payment`` over ``previous``; record a status change (from ``source``) if any."""
         if previous.id is None:
             raise PaymentNotFound("(unsaved)")
         if payment.id not in (None, previous.id):
             raise ValueError(f"cannot save payment {payment.id} over payment {previous.id}")
         stored = evolve(payment, id=previous.id, version=previous.version + 1)
-        if not self._fast.save(stored, previous):
+        if not self._fast.save(stored, previous, source):
             raise self._stale(previous)
         return stored
+
+    def page(self, query: PaymentQuery) -> Sequence[Payment]:
+        """The newest payments matching ``query``, with their attempts, in one statement."""
+        if query.limit <= 0:
+            return []
+        statement, params = self._sql.page(query)
+        return payments_from_rows(self._load(statement, params))
+
+    def status_changes(self, payment_id: PaymentId) -> Sequence[StatusChange]:
+        """Every stored status change of the payment, oldest first."""
+        rows = self._read(self._sql.changes_of, {"payment_id": payment_id})
+        return [change_from_row(row) for row in rows]
 
     def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
         """Lease up to ``limit`` open attempts of pending payments, oldest expiry first."""
