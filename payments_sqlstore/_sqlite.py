@@ -53,6 +53,12 @@ class _Compiled:
             (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in compiled.positiontup or ()
         ]
+        # Values SQLAlchemy's compiler adds itself (SQLite spells a LIMIT "LIMIT ? OFFSET ?").
+        self._implied = {
+            name: compiled.binds[name].value
+            for name in compiled.positiontup or ()
+            if name.startswith("param_")
+        }
         selected = statement.selected_columns if isinstance(statement, Select) else ()
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected]
         self._results: list[tuple[int, Convert]] | None = (
@@ -60,6 +66,8 @@ class _Compiled:
         )
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        if self._implied:
+            values = self._implied | dict(values)
         return tuple(
             convert(values[name]) if convert else values[name] for name, convert in self._order
         )

@@ -10,9 +10,9 @@ from payments_core.errors import ConcurrencyConflict, OrderNotFound, StoreUnavai
 from payments_core.fakevendor import FakeVendor
 from payments_core.inmemory import InMemoryOrders, InMemoryPaymentRepository
 from payments_core.payment import Payment
-from payments_core.values import ChangeSource
 from payments_core.ports import Closeable, Pingable
 from payments_core.services import PaymentService
+from payments_core.values import ChangeSource
 from tests.unit.world import ALICE, BOB, World
 
 
