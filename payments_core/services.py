@@ -201,8 +201,18 @@ class PaymentService:
         Raises: NotAllowed (before the payment is looked up), PaymentNotFound,
         StoreUnavailable.
         """
-        _require(caller, ADMIN)
+        self.check_may_see_attempts(caller)
         return self.repo.get(payment_id).attempts
+
+    def check_may_see_attempts(self, caller: Caller) -> None:
+        """The rule of who may see attempts (the ADMIN role), for an early refusal.
+
+        ``attempts`` applies it too; an adapter calls it before reading the payment id,
+        so that a caller who may not see attempts learns nothing about ids.
+
+        Raises: NotAllowed.
+        """
+        _require(caller, ADMIN)
 
     def status_changes(self, caller: Caller, payment_id: PaymentId) -> Sequence[StatusChange]:
         """Every stored change of the payment's status, oldest first (its payer or an ADMIN).

@@ -27,7 +27,10 @@ def test_the_openapi_document_describes_every_endpoint(client: TestClient) -> No
 
     assert {(p, m) for p, ops in paths.items() for m in ops} == {
         ("/api/v1/payments", "post"),
+        ("/api/v1/payments", "get"),
         ("/api/v1/payments/{id}", "get"),
+        ("/api/v1/payments/{id}/attempts", "get"),
+        ("/api/v1/payments/{id}/events", "get"),
         ("/api/v1/payments/retry/{id}", "get"),
         ("/api/v1/payments/retry/{id}", "post"),
         ("/api/v1/payments/verify/{id}", "get"),
@@ -43,6 +46,7 @@ def test_the_documented_error_codes_include_every_design_code() -> None:
         "order_not_found", "order_already_paid", "payment_exists", "payment_final",
         "validation_error", "vendor_error", "vendor_unavailable", "store_unavailable",
         "idempotency_key_reused", "amount_not_supported", "order_not_payable",
+        "vendor_not_supported",
     }  # fmt: skip
 
     assert design <= set(ERROR_CODES)
