@@ -6,10 +6,11 @@ shifts a page (it has a higher id than every page already read), and a page cost
 same however many payments lie behind it: no row is counted or skipped.
 
 The cursor a page hands out is opaque to callers: base64url of a small JSON object
-holding the last id and a digest of the filters it was made under. It is checked when
-it comes back: a cursor that does not decode, or was made under other filters, is
-refused. It grants nothing: the filters, the payer's included, are the caller's own
-each time, never the cursor's.
+holding the last id and a digest of that id and the filters it was made under. It is
+checked when it comes back: a cursor that does not decode, was altered, or was made
+under other filters is refused. The digest is a checksum, not a signature: a cursor
+grants nothing to forge, because the filters, the payer's included, are the caller's
+own each time, never the cursor's, and its id only bounds what those filters find.
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ class PaymentQuery:
             and (self.created_to is None or payment.created_at < self.created_to)
         )
 
-    def digest(self) -> str:
-        """A short digest of the filters (not the keyset bound nor the limit)."""
+    def digest(self, last: PaymentId) -> str:
+        """A short digest of the filters (not the keyset bound nor the limit) and ``last``."""
         filters = [
+            last,
             self.payer,
             self.status.value if self.status else None,
             self.order_id,
@@ -85,7 +87,7 @@ class PaymentPage:
 
 def encode_cursor(query: PaymentQuery, last: PaymentId) -> str:
     """The cursor of the page after the one ending with payment ``last``, under ``query``."""
-    document = {"v": _CURSOR_VERSION, "id": last, "f": query.digest()}
+    document = {"v": _CURSOR_VERSION, "id": last, "f": query.digest(last)}
     raw = json.dumps(document, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

@@ -101,15 +101,13 @@ def test_changes_stored_before_0006_read_back_without_a_source(
         pid = conn.execute(insert(payments).values(payment_to_row(payment))).inserted_primary_key[0]
         attempt = attempt_to_row(pid, 0, payment.attempts[0], payment.vendor)
         conn.execute(insert(attempts).values(attempt))
-        old_change = {
-            "payment_id": pid,
-            "previous_status": None,
-            "current_status": "PENDING",
-            "changed_at": payment.created_at,
-        }
-        columns = ", ".join(old_change)
-        values = ", ".join(f":{name}" for name in old_change)
-        conn.execute(text(f"INSERT INTO status_changes ({columns}) VALUES ({values})"), old_change)
+        conn.execute(  # the columns of revision 0005: no source
+            text(
+                "INSERT INTO status_changes (payment_id, previous_status, current_status,"
+                " changed_at) VALUES (:payment_id, NULL, 'PENDING', :changed_at)"
+            ),
+            {"payment_id": pid, "changed_at": payment.created_at},
+        )
     engine.dispose()
 
     upgrade(at_0005)

@@ -14,7 +14,7 @@ from payments_core.fakevendor import FakeVendor
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.ports import Clock
 from payments_core.values import NotificationOutcome, TradeReport
-from tests.unit.world import ALICE, FORM, World
+from tests.unit.world import ADMIN, ALICE, FORM, World
 
 GATE_LIMIT = 30.0  # a gated vendor call gives up after this, so a broken test cannot hang
 PING_BOUND = 2.0  # generous: a free loop answers in microseconds, a blocked one not at all
@@ -119,6 +119,13 @@ def test_every_use_case_runs_in_the_pool_and_answers_as_the_service_does(gated: 
             assert outcome is NotificationOutcome.APPLIED
             await payments.health()
             assert payments.vendor("fake") is vendor
+            page = await payments.list_payments(ALICE, limit=1)
+            assert [p.id for p in page.payments] == [created.id]
+            assert [c.current for c in await payments.status_changes(ALICE, created.id)] == [
+                PaymentStatus.PENDING,
+                PaymentStatus.CONFIRMED,
+            ]
+            assert len(await payments.attempts(ADMIN, created.id)) == 2
 
     asyncio.run(shop())
 
