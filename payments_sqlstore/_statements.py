@@ -137,10 +137,18 @@ class Statements:
             "created_to": payments.c.created_at < bindparam("created_to", type_=UtcDateTime()),
             "before": payments.c.id < bindparam("before"),
         }
+        newest_first = payments.c.id.desc()
+        if "created_from" in present:
+            # Ids grow with creation times, which no planner knows: walking the ids down to
+            # a window in the past reads every payment created since. Ordering by an
+            # expression (the same order) rules that walk out, so the window is read from
+            # its index and sorted: a page then costs what the window holds, however many
+            # payments were made after it.
+            newest_first = (payments.c.id + literal_column("0")).desc()
         chosen = (
             select(payments.c.id)
             .where(*(conditions[name] for name in present))
-            .order_by(payments.c.id.desc())
+            .order_by(newest_first)
             .limit(bindparam("limit"))
             .subquery("chosen")
         )
