@@ -2,13 +2,13 @@
 
     python -m bench.listing [--small 10000] [--large 1000000] [--repeat 40]
 
-For SQLite (a temporary WAL file) and PostgreSQL (a temporary schema in
-``PAYMENTS_TEST_POSTGRES_URL``, skipped when unset) it bulk-loads ``--small`` payments
-(one attempt each, 100 payers, one created a second), times each kind of page through
-``PaymentService.list_payments``, loads up to ``--large`` and times them again. It prints
-the median cost of a page of 20 at both sizes and the ratio large / small: a keyset page
-read from an index stays near 1 however many payments lie behind it (an OFFSET page, or a
-filter without its index, grows with the table).
+For SQLite (temporary WAL files) and PostgreSQL (temporary schemas in
+``PAYMENTS_TEST_POSTGRES_URL``, skipped when unset) it bulk-loads one database with
+``--small`` payments and another with ``--large`` (one attempt each, 100 payers, one
+created a second), then times each kind of page through ``PaymentService.list_payments``
+on both, taking turns. It prints the median cost of a page of 20 at both sizes and the
+ratio large / small: a keyset page read from an index stays near 1 however many payments
+lie behind it (an OFFSET page, or a filter without its index, grows with the table).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -88,10 +88,15 @@ def _load(engine: Engine, spelling: dict[str, str], first: int, last: int) -> No
         with engine.begin() as conn:
             for template in _LOAD.values():
                 conn.execute(text(template.format(**words)), values)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
             conn.execute(text("SELECT setval('payments_id_seq', :last)"), {"last": last})
-        conn.execute(text("ANALYZE"))
+    # Statistics for the planner, and on PostgreSQL the visibility map too: a freshly
+    # loaded table would otherwise be vacuumed by autovacuum while the pages are timed.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("payments", "attempts"):
+            vacuum = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+            conn.execute(text(f"{vacuum} {table}"))
 
 
 def _pages(size: int) -> dict[str, Callable[[PaymentService], object]]:
@@ -111,45 +116,61 @@ def _pages(size: int) -> dict[str, Callable[[PaymentService], object]]:
     }
 
 
-def _cost(service: PaymentService, page: Callable[[PaymentService], object], repeat: int) -> float:
-    """The median seconds of one page, after one warm-up read."""
-    page(service)
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        page(service)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def _median_costs(services: dict[int, PaymentService], repeat: int) -> dict[int, dict[str, float]]:
+    """The median seconds of each kind of page at each size.
+
+    The sizes take turns, page by page, so that whatever else the machine does slows
+    both alike; each page is read once untimed first.
+    """
+    pages = {size: _pages(size) for size in services}
+    times: dict[int, dict[str, list[float]]] = {size: {} for size in services}
+    for round_ in range(repeat + 1):
+        for name in pages[min(services)]:
+            for size, service in services.items():
+                started = time.perf_counter()
+                pages[size][name](service)
+                if round_:
+                    times[size].setdefault(name, []).append(time.perf_counter() - started)
+    return {
+        size: {name: statistics.median(ts) for name, ts in by_name.items()}
+        for size, by_name in times.items()
+    }
 
 
-def run(label: str, url: str, load: Callable[[int, int], None], args: argparse.Namespace) -> None:
-    """Load, time, load more, time again; print both and their ratios."""
-    repo = SqlPaymentRepository.from_url(url)
-    service = PaymentService(
-        repo=repo, vendors={}, orders=InMemoryOrders(), clock=SystemClock(), default_vendor="-"
-    )
-    costs: dict[int, dict[str, float]] = {}
+Loader = tuple[str, Callable[[int, int], None]]
+
+
+def run(label: str, databases: dict[int, Loader], repeat: int) -> None:
+    """Load each database with its number of payments, time their pages, print the ratios."""
+    services: dict[int, PaymentService] = {}
+    repos = []
     try:
-        loaded = 0
-        for size in (args.small, args.large):
+        for size, (url, load) in databases.items():
             started = time.perf_counter()
-            load(loaded + 1, size)
-            took = time.perf_counter() - started
-            print(f"{label}: {size:,} payments stored ({size - loaded:,} loaded in {took:.1f} s)")
-            loaded = size
-            costs[size] = {
-                name: _cost(service, page, args.repeat) for name, page in _pages(size).items()
-            }
+            load(1, size)
+            print(f"{label}: {size:,} payments loaded in {time.perf_counter() - started:.1f} s")
+            repo = SqlPaymentRepository.from_url(url)
+            repos.append(repo)
+            services[size] = PaymentService(
+                repo=repo,
+                vendors={},
+                orders=InMemoryOrders(),
+                clock=SystemClock(),
+                default_vendor="-",
+            )
+        costs = _median_costs(services, repeat)
     finally:
-        repo.close()
-    print(f"  {'page of 20':<22} {args.small:>10,} {args.large:>12,}   ratio")
-    for name in costs[args.small]:
-        small, large = costs[args.small][name], costs[args.large][name]
-        print(f"  {name:<22} {small * 1e3:8.2f} ms {large * 1e3:10.2f} ms   {large / small:5.2f}")
+        for repo in repos:
+            repo.close()
+    small, large = sorted(costs)
+    print(f"  {'page of 20':<22} {small:>10,} {large:>12,}   ratio")
+    for name in costs[small]:
+        a, b = costs[small][name], costs[large][name]
+        print(f"  {name:<22} {a * 1e3:8.2f} ms {b * 1e3:10.2f} ms   {b / a:5.2f}")
 
 
 @contextmanager
-def _sqlite() -> Iterator[tuple[str, Callable[[int, int], None]]]:
+def _sqlite() -> Iterator[Loader]:
     with tempfile.TemporaryDirectory() as folder:
         path = str(Path(folder) / "listing.db")
         upgrade(f"sqlite:///{path}")
@@ -162,7 +183,7 @@ def _sqlite() -> Iterator[tuple[str, Callable[[int, int], None]]]:
 
 
 @contextmanager
-def _postgres(base: str) -> Iterator[tuple[str, Callable[[int, int], None]]]:
+def _postgres(base: str) -> Iterator[Loader]:
     schema = f"bench_listing_{secrets.token_hex(4)}"
     admin = make_engine(base)
     with admin.begin() as conn:
@@ -180,6 +201,13 @@ def _postgres(base: str) -> Iterator[tuple[str, Callable[[int, int], None]]]:
         admin.dispose()
 
 
+def _each(
+    factory: Callable[[], AbstractContextManager[Loader]], sizes: tuple[int, int]
+) -> tuple[ExitStack, dict[int, Loader]]:
+    stack = ExitStack()
+    return stack, {size: stack.enter_context(factory()) for size in sizes}
+
+
 def main() -> None:
     """Parse the arguments (others' are ignored: nox passes one list to every bench)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -189,14 +217,17 @@ def main() -> None:
     args, _ = parser.parse_known_args()
     if not 100 <= args.small < args.large:
         parser.error("--small must be at least 100 and below --large")
-    with _sqlite() as (url, load):
-        run("SQLite WAL", url, load, args)
+    sizes = (args.small, args.large)
+    stack, databases = _each(_sqlite, sizes)
+    with stack:
+        run("SQLite WAL", databases, args.repeat)
     postgres = os.environ.get("PAYMENTS_TEST_POSTGRES_URL")
     if not postgres:
         print("PostgreSQL skipped: PAYMENTS_TEST_POSTGRES_URL is not set")
         return
-    with _postgres(postgres) as (url, load):
-        run("PostgreSQL (psycopg 3)", url, load, args)
+    stack, databases = _each(lambda: _postgres(postgres), sizes)
+    with stack:
+        run("PostgreSQL (psycopg 3)", databases, args.repeat)
 
 
 if __name__ == "__main__":
