@@ -13,7 +13,7 @@ from typing import Protocol
 from attrs import evolve
 
 from payments_core.inmemory import FrozenClock
-from payments_core.listing import PaymentQuery
+from payments_core.listing import LIMIT_MAX, PaymentQuery
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.ports import Outbox, Payments
 from payments_core.testing._support import attempt_for, new_payment, unique
@@ -92,7 +92,7 @@ class PaymentPagesContract:
         def ids(query: PaymentQuery) -> set[int | None]:
             return {p.id for p in repo.page(query) if p.payer in everyone}
 
-        q = PaymentQuery(limit=100)
+        q = PaymentQuery(limit=LIMIT_MAX)
         assert ids(evolve(q, payer=bob)) == {b1.id, b2.id}
         assert ids(evolve(q, status=PaymentStatus.CONFIRMED)) == {a2.id}
         assert ids(evolve(q, status=PaymentStatus.PENDING, payer=alice)) == {a1.id}
