@@ -1,6 +1,6 @@
 """Benchmark: a page of payments costs the same with 10,000 payments stored and with 1,000,000.
 
-    python -m bench.listing [--small 10000] [--large 1000000] [--repeat 40]
+    python -m bench.listing [--small 10000] [--large 1000000] [--repeat 40] [--only sqlite|postgresql]
 
 For SQLite (temporary WAL files) and PostgreSQL (temporary schemas in
 ``PAYMENTS_TEST_POSTGRES_URL``, skipped when unset) it bulk-loads one database with
@@ -222,13 +222,17 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000, help="payments at first")
     parser.add_argument("--large", type=int, default=1_000_000, help="payments at last")
     parser.add_argument("--repeat", type=int, default=40, help="timed pages of each kind")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="one database only")
     args, _ = parser.parse_known_args()
     if not 100 <= args.small < args.large:
         parser.error("--small must be at least 100 and below --large")
     sizes = (args.small, args.large)
-    stack, databases = _each(_sqlite, sizes)
-    with stack:
-        run("SQLite WAL", databases, args.repeat)
+    if args.only != "postgresql":
+        stack, databases = _each(_sqlite, sizes)
+        with stack:
+            run("SQLite WAL", databases, args.repeat)
+    if args.only == "sqlite":
+        return
     postgres = os.environ.get("PAYMENTS_TEST_POSTGRES_URL")
     if not postgres:
         print("PostgreSQL skipped: PAYMENTS_TEST_POSTGRES_URL is not set")
