@@ -97,6 +97,15 @@ def test_a_customer_sees_only_their_own_whatever_payer_says() -> None:
         assert [p.id for p in page.payments] == [mine.id]
 
 
+def test_a_payer_filter_a_customer_sends_is_ignored_not_checked() -> None:
+    world = World()
+    mine = world.create(ALICE)
+
+    page = world.service.list_payments(ALICE, payer="\x00" * 300)
+
+    assert [p.id for p in page.payments] == [mine.id]
+
+
 def test_a_caller_without_roles_sees_their_own_and_nothing_else() -> None:
     world = World()
     world.create(ALICE)
