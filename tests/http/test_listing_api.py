@@ -44,7 +44,7 @@ def _create(
     return created
 
 
-def _list(client: TestClient, headers: dict[str, str], **params: object) -> dict[str, Any]:
+def _list(client: TestClient, headers: dict[str, str], **params: str | int) -> dict[str, Any]:
     response = client.get(PAYMENTS, params=params, headers=headers)
     assert response.status_code == 200, response.text
     page: dict[str, Any] = response.json()

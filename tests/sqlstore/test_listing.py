@@ -98,7 +98,8 @@ def test_changes_stored_before_0006_read_back_without_a_source(
     payment = new_payment(clock)
     engine = make_engine(at_0005)
     with engine.begin() as conn:
-        pid = conn.execute(insert(payments).values(payment_to_row(payment))).inserted_primary_key[0]
+        inserted = conn.execute(insert(payments).values(payment_to_row(payment)))
+        pid = inserted.inserted_primary_key[0]  # type: ignore[index]  # never None after a one-row INSERT
         attempt = attempt_to_row(pid, 0, payment.attempts[0], payment.vendor)
         conn.execute(insert(attempts).values(attempt))
         conn.execute(  # the columns of revision 0005: no source

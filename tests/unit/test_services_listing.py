@@ -134,8 +134,21 @@ def test_filters_by_status_order_and_creation_time() -> None:
     last = world.create()
     service = world.service
 
-    def ids(**filters: object) -> list[int | None]:
-        return [p.id for p in service.list_payments(ALICE, **filters).payments]  # type: ignore[arg-type]
+    def ids(
+        *,
+        status: PaymentStatus | None = None,
+        order_id: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> list[int | None]:
+        page = service.list_payments(
+            ALICE,
+            status=status,
+            order_id=order_id,
+            created_from=created_from,
+            created_to=created_to,
+        )
+        return [p.id for p in page.payments]
 
     assert ids(status=PaymentStatus.CONFIRMED) == [paid.id]
     assert ids(status=PaymentStatus.PENDING) == [last.id, first.id]
