@@ -96,5 +96,12 @@ def bench(session: nox.Session) -> None:
     _install(session)
     session.install("python-alipay-sdk")
     # as modules: run as a script, bench/http.py would shadow the standard library's http
-    for module in ("bench.alipay", "bench.wechatpay", "bench.store", "bench.sweep", "bench.http"):
+    for module in (
+        "bench.alipay",
+        "bench.wechatpay",
+        "bench.store",
+        "bench.sweep",
+        "bench.listing",
+        "bench.http",
+    ):
         session.run("python", "-m", module, *session.posargs)

@@ -52,6 +52,7 @@ from payments_core.errors import (
     VendorDeclined,
     VendorError,
     VendorNotFound,
+    VendorNotSupported,
     VendorUnavailable,
 )
 from payments_core.evidence import apply_report
@@ -63,6 +64,7 @@ from payments_core.inmemory import (
     InMemoryPaymentRepository,
     SystemClock,
 )
+from payments_core.listing import PaymentPage, PaymentQuery
 from payments_core.money import Money
 from payments_core.outbox import OutboxRelay
 from payments_core.payment import Attempt, AttemptState, Payment, PaymentId, PaymentStatus
@@ -86,6 +88,7 @@ from payments_core.services import ADMIN, CUSTOMER, PaymentService
 from payments_core.sweep import RefundTally, SweepReport
 from payments_core.values import (
     Caller,
+    ChangeSource,
     Checkout,
     CheckoutRequest,
     DueAttempt,
@@ -113,6 +116,7 @@ __all__ = [
     "AttemptState",
     "BackgroundDelivery",
     "Caller",
+    "ChangeSource",
     "Checkout",
     "CheckoutRequest",
     "Clock",
@@ -154,6 +158,8 @@ __all__ = [
     "PaymentId",
     "PaymentNotFound",
     "PaymentNotRefundable",
+    "PaymentPage",
+    "PaymentQuery",
     "PaymentRepository",
     "PaymentService",
     "PaymentStatus",
@@ -190,6 +196,7 @@ __all__ = [
     "VendorError",
     "VendorGateway",
     "VendorNotFound",
+    "VendorNotSupported",
     "VendorUnavailable",
     "apply_report",
     "dumps",

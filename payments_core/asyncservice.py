@@ -15,17 +15,21 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
+from payments_core.listing import LIMIT_DEFAULT
 from payments_core.sweep import SweepReport, sweep
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
     from decimal import Decimal
     from types import TracebackType
 
-    from payments_core.payment import Payment, PaymentId, PaymentStatus
+    from payments_core.listing import PaymentPage
+    from payments_core.payment import Attempt, Payment, PaymentId, PaymentStatus
     from payments_core.ports import VendorGateway
     from payments_core.refund import Refund, RefundId, RefundStatus
     from payments_core.services import PaymentService
-    from payments_core.values import Caller, NotificationOutcome
+    from payments_core.values import Caller, NotificationOutcome, StatusChange
 
 DEFAULT_WORKERS: Final = 8
 """Use cases running at once by default; the others wait their turn without blocking."""
@@ -74,6 +78,7 @@ class AsyncPaymentService:
         subject: str,
         description: str | None = None,
         idempotency_key: str | None = None,
+        vendor: str | None = None,
     ) -> Payment:
         """``PaymentService.create``: asks the orders service, then the vendor."""
         return await self._run(
@@ -83,6 +88,7 @@ class AsyncPaymentService:
             subject=subject,
             description=description,
             idempotency_key=idempotency_key,
+            vendor=vendor,
         )
 
     def check_may_create(self, caller: Caller) -> None:
@@ -92,6 +98,39 @@ class AsyncPaymentService:
     async def get(self, caller: Caller, payment_id: PaymentId) -> Payment:
         """``PaymentService.get``: one database read."""
         return await self._run(self.service.get, caller, payment_id)
+
+    async def list_payments(
+        self,
+        caller: Caller,
+        *,
+        status: PaymentStatus | None = None,
+        order_id: str | None = None,
+        payer: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        limit: int = LIMIT_DEFAULT,
+        cursor: str | None = None,
+    ) -> PaymentPage:
+        """``PaymentService.list_payments``: one database read."""
+        return await self._run(
+            self.service.list_payments,
+            caller,
+            status=status,
+            order_id=order_id,
+            payer=payer,
+            created_from=created_from,
+            created_to=created_to,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    async def attempts(self, caller: Caller, payment_id: PaymentId) -> Sequence[Attempt]:
+        """``PaymentService.attempts``: one database read."""
+        return await self._run(self.service.attempts, caller, payment_id)
+
+    async def status_changes(self, caller: Caller, payment_id: PaymentId) -> Sequence[StatusChange]:
+        """``PaymentService.status_changes``: two database reads."""
+        return await self._run(self.service.status_changes, caller, payment_id)
 
     async def retry(self, caller: Caller, payment_id: PaymentId) -> Payment:
         """``PaymentService.retry``: vendor queries, closes and a new checkout."""

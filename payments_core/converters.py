@@ -21,8 +21,9 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from cattrs.preconf.json import JsonConverter
 from cattrs.preconf.json import make_converter as make_json_converter
 
-from payments_core.payment import Payment, PaymentStatus
+from payments_core.payment import Attempt, AttemptState, Payment, PaymentStatus
 from payments_core.refund import Refund, RefundKind, RefundStatus
+from payments_core.values import StatusChange
 
 _TIME: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 
@@ -104,6 +105,33 @@ class RefundView:
             created_at=refund.created_at,
             updated_at=refund.updated_at,
             succeeded_at=refund.succeeded_at,
+        )
+
+
+@frozen(kw_only=True)
+class AttemptView:
+    """An attempt as an ADMIN sees it; field order is the wire order."""
+
+    reference: str
+    state: AttemptState
+    order_string: str
+    opened_at: datetime
+    expires_at: datetime
+    vendor_trade_id: str | None
+    amount_paid: Decimal | None
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> AttemptView:
+        """The view of one attempt."""
+        paid = attempt.amount_paid
+        return cls(
+            reference=attempt.reference,
+            state=attempt.state,
+            order_string=attempt.order_string,
+            opened_at=attempt.opened_at,
+            expires_at=attempt.expires_at,
+            vendor_trade_id=attempt.vendor_trade_id,
+            amount_paid=paid.to_decimal() if paid is not None else None,
         )
 
 
@@ -221,6 +249,27 @@ def refund_document(refund: Refund, converter: JsonConverter | None = None) -> d
     document: dict[str, Any] = conv.unstructure(RefundView.of(refund))
     document["amount"] = exact_number(document["amount"])
     return document
+
+
+def attempt_document(attempt: Attempt, converter: JsonConverter | None = None) -> dict[str, Any]:
+    """The wire document of an attempt, JSON-native (``amountPaid`` as ``totalAmount`` is)."""
+    conv = converter or _shared_converter()
+    document: dict[str, Any] = conv.unstructure(AttemptView.of(attempt))
+    paid = document["amountPaid"]
+    document["amountPaid"] = exact_number(paid) if paid is not None else None
+    return document
+
+
+def status_change_document(change: StatusChange) -> dict[str, Any]:
+    """The wire document of a status change: ``{"at", "from", "to", "source"}``."""
+    return {
+        "at": format_time(change.at),
+        "from": change.previous.value if change.previous else None,
+        "to": change.current.value,
+        "source": change.source.value
+        if change.source
+        else None,  # None: stored before sources were
+    }
 
 
 def read_payment(document: object, converter: JsonConverter | None = None) -> PaymentView:

@@ -11,7 +11,8 @@ what a code means over HTTP is decided by ``payments_http``, never here::
     │   ├── IdempotencyKeyReused
     │   ├── InvalidRefundTransition
     │   ├── RefundExceedsPayment
-    │   └── ValidationFailed
+    │   ├── ValidationFailed
+    │   └── VendorNotSupported
     ├── NotFound
     │   ├── PaymentNotFound
     │   ├── OrderNotFound
@@ -141,6 +142,16 @@ class ValidationFailed(DomainError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class VendorNotSupported(DomainError):
+    """A new payment names a vendor that is not configured."""
+
+    code = "vendor_not_supported"
+
+    def __init__(self, vendor: str) -> None:
+        self.vendor = vendor
+        super().__init__(f"the vendor {vendor[:64]!r} is not configured here")
 
 
 class NotFound(PaymentsError):

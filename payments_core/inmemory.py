@@ -21,11 +21,13 @@ from payments_core.errors import (
     SubscriberNotFound,
 )
 from payments_core.inmemory_refunds import RefundBook
+from payments_core.listing import PaymentQuery
 from payments_core.payment import Payment, PaymentId, PaymentStatus
 from payments_core.refund import Refund, RefundId, RefundStatus
 from payments_core.values import (
     Caller,
     Change,
+    ChangeSource,
     Delivery,
     DueAttempt,
     IdempotencyClaim,
@@ -57,7 +59,13 @@ class InMemoryPaymentRepository:
         self._change_claims: dict[int, datetime] = {}
         self._subscribers: dict[str, Subscriber] = {}
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
+    def add(
+        self,
+        payment: Payment,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        source: ChangeSource = ChangeSource.CREATE,
+    ) -> Payment:
         """Store a new payment (see ``payments_core.ports.Payments.add``)."""
         with self._lock:
             existing = self._holder(payment.order_id)
@@ -74,7 +82,7 @@ class InMemoryPaymentRepository:
             if idempotency:
                 record = idempotency.recorded(stored.id)
                 self._idempotency[(record.payer, record.key)] = record
-            self._record_change(stored, None)
+            self._record_change(stored, None, source)
             return stored
 
     def get(self, payment_id: PaymentId) -> Payment:
@@ -100,7 +108,12 @@ class InMemoryPaymentRepository:
             return None if holder is None else self._payments[holder]
 
     def save(
-        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+        self,
+        payment: Payment,
+        *,
+        previous: Payment,
+        refunds: Sequence[Refund] = (),
+        source: ChangeSource | None = None,
     ) -> Payment:
         """Compare-and-set on the version (see ``payments_core.ports.Payments.save``)."""
         with self._lock:
@@ -118,7 +131,7 @@ class InMemoryPaymentRepository:
             self._payments[payment.id] = stored
             self._own(stored)
             if stored.status is not previous.status:
-                self._record_change(stored, previous.status)
+                self._record_change(stored, previous.status, source)
             for refund in refunds:
                 self._record_refund_change(self._refunds.insert(refund), None)
             return stored
@@ -167,6 +180,22 @@ class InMemoryPaymentRepository:
         """Claim PENDING refunds not claimed at ``now``, oldest first."""
         with self._lock:
             return self._refunds.claim_due(now, limit=limit, lease=lease)
+
+    def page(self, query: PaymentQuery) -> Sequence[Payment]:
+        """The newest payments matching ``query``, up to its limit."""
+        with self._lock:
+            newest_first = sorted(self._payments.items(), reverse=True)
+            found = (p for _, p in newest_first if query.matches(p))
+            return [p for _, p in zip(range(query.limit), found, strict=False)]
+
+    def status_changes(self, payment_id: PaymentId) -> Sequence[StatusChange]:
+        """Every stored change of the payment, oldest first."""
+        with self._lock:
+            return [
+                c
+                for _, c in sorted(self._changes.items())
+                if isinstance(c, StatusChange) and c.payment_id == payment_id
+            ]
 
     def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
         """Claim open attempts of PENDING payments, oldest expiry first."""
@@ -308,7 +337,9 @@ class InMemoryPaymentRepository:
             if self._trades.get(key) == attempt.reference:
                 del self._trades[key]
 
-    def _record_change(self, payment: Payment, previous: PaymentStatus | None) -> None:
+    def _record_change(
+        self, payment: Payment, previous: PaymentStatus | None, source: ChangeSource | None
+    ) -> None:
         assert payment.id is not None  # noqa: S101 - only stored payments reach here
         change_id = len(self._changes) + 1
         self._changes[change_id] = StatusChange(
@@ -317,6 +348,7 @@ class InMemoryPaymentRepository:
             previous=previous,
             current=payment.status,
             at=payment.updated_at,
+            source=source,
         )
 
     def _record_refund_change(self, refund: Refund, previous: RefundStatus | None) -> None:

@@ -10,12 +10,14 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from payments_core.listing import PaymentQuery
 from payments_core.money import Money
 from payments_core.payment import Payment, PaymentId
 from payments_core.refund import Refund, RefundId, RefundStatus
 from payments_core.values import (
     Caller,
     Change,
+    ChangeSource,
     Checkout,
     CheckoutRequest,
     Delivery,
@@ -27,6 +29,7 @@ from payments_core.values import (
     RefundIdempotencyRecord,
     RefundReport,
     Reply,
+    StatusChange,
     Subscriber,
     TradeReport,
 )
@@ -182,8 +185,14 @@ class Pingable(Protocol):
 class Payments(Protocol):
     """The payments themselves, with compare-and-set saves."""
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
-        """Store a new payment with version 1 and a creation StatusChange, atomically.
+    def add(
+        self,
+        payment: Payment,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        source: ChangeSource = ChangeSource.CREATE,
+    ) -> Payment:
+        """Store a new payment with version 1 and a creation StatusChange from ``source``, atomically.
 
         ``idempotency``, when given, is recorded with the new payment's id. The record
         is stored in the same transaction as the payment, and a refusal caused by a
@@ -219,14 +228,20 @@ class Payments(Protocol):
         ...
 
     def save(
-        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+        self,
+        payment: Payment,
+        *,
+        previous: Payment,
+        refunds: Sequence[Refund] = (),
+        source: ChangeSource | None = None,
     ) -> Payment:
         """Replace ``previous`` by ``payment`` if the stored version is still ``previous.version``.
 
         When ``payment.status`` differs from ``previous.status`` a StatusChange is
-        recorded in the same transaction. ``refunds`` (new, without ids) are stored in
-        that transaction too, each with its creation RefundChange, so that a charge to
-        give back is never recorded without its refund.
+        recorded in the same transaction, with ``source`` (None: not known).
+        ``refunds`` (new, without ids) are stored in that transaction too, each with its
+        creation RefundChange, so that a charge to give back is never recorded without
+        its refund.
 
         Returns:
             The payment with version ``previous.version + 1``.
@@ -238,6 +253,22 @@ class Payments(Protocol):
                 attempt of the same vendor carries (one trade settles one attempt,
                 enforced by the store so that racing processes cannot both record it).
             PaymentNotFound, StoreUnavailable.
+        """
+        ...
+
+    def page(self, query: PaymentQuery) -> Sequence[Payment]:
+        """Up to ``query.limit`` payments matching ``query``, highest id first, each whole.
+
+        Its cost does not grow with the payments stored before the page: no row is
+        counted or skipped, and the attempts of the page are read with it, not one
+        payment at a time. Raises: StoreUnavailable.
+        """
+        ...
+
+    def status_changes(self, payment_id: PaymentId) -> Sequence[StatusChange]:
+        """Every stored StatusChange of the payment, delivered or not, oldest first.
+
+        An unknown payment has none. Raises: StoreUnavailable.
         """
         ...
 

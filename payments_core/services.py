@@ -34,9 +34,18 @@ from payments_core.errors import (
     ValidationFailed,
     VendorError,
     VendorNotFound,
+    VendorNotSupported,
     VendorUnavailable,
 )
 from payments_core.evidence import apply_report, trade_id_reused
+from payments_core.listing import (
+    LIMIT_DEFAULT,
+    LIMIT_MAX,
+    PaymentPage,
+    PaymentQuery,
+    decode_cursor,
+    encode_cursor,
+)
 from payments_core.money import Money
 from payments_core.payment import TERMINAL, Attempt, Payment, PaymentId, PaymentStatus
 from payments_core.ports import BuyerReturn, Closeable, Pingable
@@ -44,15 +53,19 @@ from payments_core.refund import Refund, RefundId, RefundStatus
 from payments_core.refunding import Refunding
 from payments_core.values import (
     Caller,
+    ChangeSource,
     CheckoutRequest,
     IdempotencyClaim,
     NotificationOutcome,
     RefundReport,
+    StatusChange,
     TradeReport,
     TradeStatus,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from payments_core.ports import Clock, Orders, PaymentRepository, VendorGateway
 
 log = logging.getLogger(__name__)
@@ -61,6 +74,7 @@ CUSTOMER: Final = "CUSTOMER"
 ADMIN: Final = "ADMIN"
 SUBJECT_MAX: Final = 256
 DESCRIPTION_MAX: Final = 1024
+FILTER_MAX: Final = 256  # characters of a text filter of list_payments
 _CAS_TRIES: Final = 8
 
 
@@ -100,11 +114,15 @@ class PaymentService:
         subject: str,
         description: str | None = None,
         idempotency_key: str | None = None,
+        vendor: str | None = None,
     ) -> Payment:
         """Create the payment of an order the caller owns, with its first attempt.
 
+        ``vendor`` names the configured vendor to pay through (None: ``default_vendor``);
+        a given one is part of the request an idempotency key stands for.
+
         Raises:
-            NotAllowed, ValidationFailed, IdempotencyKeyReused, OrderNotFound,
+            NotAllowed, ValidationFailed, VendorNotSupported, IdempotencyKeyReused, OrderNotFound,
             OrderAlreadyPaid, OrderNotPayable, AmountNotSupported, PaymentExists,
             OrdersError (the orders service answered about another order, or unreadably),
             OrdersUnavailable,
@@ -113,12 +131,13 @@ class PaymentService:
         self.check_may_create(caller)
         _check_text("subject", subject, SUBJECT_MAX, required=True)
         _check_text("description", description, DESCRIPTION_MAX, required=False)
-        fingerprint = _fingerprint(order_id, subject, description)
+        gateway = self._vendor_for_create(vendor)
+        fingerprint = _fingerprint(order_id, subject, description, vendor)
         if idempotency_key is not None:
             replay = self._replay(caller, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
-        payment = self._new_payment(caller, order_id, subject, description)
+        payment = self._new_payment(caller, order_id, subject, description, gateway)
         stored = self._add(payment, caller, idempotency_key, fingerprint)
         self._announce()
         return stored
@@ -140,6 +159,82 @@ class PaymentService:
         """
         return self._own(caller, payment_id, admin_ok=True)
 
+    def list_payments(
+        self,
+        caller: Caller,
+        *,
+        status: PaymentStatus | None = None,
+        order_id: str | None = None,
+        payer: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        limit: int = LIMIT_DEFAULT,
+        cursor: str | None = None,
+    ) -> PaymentPage:
+        """A page of the payments the caller may see, newest (highest id) first.
+
+        An ADMIN sees every payment (``payer`` filters them); anyone else sees only
+        their own, whatever ``payer`` says. ``created_from`` is inclusive and
+        ``created_to`` exclusive. ``cursor`` is a page's ``next``, given back with the
+        same filters (``payments_core.listing``).
+
+        Raises:
+            ValidationFailed: ``limit`` is not 1 to 100, a time is naive, a text filter
+                is empty, too long or not text, or ``cursor`` is not one handed out for
+                these filters.
+            StoreUnavailable.
+        """
+        if type(limit) is not int or not 1 <= limit <= LIMIT_MAX:
+            raise ValidationFailed("limit", f"must be a whole number from 1 to {LIMIT_MAX}")
+        admin = caller.has(ADMIN)
+        _check_filter("order", order_id)
+        if admin:  # anyone else's is ignored, so it is not checked either
+            _check_filter("payer", payer)
+        for name, when in (("createdFrom", created_from), ("createdTo", created_to)):
+            if when is not None and when.utcoffset() is None:
+                raise ValidationFailed(name, "must name its offset from UTC")
+        query = PaymentQuery(
+            limit=limit,
+            payer=payer if admin else caller.username,
+            status=status,
+            order_id=order_id,
+            created_from=created_from,
+            created_to=created_to,
+        )
+        if cursor is not None:
+            query = evolve(query, before=decode_cursor(cursor, query))
+        found = self.repo.page(evolve(query, limit=limit + 1))  # one more: is there a next page?
+        shown = list(found[:limit])
+        last = shown[-1].id if shown and len(found) > limit else None
+        return PaymentPage(payments=shown, next=encode_cursor(query, last) if last else None)
+
+    def attempts(self, caller: Caller, payment_id: PaymentId) -> Sequence[Attempt]:
+        """The payment's attempts, oldest first: for an ADMIN only.
+
+        Raises: NotAllowed (before the payment is looked up), PaymentNotFound,
+        StoreUnavailable.
+        """
+        self.check_may_see_attempts(caller)
+        return self.repo.get(payment_id).attempts
+
+    def check_may_see_attempts(self, caller: Caller) -> None:
+        """The rule of who may see attempts (the ADMIN role), for an early refusal.
+
+        ``attempts`` applies it too; an adapter calls it before reading the payment id,
+        so that a caller who may not see attempts learns nothing about ids.
+
+        Raises: NotAllowed.
+        """
+        _require(caller, ADMIN)
+
+    def status_changes(self, caller: Caller, payment_id: PaymentId) -> Sequence[StatusChange]:
+        """Every stored change of the payment's status, oldest first (its payer or an ADMIN).
+
+        Raises: PaymentNotFound (also for another user's payment), StoreUnavailable.
+        """
+        self._own(caller, payment_id, admin_ok=True)
+        return self.repo.status_changes(payment_id)
+
     def retry(self, caller: Caller, payment_id: PaymentId) -> Payment:
         """Close the open attempt and issue a new order string with a new window.
 
@@ -151,12 +246,12 @@ class PaymentService:
         _require_open(payment)
         vendor = self.vendor(payment.vendor)
         for attempt in [a for a in payment.attempts if a.is_open()]:
-            payment = self._apply(payment, vendor.query(attempt.reference))
+            payment = self._apply(payment, vendor.query(attempt.reference), ChangeSource.RETRY)
             if payment.status in TERMINAL:
                 return payment
             vendor.close_attempt(attempt.reference)
         fresh = self._open_attempt(vendor, payment.amount, payment.subject, payment.description)
-        return self._update(payment, lambda p: _reissue(p, fresh))
+        return self._update(payment, lambda p: _reissue(p, fresh), ChangeSource.RETRY)
 
     def verify(self, caller: Caller, payment_id: PaymentId) -> bool:
         """Ask the vendor now and apply what it says; True when the payment is CONFIRMED.
@@ -170,7 +265,7 @@ class PaymentService:
         vendor = self.vendor(payment.vendor)
         candidates = [a for a in payment.attempts if a.is_open()] or [payment.attempts[-1]]
         for attempt in candidates:
-            payment = self._apply(payment, vendor.query(attempt.reference))
+            payment = self._apply(payment, vendor.query(attempt.reference), ChangeSource.VERIFY)
         return payment.status is PaymentStatus.CONFIRMED
 
     def buyer_returned(self, vendor_name: str, query: Mapping[str, str]) -> Payment:
@@ -194,7 +289,7 @@ class PaymentService:
         if payment.status in TERMINAL or not attempt.is_open():
             return payment
         try:
-            return self._apply(payment, vendor.query(reference))
+            return self._apply(payment, vendor.query(reference), ChangeSource.VERIFY)
         except VendorUnavailable:
             log.warning("a buyer returned from %s, which could not be asked now", vendor_name)
             return payment
@@ -225,7 +320,8 @@ class PaymentService:
         try:
             if isinstance(report, RefundReport):
                 return self.refunding.notified(report)
-            self._apply(self.repo.get_by_reference(report.reference), report)
+            loaded = self.repo.get_by_reference(report.reference)
+            self._apply(loaded, report, ChangeSource.NOTIFICATION)
         except PaymentsError as exc:
             log.warning("could not apply a %s notification: %s", vendor_name, exc.code)
             return NotificationOutcome.RETRY
@@ -250,7 +346,7 @@ class PaymentService:
             report = evolve(report, status=TradeStatus.CLOSED)
         # Report only a change this call stored: a concurrent sweeper may have made it.
         after, changed = self._store(
-            payment, lambda p: apply_report(p, report, at=self.clock.now())
+            payment, lambda p: apply_report(p, report, at=self.clock.now()), ChangeSource.SWEEP
         )
         return after.status if changed else None
 
@@ -388,8 +484,22 @@ class PaymentService:
                 _check_no_payment(self.repo.find_for_order(payment.order_id), payment.order_id)
             raise
 
+    def _vendor_for_create(self, name: str | None) -> VendorGateway:
+        """The vendor a new payment goes through. Raises: VendorNotSupported."""
+        if name is None:
+            return self.vendor(self.default_vendor)
+        gateway = self.vendors.get(name)
+        if gateway is None:
+            raise VendorNotSupported(name)
+        return gateway
+
     def _new_payment(
-        self, caller: Caller, order_id: str, subject: str, description: str | None
+        self,
+        caller: Caller,
+        order_id: str,
+        subject: str,
+        description: str | None,
+        vendor: VendorGateway,
     ) -> Payment:
         order = self.orders.get(order_id, caller=caller)
         if order.id != order_id:  # never pay one order with the answer about another
@@ -401,7 +511,6 @@ class PaymentService:
         if not order.payable:
             raise OrderNotPayable(order_id, order.status)
         amount = Money.parse(order.total, order.currency)
-        vendor = self.vendor(self.default_vendor)
         attempt = self._open_attempt(vendor, amount, subject, description)
         return Payment.start(
             order_id=order_id,
@@ -438,14 +547,18 @@ class PaymentService:
             raise PaymentNotFound(payment_id)
         return payment
 
-    def _apply(self, loaded: Payment, report: TradeReport) -> Payment:
-        return self._update(loaded, lambda p: apply_report(p, report, at=self.clock.now()))
+    def _apply(self, loaded: Payment, report: TradeReport, source: ChangeSource) -> Payment:
+        return self._update(loaded, lambda p: apply_report(p, report, at=self.clock.now()), source)
 
-    def _update(self, loaded: Payment, decide: Callable[[Payment], Payment]) -> Payment:
+    def _update(
+        self, loaded: Payment, decide: Callable[[Payment], Payment], source: ChangeSource
+    ) -> Payment:
         """Decide, compare-and-set; on a conflict reload and decide again, never overwrite."""
-        return self._store(loaded, decide)[0]
+        return self._store(loaded, decide, source)[0]
 
-    def _store(self, loaded: Payment, decide: Callable[[Payment], Payment]) -> tuple[Payment, bool]:
+    def _store(
+        self, loaded: Payment, decide: Callable[[Payment], Payment], source: ChangeSource
+    ) -> tuple[Payment, bool]:
         """Like ``_update``, also telling whether this call stored a change of status.
 
         ``loaded`` is the payment as last read: deciding on it first saves a read, and
@@ -462,7 +575,7 @@ class PaymentService:
                 return current, False
             owed = self.refunding.owed(current, changed)  # charges to give back, stored at once
             try:
-                saved = self.repo.save(changed, previous=current, refunds=owed)
+                saved = self.repo.save(changed, previous=current, refunds=owed, source=source)
             except ConcurrencyConflict:
                 continue
             except DuplicateTradeId as exc:  # the trade settled another payment: refuse
@@ -510,6 +623,20 @@ def _check_text(name: str, value: str | None, limit: int, *, required: bool) -> 
         raise ValidationFailed(name, f"is longer than {limit} characters")
 
 
-def _fingerprint(order_id: str, subject: str, description: str | None) -> str:
-    canonical = json.dumps([order_id, subject, description], ensure_ascii=False)
+def _check_filter(name: str, value: str | None) -> None:
+    """A text filter is matched exactly: refuse what no stored text could be (or store)."""
+    if value is None:
+        return
+    if not value or len(value) > FILTER_MAX or "\x00" in value or not value.isprintable():
+        raise ValidationFailed(name, f"must be 1 to {FILTER_MAX} printable characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValidationFailed(name, "must be text without lone surrogates") from None
+
+
+def _fingerprint(order_id: str, subject: str, description: str | None, vendor: str | None) -> str:
+    # Without a vendor named, the fingerprint is the one stored before vendors could be.
+    fields = [order_id, subject, description] + ([vendor] if vendor is not None else [])
+    canonical = json.dumps(fields, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()

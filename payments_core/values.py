@@ -145,9 +145,23 @@ class Caller:
         return role in self.roles
 
 
+class ChangeSource(enum.Enum):
+    """What made a payment change status: the use case that stored the change."""
+
+    CREATE = "create"  # the payment was created
+    RETRY = "retry"  # a retry: reissued, or found paid or closed on the way
+    NOTIFICATION = "notification"  # a vendor's notification
+    SWEEP = "sweep"  # a sweep asked the vendor, or closed an expired attempt
+    VERIFY = "verify"  # a caller asked to verify
+
+
 @frozen(kw_only=True)
 class StatusChange:
-    """A stored change of status, kept in the outbox until every hook has seen it."""
+    """A stored change of status, kept in the outbox until every hook has seen it, and
+    kept afterwards as the payment's history.
+
+    ``source`` is None for changes stored before sources were recorded.
+    """
 
     id: int
     payment_id: PaymentId
@@ -155,6 +169,7 @@ class StatusChange:
     current: PaymentStatus
     at: datetime
     delivered_to: frozenset[str] = field(factory=frozenset, converter=_names)
+    source: ChangeSource | None = None
 
 
 @frozen(kw_only=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from payments_core.background import Sweeper
 from payments_core.errors import PaymentsError
-from payments_core.values import NotificationOutcome
+from payments_core.values import ChangeSource, NotificationOutcome
 from payments_http.metrics import Children
 
 if TYPE_CHECKING:
@@ -122,18 +122,26 @@ class CountedRepository:
         self._created = Children(metrics.created)
         self._changes = Children(metrics.status_changes)
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
-        added = self._inner.add(payment, idempotency=idempotency)
+    def add(
+        self,
+        payment: Payment,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        source: ChangeSource = ChangeSource.CREATE,
+    ) -> Payment:
+        added = self._inner.add(payment, idempotency=idempotency, source=source)
         self._created.of(added.vendor).inc()
         return added
 
     def save(
-        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+        self,
+        payment: Payment,
+        *,
+        previous: Payment,
+        refunds: Sequence[Refund] = (),
+        source: ChangeSource | None = None,
     ) -> Payment:
-        if refunds:
-            saved = self._inner.save(payment, previous=previous, refunds=refunds)
-        else:  # called as the service called it: a store written before refunds takes it
-            saved = self._inner.save(payment, previous=previous)
+        saved = self._inner.save(payment, previous=previous, refunds=refunds, source=source)
         if saved.status is not previous.status:
             self._changes.of(saved.vendor, previous.status.value, saved.status.value).inc()
         return saved

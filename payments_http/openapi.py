@@ -14,6 +14,7 @@ ERROR_CODES: Final = (
     "payment_not_found",
     "order_not_found",
     "vendor_not_found",
+    "vendor_not_supported",
     "not_found",
     "method_not_allowed",
     "order_already_paid",
@@ -44,6 +45,14 @@ _TIME: Final[Schema] = {
     "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$",
     "examples": ["2019-04-19T15:31:20.807+0000"],
 }
+
+_AMOUNT: Final[Schema] = {
+    "type": "number",
+    "exclusiveMinimum": 0,
+    "maximum": 100000000,
+}
+
+STATUS: Final[Schema] = {"type": "string", "enum": ["PENDING", "CONFIRMED", "TIMEOUT", "INVALID"]}
 
 PAYMENT: Final[Schema] = {
     "type": "object",
@@ -77,13 +86,8 @@ PAYMENT: Final[Schema] = {
         "payer": {"type": "string"},
         "subject": {"type": "string"},
         "description": _NULLABLE_STRING,
-        "totalAmount": {
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "maximum": 100000000,
-            "description": "taken from the order; at most two decimals",
-        },
-        "status": {"type": "string", "enum": ["PENDING", "CONFIRMED", "TIMEOUT", "INVALID"]},
+        "totalAmount": {**_AMOUNT, "description": "taken from the order; at most two decimals"},
+        "status": STATUS,
         "vendorTradeId": _NULLABLE_STRING,
         "confirmedAt": {"oneOf": [_TIME, {"type": "null"}]},
         "confirmed": {"type": "boolean"},
@@ -155,6 +159,53 @@ REQUEST_REFUND: Final[Schema] = {
     },
 }
 
+ATTEMPT: Final[Schema] = {
+    "type": "object",
+    "description": "One checkout at the vendor; fields in this order.",
+    "additionalProperties": False,
+    "required": [
+        "reference",
+        "state",
+        "orderString",
+        "openedAt",
+        "expiresAt",
+        "vendorTradeId",
+        "amountPaid",
+    ],
+    "properties": {
+        "reference": {"type": "string", "description": "the attempt's own id at the vendor"},
+        "state": {"type": "string", "enum": ["OPEN", "CLOSED", "PAID", "REJECTED", "DUPLICATE"]},
+        "orderString": {"type": "string"},
+        "openedAt": _TIME,
+        "expiresAt": _TIME,
+        "vendorTradeId": _NULLABLE_STRING,
+        "amountPaid": {
+            "oneOf": [_AMOUNT, {"type": "null"}],
+            "description": "what the vendor reported paid, once the attempt is settled paid",
+        },
+    },
+}
+
+STATUS_CHANGE: Final[Schema] = {
+    "type": "object",
+    "description": "One stored change of a payment's status; fields in this order.",
+    "additionalProperties": False,
+    "required": ["at", "from", "to", "source"],
+    "properties": {
+        "at": _TIME,
+        "from": {
+            "oneOf": [STATUS, {"type": "null"}],
+            "description": "null at the payment's creation",
+        },
+        "to": STATUS,
+        "source": {
+            "type": ["string", "null"],
+            "enum": ["create", "retry", "notification", "sweep", "verify", None],
+            "description": "what made the change; null for changes stored before sources were",
+        },
+    },
+}
+
 ERROR: Final[Schema] = {
     "type": "object",
     "additionalProperties": False,
@@ -187,6 +238,10 @@ CREATE: Final[Schema] = {
         "orderId": {"type": "string", "minLength": 1, "maxLength": 64},
         "subject": {"type": "string", "minLength": 1, "maxLength": 256},
         "description": {"type": ["string", "null"], "maxLength": 1024},
+        "vendor": {
+            "type": ["string", "null"],
+            "description": "a configured vendor's name; absent or null: the default vendor",
+        },
     },
 }
 
@@ -202,7 +257,7 @@ _WHY: Final = {
     413: "body over 64 KiB (payload_too_large)",
     415: "the body is not application/json (unsupported_media_type)",
     422: "validation_error (with field), amount_not_supported, idempotency_key_reused,"
-    " refund_exceeds_payment",
+    " refund_exceeds_payment, vendor_not_supported",
     500: "unexpected failure (internal_error); never a stack trace",
     502: "the vendor answered something wrong or unverifiable (vendor_error), or the orders"
     " service answered something other than the order asked for (orders_error)",
@@ -276,9 +331,65 @@ def _retry(op_id: str) -> Schema:
     )
 
 
+def _list_params() -> list[Schema]:
+    def query(name: str, description: str, schema: Schema | None = None) -> Schema:
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": description,
+            "schema": schema or {"type": "string"},
+        }
+
+    time = "inclusive; 2019-04-19T15:31:20.807+0000 or ISO 8601 (no offset: UTC)"
+    return [
+        query("status", "only this status", STATUS),
+        query("order", "only the payments of this order id"),
+        query("payer", "only this payer's payments (ADMIN; ignored for anyone else)"),
+        query("createdFrom", f"created at or after this time; {time}"),
+        query("createdTo", "created before this time (exclusive); same forms as createdFrom"),
+        query(
+            "limit",
+            "payments on the page (default 20)",
+            {"type": "integer", "minimum": 1, "maximum": 100},
+        ),
+        query("cursor", "the `next` of the page before, with the same filters"),
+    ]
+
+
+def _list() -> Schema:
+    page = {
+        "description": "newest first (by id); `next` is null on the last page",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["data", "next"],
+                    "properties": {
+                        "data": {"type": "array", "items": _PAYMENT_REF},
+                        "next": _NULLABLE_STRING,
+                    },
+                }
+            }
+        },
+    }
+    return _operation(
+        "listPayments",
+        "A page of payments: every one for role ADMIN, the caller's own for anyone else",
+        {200: page},
+        (401, 405, 422, 503),
+        parameters=_list_params(),
+        description="Keyset pages: a payment created while a client pages through never "
+        "shifts a page. An empty parameter is no filter; unknown parameters are ignored; "
+        "a value that cannot be used, or a cursor altered or made for other filters, is 422.",
+    )
+
+
 def _paths(notify_path: str) -> Schema:
     return {
         "/api/v1/payments": {
+            "get": _list(),
             "post": _operation(
                 "createPayment",
                 "Create the payment of an order the caller owns (role CUSTOMER)",
@@ -304,13 +415,42 @@ def _paths(notify_path: str) -> Schema:
                         "application/json": {"schema": {"$ref": "#/components/schemas/Create"}}
                     },
                 },
-            )
+            ),
         },
         "/api/v1/payments/{id}": {
             "get": _operation(
                 "getPayment",
                 "The payment (its payer, or role ADMIN)",
                 {200: _ok(_PAYMENT_REF, "the payment")},
+                (*_USER_ERRORS, 503),
+                parameters=[_ID_PARAM],
+            )
+        },
+        "/api/v1/payments/{id}/attempts": {
+            "get": _operation(
+                "listAttempts",
+                "The payment's attempts, oldest first (role ADMIN)",
+                {
+                    200: _ok(
+                        {"type": "array", "items": {"$ref": "#/components/schemas/Attempt"}},
+                        "the attempts",
+                    )
+                },
+                (*_USER_ERRORS, 403, 503),
+                parameters=[_ID_PARAM],
+            )
+        },
+        "/api/v1/payments/{id}/events": {
+            "get": _operation(
+                "listStatusChanges",
+                "Every stored change of the payment's status, oldest first (its payer, or"
+                " role ADMIN)",
+                {
+                    200: _ok(
+                        {"type": "array", "items": {"$ref": "#/components/schemas/StatusChange"}},
+                        "the status changes",
+                    )
+                },
                 (*_USER_ERRORS, 503),
                 parameters=[_ID_PARAM],
             )
@@ -524,6 +664,8 @@ def document(
                 "Error": ERROR,
                 "Create": CREATE,
                 "RequestRefund": REQUEST_REFUND,
+                "Attempt": ATTEMPT,
+                "StatusChange": STATUS_CHANGE,
             },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from payments_core.converters import refund_document
+from payments_core.converters import attempt_document, refund_document, status_change_document
 from payments_core.errors import PaymentNotFound, RefundNotFound, StoreUnavailable
 from payments_http import wire
 from payments_http.errors import error_response
@@ -57,11 +57,14 @@ class Endpoints:
         """The routes, most specific first."""
         return [
             Route(PAYMENTS, self.create, methods=["POST"]),
+            Route(PAYMENTS, self.list, methods=["GET"]),
             Route(PAYMENTS + "/retry/{id}", self.retry, methods=["GET", "POST"]),
             Route(PAYMENTS + "/verify/{id}", self.verify, methods=["GET"]),
             Route(self._notify_path, self.notify, methods=["POST"]),
             Route(PAYMENTS + "/{id}/refunds", self.refunds, methods=["GET", "POST"]),
             Route(PAYMENTS + "/{id}/refunds/{refundId}", self.refund, methods=["GET"]),
+            Route(PAYMENTS + "/{id}/attempts", self.attempts, methods=["GET"]),
+            Route(PAYMENTS + "/{id}/events", self.status_changes, methods=["GET"]),
             Route(PAYMENTS + "/{id}", self.get, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
         ]
@@ -86,6 +89,7 @@ class Endpoints:
             subject=body.subject,
             description=body.description,
             idempotency_key=key,
+            vendor=body.vendor,
         )
         # Under a mount (or uvicorn's --root-path) the client reaches us below root_path.
         location = f"{request.scope.get('root_path', '')}{PAYMENTS}/{payment.id}"
@@ -96,6 +100,35 @@ class Endpoints:
         caller = self._caller(request)
         payment = self._service.get(caller, _path_id(request))
         return wire.payment_response(payment)
+
+    async def list(self, request: Request) -> Response:
+        """``GET /api/v1/payments``: a page of the payments the caller may see."""
+        caller = self._caller(request)
+        query = wire.parse_list(request.query_params)
+        page = self._service.list_payments(
+            caller,
+            status=query.status,
+            order_id=query.order_id,
+            payer=query.payer,
+            created_from=query.created_from,
+            created_to=query.created_to,
+            limit=query.limit,
+            cursor=query.cursor,
+        )
+        return wire.page_response(page)
+
+    async def attempts(self, request: Request) -> Response:
+        """``GET /api/v1/payments/{id}/attempts``: for an ADMIN, oldest first."""
+        caller = self._caller(request)
+        self._service.check_may_see_attempts(caller)
+        attempts = self._service.attempts(caller, _path_id(request))
+        return wire.data([attempt_document(a) for a in attempts])
+
+    async def status_changes(self, request: Request) -> Response:
+        """``GET /api/v1/payments/{id}/events``: its status changes, oldest first."""
+        caller = self._caller(request)
+        changes = self._service.status_changes(caller, _path_id(request))
+        return wire.data([status_change_document(c) for c in changes])
 
     async def retry(self, request: Request) -> Response:
         """``GET|POST /api/v1/payments/retry/{id}``: a new attempt and order string."""

@@ -84,18 +84,27 @@ class _Shop:
     async def pay(self, request: Request) -> Response:
         form = dict(parse_qsl((await wire.read_body(request, 4096)).decode("utf-8", "replace")))
         order_id = form.get("order", "")
+        vendor = form.get("vendor", "")
+        if vendor not in self._vendors:
+            return _message("Cannot pay", "no such vendor in this shop", 409)
         try:
-            payment = await run_in_threadpool(self._payment_for, _service(request), order_id)
+            payment = await run_in_threadpool(
+                self._payment_for, _service(request), order_id, vendor
+            )
         except PaymentsError as exc:
             return _message("Cannot pay", exc.message, 409)
         if payment.order_string is None:  # paid already, or nothing payable: show where it is
             return RedirectResponse(f"{RESULT_PATH}?payment={payment.id}", 303)
         return RedirectResponse(payment.order_string, 303)
 
-    def _payment_for(self, service: PaymentService, order_id: str) -> Payment:
-        """The order's payment with something to pay: new, or a fresh attempt of the open one."""
+    def _payment_for(self, service: PaymentService, order_id: str, vendor: str) -> Payment:
+        """The order's payment with something to pay: new, or a fresh attempt of the open one.
+
+        An open payment keeps its vendor: paying it again is a new attempt there.
+        """
         try:
-            return service.create(self._buyer, order_id=order_id, subject=f"Order {order_id}")
+            subject = f"Order {order_id}"
+            return service.create(self._buyer, order_id=order_id, subject=subject, vendor=vendor)
         except PaymentExists as exists:
             payment = service.get(self._buyer, exists.payment_id)
             if payment.status in (PaymentStatus.CONFIRMED, PaymentStatus.INVALID):

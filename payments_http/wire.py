@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
 from attrs import frozen
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from payments_core.converters import dumps, payment_document
+from payments_core.converters import dumps, parse_time, payment_document
 from payments_core.errors import ValidationFailed
-from payments_core.payment import Payment
+from payments_core.listing import LIMIT_DEFAULT, LIMIT_MAX, PaymentPage
+from payments_core.payment import Payment, PaymentStatus
 
 MAX_BODY: Final = 64 * 1024
 ORDER_ID_MAX: Final = 64
@@ -23,6 +26,9 @@ _PRINTABLE: Final = re.compile(r"^[\x21-\x7e]+$")
 _ID: Final = re.compile(r"^[1-9][0-9]{0,17}$")
 _CENT: Final = Decimal("0.01")
 _MAX: Final = Decimal(100_000_000)
+_LIMIT: Final = re.compile(r"^[0-9]{1,3}$")
+# A "+" left unescaped in a query string arrives as a space: "...807 0000", "...20 08:00".
+_SPACED_OFFSET: Final = re.compile(r"(?<=\d) (?=\d\d:?\d\d$)")
 
 
 class RequestProblem(Exception):
@@ -42,6 +48,20 @@ class CreatePayment:
     order_id: str
     subject: str
     description: str | None
+    vendor: str | None = None
+
+
+@frozen(kw_only=True)
+class ListPayments:
+    """The query of ``GET /api/v1/payments``, read and checked."""
+
+    status: PaymentStatus | None
+    order_id: str | None
+    payer: str | None
+    created_from: datetime | None
+    created_to: datetime | None
+    limit: int
+    cursor: str | None
 
 
 @frozen(kw_only=True)
@@ -69,6 +89,56 @@ def payment_response(
 ) -> Response:
     """``{"data": Payment}`` in the exact wire form."""
     return data(payment_document(payment), status_code, headers)
+
+
+def page_response(page: PaymentPage) -> Response:
+    """``{"data": [Payment, ...], "next": cursor or null}``."""
+    document = {"data": [payment_document(p) for p in page.payments], "next": page.next}
+    return Response(dumps(document), media_type="application/json")
+
+
+def parse_list(params: QueryParams) -> ListPayments:
+    """Read the filters of a listing; an empty value is no filter, unknown names are ignored.
+
+    Raises:
+        ValidationFailed: 422 naming the parameter whose value cannot be used.
+    """
+
+    def text(name: str) -> str | None:
+        return params.get(name) or None
+
+    status, limit = text("status"), text("limit")
+    if status is not None and status not in PaymentStatus.__members__:
+        raise ValidationFailed("status", "must be PENDING, CONFIRMED, TIMEOUT or INVALID")
+    if limit is not None and not (_LIMIT.match(limit) and 1 <= int(limit) <= LIMIT_MAX):
+        raise ValidationFailed("limit", f"must be a whole number from 1 to {LIMIT_MAX}")
+    return ListPayments(
+        status=PaymentStatus[status] if status else None,
+        order_id=text("order"),
+        payer=text("payer"),
+        created_from=_time("createdFrom", text("createdFrom")),
+        created_to=_time("createdTo", text("createdTo")),
+        limit=int(limit) if limit else LIMIT_DEFAULT,
+        cursor=text("cursor"),
+    )
+
+
+def _time(name: str, value: str | None) -> datetime | None:
+    """A time in the wire format or ISO 8601, in UTC; without an offset it is UTC already."""
+    if value is None:
+        return None
+    value = _SPACED_OFFSET.sub("+", value.strip())
+    try:
+        return parse_time(value)
+    except (ValueError, OverflowError):
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one UTC cannot hold (year 1, 9999)
+        raise ValidationFailed(
+            name, "must be a time like 2019-04-19T15:31:20.807+0000 or in ISO 8601"
+        ) from None
 
 
 def payment_id(text: str) -> int | None:
@@ -102,7 +172,7 @@ def require_json(request: Request) -> None:
 
 
 def parse_create(body: bytes) -> CreatePayment:
-    """Read ``{"orderId": str, "subject": str, "description": str?}``.
+    """Read ``{"orderId": str, "subject": str, "description": str?, "vendor": str?}``.
 
     Raises:
         RequestProblem: 400 ``invalid_request`` for malformed JSON or a field of the wrong type.
@@ -112,9 +182,10 @@ def parse_create(body: bytes) -> CreatePayment:
     order_id = _required(document, "orderId")
     subject = _required(document, "subject")
     description = _field(document, "description", required=False)
+    vendor = _field(document, "vendor", required=False)
     if len(order_id) > ORDER_ID_MAX or not order_id.strip():
         raise ValidationFailed("orderId", f"must be 1 to {ORDER_ID_MAX} characters")
-    return CreatePayment(order_id=order_id, subject=subject, description=description)
+    return CreatePayment(order_id=order_id, subject=subject, description=description, vendor=vendor)
 
 
 def parse_refund(body: bytes) -> RequestRefund:

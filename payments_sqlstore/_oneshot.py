@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 from payments_core.errors import DuplicateReference, DuplicateTradeId
 from payments_core.payment import Payment
 from payments_core.refund import Refund
-from payments_core.values import IdempotencyClaim
+from payments_core.values import ChangeSource, IdempotencyClaim
 from payments_sqlstore.rows import (
     attempt_changes,
     attempt_to_row,
@@ -39,7 +39,7 @@ from payments_sqlstore.tables import Tables, tables_for
 _DIALECT: Final = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]  # unannotated upstream
 _quote = _DIALECT.identifier_preparer.quote
 _ATTEMPT_KEYS: Final = frozenset({"reference", "payment_id", "vendor"})  # never updated
-_CHANGE_COLUMNS: Final = ("previous_status", "current_status", "changed_at")
+_CHANGE_COLUMNS: Final = ("previous_status", "current_status", "changed_at", "source")
 _SHAPES: Final = 256  # distinct statement texts kept; real payments use a handful
 
 
@@ -50,7 +50,9 @@ class LiveOrderTaken(Exception):
     """The order already has a live payment (its unique index refused the insert)."""
 
 
-def insert(tables: Tables, payment: Payment, record: IdempotencyClaim | None) -> Statement:
+def insert(
+    tables: Tables, payment: Payment, record: IdempotencyClaim | None, source: ChangeSource
+) -> Statement:
     """Insert ``payment`` (version set), its attempts, ``record`` and the status change of its creation.
 
     The statement returns the new id.
@@ -60,12 +62,16 @@ def insert(tables: Tables, payment: Payment, record: IdempotencyClaim | None) ->
         params |= _prefixed(f"a{n}", attempt_to_row(0, n, attempt, payment.vendor))
     if record is not None:
         params |= _prefixed("r", claim_to_row(record))
-    params |= _prefixed("c", change_to_row(payment, None))
+    params |= _prefixed("c", change_to_row(payment, None, source))
     return _insert_sql(tables.prefix, len(payment.attempts), record is not None), params
 
 
 def save(
-    tables: Tables, stored: Payment, previous: Payment, refunds: Sequence[Refund] = ()
+    tables: Tables,
+    stored: Payment,
+    previous: Payment,
+    source: ChangeSource | None,
+    refunds: Sequence[Refund] = (),
 ) -> Statement:
     """Write ``stored`` over ``previous`` if its version still matches, and insert the new
     ``refunds`` (version set) with their creations.
@@ -81,7 +87,7 @@ def save(
         shape.append(kind[0])
     changed = stored.status is not previous.status
     if changed:
-        params |= _prefixed("c", change_to_row(stored, previous.status))
+        params |= _prefixed("c", change_to_row(stored, previous.status, source))
     for n, refund in enumerate(refunds):
         params |= _prefixed(f"f{n}", refund_to_row(refund))
     return _save_sql(tables.prefix, tuple(shape), changed, len(refunds)), params

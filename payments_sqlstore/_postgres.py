@@ -25,7 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from payments_core.errors import StoreUnavailable
 from payments_core.payment import Payment
 from payments_core.refund import Refund
-from payments_core.values import IdempotencyClaim
+from payments_core.values import ChangeSource, IdempotencyClaim
 from payments_sqlstore import _oneshot
 from payments_sqlstore._oneshot import Statement
 from payments_sqlstore.engine import store_unavailable, unavailable
@@ -54,21 +54,30 @@ class PostgresStatements:
             except _Broken as again:
                 raise again.error from again.__cause__
 
-    def insert(self, payment: Payment, record: IdempotencyClaim | None) -> int:
+    def insert(
+        self, payment: Payment, record: IdempotencyClaim | None, source: ChangeSource
+    ) -> int:
         """Insert ``payment`` (version set), its attempts, ``record`` and the status change of its creation.
 
         Returns the new id. Raises: LiveOrderTaken, DuplicateReference, StoreUnavailable.
         """
-        [(new_id,)] = self._write(_oneshot.insert(self._tables, payment, record), payment, record)
+        statement = _oneshot.insert(self._tables, payment, record, source)
+        [(new_id,)] = self._write(statement, payment, record)
         return int(new_id)
 
-    def save(self, stored: Payment, previous: Payment, refunds: Sequence[Refund] = ()) -> bool:
+    def save(
+        self,
+        stored: Payment,
+        previous: Payment,
+        source: ChangeSource | None,
+        refunds: Sequence[Refund] = (),
+    ) -> bool:
         """Write ``stored`` over ``previous`` if its version still matches; False if not.
 
         The new ``refunds`` (version set) are inserted with their creations in the same
         statement. Raises: DuplicateReference, DuplicateTradeId, StoreUnavailable.
         """
-        statement = _oneshot.save(self._tables, stored, previous, refunds)
+        statement = _oneshot.save(self._tables, stored, previous, source, refunds)
         return bool(self._write(statement, stored, None, refunds))
 
     def _write(

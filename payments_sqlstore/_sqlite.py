@@ -26,7 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from payments_core.errors import DuplicateReference, DuplicateTradeId
 from payments_core.payment import Payment
 from payments_core.refund import Refund
-from payments_core.values import IdempotencyClaim
+from payments_core.values import ChangeSource, IdempotencyClaim
 from payments_sqlstore._oneshot import LiveOrderTaken
 from payments_sqlstore._statements import Statements
 from payments_sqlstore.engine import store_unavailable, unavailable
@@ -56,6 +56,12 @@ class _Compiled:
             (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in compiled.positiontup or ()
         ]
+        # Values SQLAlchemy's compiler adds itself (SQLite spells a LIMIT "LIMIT ? OFFSET ?").
+        self._implied = {
+            name: compiled.binds[name].value
+            for name in compiled.positiontup or ()
+            if name.startswith("param_")
+        }
         selected = statement.selected_columns if isinstance(statement, Select) else ()
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected]
         self._results: list[tuple[int, Convert]] | None = (
@@ -63,6 +69,8 @@ class _Compiled:
         )
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        if self._implied:
+            values = self._implied | dict(values)
         return tuple(
             convert(values[name]) if convert else values[name] for name, convert in self._order
         )
@@ -96,7 +104,7 @@ class SqliteStatements:
         self._insert_record = _Compiled(
             sql.insert_record, engine, [c.name for c in tables.idempotency_records.c]
         )
-        change_keys = ["payment_id", "previous_status", "current_status", "changed_at"]
+        change_keys = ["payment_id", "previous_status", "current_status", "changed_at", "source"]
         self._insert_change = _Compiled(sql.insert_change, engine, change_keys)
         self._update_payment = _Compiled(sql.update_payment, engine, payment_keys)
         self._update_attempt = _Compiled(sql.update_attempt, engine, attempt_keys)
@@ -115,7 +123,9 @@ class SqliteStatements:
         with self._connection() as conn:
             return compiled.rows(conn.execute(compiled.text, compiled.params(params)).fetchall())
 
-    def insert(self, payment: Payment, record: IdempotencyClaim | None) -> int:
+    def insert(
+        self, payment: Payment, record: IdempotencyClaim | None, source: ChangeSource
+    ) -> int:
         """Insert ``payment`` (version set), its attempts, ``record`` and the status change of its creation.
 
         Returns the new id. Raises: LiveOrderTaken, DuplicateReference, DuplicateTradeId,
@@ -140,10 +150,16 @@ class SqliteStatements:
                     self._run(cursor, self._insert_record, row)
                 except sqlite3.IntegrityError as exc:
                     raise DuplicateReference(f"idempotency key {record.key!r}") from exc
-            self._run(cursor, self._insert_change, change_to_row(stored, None))
+            self._run(cursor, self._insert_change, change_to_row(stored, None, source))
         return new_id
 
-    def save(self, stored: Payment, previous: Payment, refunds: Sequence[Refund] = ()) -> bool:
+    def save(
+        self,
+        stored: Payment,
+        previous: Payment,
+        source: ChangeSource | None,
+        refunds: Sequence[Refund] = (),
+    ) -> bool:
         """Write ``stored`` over ``previous`` if its version still matches; False if not.
 
         The new ``refunds`` (version set) are inserted with their creations in the same
@@ -163,7 +179,8 @@ class SqliteStatements:
                 else:
                     self._run(cursor, self._delete_attempt, mine)
             if stored.status is not previous.status:
-                self._run(cursor, self._insert_change, change_to_row(stored, previous.status))
+                row = change_to_row(stored, previous.status, source)
+                self._run(cursor, self._insert_change, row)
             for refund in refunds:
                 self._write_refund(cursor, refund)
         return True

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from payments_core.listing import PaymentQuery
 from payments_sqlstore.tables import Tables, UtcDateTime, tables_for
 
 # Literals (not bound values) so that PostgreSQL matches the partial indexes.
@@ -57,6 +58,8 @@ _ATTEMPT_COLUMNS: Final = (
     "amount_paid_minor",
     "amount_paid_currency",
 )
+# The filters of a page, in PaymentQuery's names: each present one adds one condition.
+_FILTERS: Final = ("payer", "status", "order_id", "created_from", "created_to", "before")
 
 
 @cache
@@ -71,8 +74,12 @@ class Statements:
     def __init__(self, tables: Tables) -> None:
         self.tables: Final = tables
         payments, attempts = tables.payments, tables.attempts
+        self._columns = (
+            *payments.c,
+            *(attempts.c[n].label(f"a_{n}") for n in _ATTEMPT_COLUMNS),
+        )
         load = (
-            select(*payments.c, *(attempts.c[n].label(f"a_{n}") for n in _ATTEMPT_COLUMNS))
+            select(*self._columns)
             .select_from(payments.outerjoin(attempts, attempts.c.payment_id == payments.c.id))
             .order_by(attempts.c.seq)
         )
@@ -106,6 +113,13 @@ class Statements:
             .where(attempts.c.payment_id == bindparam("b_payment_id"))
         )
         self.claim: Final = _claim(tables)
+        changes = tables.status_changes
+        self.changes_of: Final = (
+            select(changes)
+            .where(changes.c.payment_id == bindparam("payment_id"))
+            .where(changes.c.refund_id.is_(None))  # a refund's changes are not the payment's
+            .order_by(changes.c.id)
+        )
         records = tables.idempotency_records
         self.find_record: Final = select(records).where(
             records.c.payer == bindparam("payer"), records.c.key == bindparam("key")
@@ -113,6 +127,56 @@ class Statements:
         self._outbox(tables)
         self._subscribers(tables)
         self._refunds(tables)
+
+    def page(self, query: PaymentQuery) -> tuple[Select[Any], dict[str, Any]]:
+        """The statement reading one page of ``query`` and its values.
+
+        The page's ids are chosen first (newest first, from an index; see
+        ``tables._listing_indexes``), then joined to their attempts: one statement,
+        rows ordered by payment (newest first), then attempt.
+        """
+        values = {name: getattr(query, name) for name in _FILTERS}
+        present = tuple(name for name in _FILTERS if values[name] is not None)
+        params = {name: values[name] for name in present} | {"limit": query.limit}
+        if query.status is not None:
+            params["status"] = query.status.value
+        return self._page(present), params
+
+    @lru_cache(maxsize=64)  # noqa: B019 - one Statements per prefix lives as long as the process
+    def _page(self, present: tuple[str, ...]) -> Select[Any]:
+        payments, attempts = self.tables.payments, self.tables.attempts
+        conditions = {
+            "payer": payments.c.payer == bindparam("payer"),
+            "status": payments.c.status == bindparam("status"),
+            "order_id": payments.c.order_id == bindparam("order_id"),
+            "created_from": payments.c.created_at >= bindparam("created_from", type_=UtcDateTime()),
+            "created_to": payments.c.created_at < bindparam("created_to", type_=UtcDateTime()),
+            "before": payments.c.id < bindparam("before"),
+        }
+        newest_first = payments.c.id.desc()
+        if "created_from" in present:
+            # Ids grow with creation times, which no planner knows: walking the ids down to
+            # a window in the past reads every payment created since. Ordering by an
+            # expression (the same order) rules that walk out, so the window is read from
+            # its index and sorted: a page then costs what the window holds, however many
+            # payments were made after it.
+            newest_first = (payments.c.id + literal_column("0")).desc()
+        chosen = (
+            select(payments.c.id)
+            .where(*(conditions[name] for name in present))
+            .order_by(newest_first)
+            .limit(bindparam("limit"))
+            .subquery("chosen")
+        )
+        return (
+            select(*self._columns)
+            .select_from(
+                payments.join(chosen, chosen.c.id == payments.c.id).outerjoin(
+                    attempts, attempts.c.payment_id == payments.c.id
+                )
+            )
+            .order_by(payments.c.id.desc(), attempts.c.seq)
+        )
 
     def claim_changes(self, hooks: tuple[str, ...]) -> Update:
         """Claim the pending changes lacking one of ``hooks`` (every one while nobody subscribes)."""

@@ -18,15 +18,18 @@ from payments_core.errors import (
     PaymentNotFound,
     SubscriberNotFound,
 )
+from payments_core.listing import PaymentQuery
 from payments_core.payment import Payment, PaymentId
 from payments_core.refund import Refund, RefundId, RefundStatus
 from payments_core.values import (
     Change,
+    ChangeSource,
     Delivery,
     DueAttempt,
     IdempotencyClaim,
     IdempotencyRecord,
     RefundIdempotencyRecord,
+    StatusChange,
     Subscriber,
     subscriber_name_problem,
 )
@@ -49,6 +52,7 @@ from payments_sqlstore.rows import (
     names_from_text,
     names_to_text,
     payment_from_rows,
+    payments_from_rows,
     record_from_row,
 )
 
@@ -109,12 +113,18 @@ class SqlPaymentRepository:
         """Check that the database answers. Raises: StoreUnavailable."""
         self._read(self._sql.ping, {})
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
+    def add(
+        self,
+        payment: Payment,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        source: ChangeSource = ChangeSource.CREATE,
+    ) -> Payment:
         """Store a new payment, its attempts, its idempotency claim and its creation as a status change."""
         for _ in range(_ADD_TRIES):
             try:
                 stored = evolve(payment, version=1)
-                return evolve(stored, id=self._fast.insert(stored, idempotency))
+                return evolve(stored, id=self._fast.insert(stored, idempotency, source))
             except LiveOrderTaken:
                 live = self.find_for_order(payment.order_id)
                 if live is not None and live.id is not None:
@@ -141,19 +151,37 @@ class SqlPaymentRepository:
         return payment_from_rows(rows) if rows else None
 
     def save(
-        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+        self,
+        payment: Payment,
+        *,
+        previous: Payment,
+        refunds: Sequence[Refund] = (),
+        source: ChangeSource | None = None,
     ) -> Payment:
-        """Compare-and-set ``payment`` over ``previous``; record a status change if any,
-        and store ``refunds`` (each with its creation) in the same transaction."""
+        """Compare-and-set ``payment`` over ``previous``; record a status change (from
+        ``source``) if any, and store ``refunds`` (each with its creation) in the same
+        transaction."""
         if previous.id is None:
             raise PaymentNotFound("(unsaved)")
         if payment.id not in (None, previous.id):
             raise ValueError(f"cannot save payment {payment.id} over payment {previous.id}")
         stored = evolve(payment, id=previous.id, version=previous.version + 1)
         new = [evolve(refund, id=None, version=1) for refund in refunds]
-        if not self._fast.save(stored, previous, new):
+        if not self._fast.save(stored, previous, source, new):
             raise self._stale(previous)
         return stored
+
+    def page(self, query: PaymentQuery) -> Sequence[Payment]:
+        """The newest payments matching ``query``, with their attempts, in one statement."""
+        if query.limit <= 0:
+            return []
+        statement, params = self._sql.page(query)
+        return payments_from_rows(self._load(statement, params))
+
+    def status_changes(self, payment_id: PaymentId) -> Sequence[StatusChange]:
+        """Every stored status change of the payment, oldest first."""
+        rows = self._read(self._sql.changes_of, {"payment_id": payment_id})
+        return [c for c in map(change_from_row, rows) if isinstance(c, StatusChange)]
 
     def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[DueAttempt]:
         """Lease up to ``limit`` open attempts of pending payments, oldest expiry first."""

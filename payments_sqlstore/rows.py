@@ -14,6 +14,7 @@ from payments_core.payment import Attempt, AttemptState, Payment, PaymentStatus
 from payments_core.refund import Refund, RefundKind, RefundStatus
 from payments_core.values import (
     Change,
+    ChangeSource,
     IdempotencyClaim,
     IdempotencyRecord,
     RefundChange,
@@ -24,6 +25,7 @@ from payments_core.values import (
 RowValues = dict[str, Any]
 _STATUS: Final = {status.value: status for status in PaymentStatus}
 _STATE: Final = {state.value: state for state in AttemptState}
+_SOURCE: Final = {source.value: source for source in ChangeSource}
 
 
 def payment_to_row(payment: Payment) -> RowValues:
@@ -77,14 +79,28 @@ def attempt_changes(payment: Payment, previous: Payment) -> list[tuple[str, RowV
     return changes
 
 
-def change_to_row(payment: Payment, previous: PaymentStatus | None) -> RowValues:
-    """A new outbox row recording that ``payment`` left ``previous``."""
+def change_to_row(
+    payment: Payment, previous: PaymentStatus | None, source: ChangeSource | None
+) -> RowValues:
+    """A new outbox row recording that ``payment`` left ``previous``, because of ``source``."""
     return {
         "payment_id": payment.id,
         "previous_status": previous.value if previous else None,
         "current_status": payment.status.value,
         "changed_at": payment.updated_at,
+        "source": source.value if source else None,
     }
+
+
+def payments_from_rows(rows: Sequence[Sequence[Any]]) -> list[Payment]:
+    """The payments in the rows of a page (``Statements.page``): each payment's rows in a run."""
+    runs: list[list[Sequence[Any]]] = []
+    for row in rows:
+        if runs and runs[-1][0][0] == row[0]:  # the payment's id leads every row
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return [payment_from_rows(run) for run in runs]
 
 
 def payment_from_rows(rows: Sequence[Sequence[Any]]) -> Payment:
@@ -154,6 +170,7 @@ def change_from_row(row: Row[Any]) -> Change:
         current=PaymentStatus(row.current_status),
         at=row.changed_at,
         delivered_to=names_from_text(row.delivered_to),
+        source=_SOURCE.get(row.source or ""),  # NULL: stored before sources were
     )
 
 

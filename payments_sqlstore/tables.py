@@ -145,7 +145,15 @@ def _payments(metadata: MetaData, prefix: str) -> Table:
         sqlite_where=payments.c.status != "INVALID",
         postgresql_where=payments.c.status != "INVALID",
     )
+    _listing_indexes(payments)
     return payments
+
+
+def _listing_indexes(payments: Table) -> None:
+    """A page of payments is read newest first (by id) from one of these: a filter's
+    index, ending in id, walked backwards from the cursor's id for exactly one page."""
+    for column in ("payer", "status", "order_id", "created_at"):
+        Index(f"ix_{payments.name}_{column}_id", payments.c[column], payments.c.id)
 
 
 def _payment_id(payments: Table) -> Column[int]:
@@ -220,6 +228,7 @@ def _status_changes(metadata: MetaData, prefix: str, payments: Table, refunds: T
         Column("delivered_to", Text, nullable=False, server_default="[]"),  # JSON list of names
         Column("done", Boolean, nullable=False, server_default=false()),
         Column("claimed_until", UtcDateTime),  # the outbox claim of one delivering process
+        Column("source", String(16)),  # a ChangeSource; NULL for changes stored before 0007
     )
     Index(
         f"ix_{status_changes.name}_pending",

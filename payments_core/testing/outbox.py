@@ -12,6 +12,7 @@ from payments_core.inmemory import FrozenClock
 from payments_core.payment import PaymentStatus
 from payments_core.ports import Outbox, Payments
 from payments_core.testing._support import new_payment, raises
+from payments_core.testing.listing import KeptHistoryContract
 from payments_core.values import SUBSCRIBER_NAME_MAX, Delivery
 
 LEASE = timedelta(minutes=1)
@@ -21,8 +22,8 @@ class OutboxRepository(Payments, Outbox, Protocol):
     """The suite's ``repo``: ``Payments`` records the status changes the ``Outbox`` hands out."""
 
 
-class OutboxContract:
-    """What every ``Outbox`` does. Fixtures: ``repo`` (empty) and ``clock``."""
+class OutboxContract(KeptHistoryContract):
+    """What every ``Outbox`` does (delivered changes stay readable: ``KeptHistoryContract``). Fixtures: ``repo`` (empty) and ``clock``."""
 
     def test_creation_and_each_status_change_are_recorded_once(
         self, repo: OutboxRepository, clock: FrozenClock

@@ -19,9 +19,10 @@ from payments_core.money import Money
 from payments_core.payment import AttemptState, Payment
 from payments_core.ports import Payments
 from payments_core.testing._support import attempt_for, new_payment, raises, unique
+from payments_core.testing.listing import PaymentPagesContract
 
 
-class PaymentsContract:
+class PaymentsContract(PaymentPagesContract):
     """What every ``Payments`` does. Fixtures: ``repo`` (empty) and ``clock``."""
 
     def test_add_assigns_an_id_and_version_one(self, repo: Payments, clock: FrozenClock) -> None:

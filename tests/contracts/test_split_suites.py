@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from payments_core.inmemory import InMemoryPaymentRepository
+from payments_core.listing import PaymentQuery
 from payments_core.payment import Payment, PaymentId
 from payments_core.refund import Refund
 from payments_core.testing import (
@@ -28,10 +29,12 @@ from payments_core.testing.outbox import OutboxRepository
 from payments_core.testing.sweepable import SweepableRepository
 from payments_core.values import (
     Change,
+    ChangeSource,
     Delivery,
     DueAttempt,
     IdempotencyClaim,
     IdempotencyRecord,
+    StatusChange,
     Subscriber,
 )
 
@@ -42,8 +45,14 @@ class PaymentsOnly:
     def __init__(self) -> None:
         self._store = InMemoryPaymentRepository()
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
-        return self._store.add(payment, idempotency=idempotency)
+    def add(
+        self,
+        payment: Payment,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        source: ChangeSource = ChangeSource.CREATE,
+    ) -> Payment:
+        return self._store.add(payment, idempotency=idempotency, source=source)
 
     def get(self, payment_id: PaymentId) -> Payment:
         return self._store.get(payment_id)
@@ -55,9 +64,20 @@ class PaymentsOnly:
         return self._store.find_for_order(order_id)
 
     def save(
-        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+        self,
+        payment: Payment,
+        *,
+        previous: Payment,
+        refunds: Sequence[Refund] = (),
+        source: ChangeSource | None = None,
     ) -> Payment:
-        return self._store.save(payment, previous=previous, refunds=refunds)
+        return self._store.save(payment, previous=previous, refunds=refunds, source=source)
+
+    def page(self, query: PaymentQuery) -> Sequence[Payment]:
+        return self._store.page(query)
+
+    def status_changes(self, payment_id: PaymentId) -> Sequence[StatusChange]:
+        return self._store.status_changes(payment_id)
 
 
 class PaymentsWithKeys(PaymentsOnly):

@@ -43,6 +43,7 @@ def test_the_documented_error_codes_include_every_contract_code() -> None:
         "order_not_found", "order_already_paid", "payment_exists", "payment_final",
         "validation_error", "vendor_error", "vendor_unavailable", "store_unavailable",
         "idempotency_key_reused", "amount_not_supported", "order_not_payable",
+        "vendor_not_supported",
     }  # fmt: skip
 
     assert contract <= set(ERROR_CODES)

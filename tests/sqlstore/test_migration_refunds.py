@@ -74,7 +74,9 @@ def _payments_before_refunds(url: str, layout: Layout, clock: FrozenClock) -> li
                 row = attempt_to_row(payment.id or 0, 0, payment.attempts[0], payment.vendor)
                 del row["amount_paid_minor"], row["amount_paid_currency"]  # columns of 0006
                 conn.execute(insert(tables.attempts).values(row))
-                conn.execute(insert(tables.status_changes).values(change_to_row(payment, None)))
+                change = change_to_row(payment, None, None)
+                del change["source"]  # a column of 0007
+                conn.execute(insert(tables.status_changes).values(change))
                 stored.append(payment)
     finally:
         engine.dispose()

@@ -301,6 +301,10 @@ def test_the_defaults_are_todays_names() -> None:
     }
     assert {i.name for t in default.metadata.tables.values() for i in t.indexes} == {
         "uq_payments_live_order",
+        "ix_payments_payer_id",
+        "ix_payments_status_id",
+        "ix_payments_order_id_id",
+        "ix_payments_created_at_id",
         "ix_attempts_payment_id",
         "uq_attempts_vendor_trade_id",
         "ix_attempts_open_expiry",

@@ -122,6 +122,13 @@ def test_every_use_case_runs_in_the_pool_and_answers_as_the_service_does(gated: 
             assert outcome is NotificationOutcome.APPLIED
             await payments.health()
             assert payments.vendor("fake") is vendor
+            page = await payments.list_payments(ALICE, limit=1)
+            assert [p.id for p in page.payments] == [created.id]
+            assert [c.current for c in await payments.status_changes(ALICE, created.id)] == [
+                PaymentStatus.PENDING,
+                PaymentStatus.CONFIRMED,
+            ]
+            assert len(await payments.attempts(ADMIN, created.id)) == 2
 
     asyncio.run(shop())
 

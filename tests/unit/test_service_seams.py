@@ -13,6 +13,7 @@ from payments_core.payment import Payment
 from payments_core.ports import Closeable, Pingable
 from payments_core.refund import Refund
 from payments_core.services import PaymentService
+from payments_core.values import ChangeSource
 from tests.unit.world import ALICE, BOB, World
 
 
@@ -70,7 +71,12 @@ class AlwaysStale(InMemoryPaymentRepository):
     """Every save loses the race, as under a storm of concurrent writers."""
 
     def save(
-        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+        self,
+        payment: Payment,
+        *,
+        previous: Payment,
+        refunds: Sequence[Refund] = (),
+        source: ChangeSource | None = None,
     ) -> Payment:
         raise ConcurrencyConflict(previous.id, previous.version)
 

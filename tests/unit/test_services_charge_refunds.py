@@ -15,7 +15,7 @@ from payments_core.money import Money
 from payments_core.payment import AttemptState, Payment, PaymentStatus
 from payments_core.refund import Refund, RefundKind, RefundStatus
 from payments_core.sweep import sweep
-from payments_core.values import NotificationOutcome
+from payments_core.values import ChangeSource, NotificationOutcome
 from tests.unit.world import ALICE, World, registered
 
 
@@ -152,10 +152,15 @@ class CountingRepository(InMemoryPaymentRepository):
         self.saves: list[int] = []
 
     def save(
-        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+        self,
+        payment: Payment,
+        *,
+        previous: Payment,
+        refunds: Sequence[Refund] = (),
+        source: ChangeSource | None = None,
     ) -> Payment:
         self.saves.append(len(refunds))
-        return super().save(payment, previous=previous, refunds=refunds)
+        return super().save(payment, previous=previous, refunds=refunds, source=source)
 
 
 def test_the_charge_and_its_refund_are_stored_in_one_save() -> None:

@@ -14,7 +14,7 @@ from payments_core.errors import ConcurrencyConflict, IdempotencyKeyReused, Paym
 from payments_core.inmemory import InMemoryPaymentRepository
 from payments_core.payment import Payment, PaymentStatus
 from payments_core.refund import Refund
-from payments_core.values import IdempotencyClaim
+from payments_core.values import ChangeSource, IdempotencyClaim
 from tests.unit.world import ALICE, World
 
 
@@ -37,7 +37,12 @@ class RacingRepository(InMemoryPaymentRepository):
             self._armed = True
 
     def save(
-        self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+        self,
+        payment: Payment,
+        *,
+        previous: Payment,
+        refunds: Sequence[Refund] = (),
+        source: ChangeSource | None = None,
     ) -> Payment:
         with self._arming:
             hold, self._armed = self._armed, False
@@ -45,7 +50,7 @@ class RacingRepository(InMemoryPaymentRepository):
             self.holding.set()
             assert self.release.wait(timeout=5)
         try:
-            return super().save(payment, previous=previous, refunds=refunds)
+            return super().save(payment, previous=previous, refunds=refunds, source=source)
         except ConcurrencyConflict:
             self.conflicts += 1
             raise
@@ -91,7 +96,12 @@ def test_a_racing_notification_and_verify_confirm_the_payment_once(held: str) ->
 def test_a_conflict_on_every_try_gives_up_without_overwriting() -> None:
     class AlwaysStale(InMemoryPaymentRepository):
         def save(
-            self, payment: Payment, *, previous: Payment, refunds: Sequence[Refund] = ()
+            self,
+            payment: Payment,
+            *,
+            previous: Payment,
+            refunds: Sequence[Refund] = (),
+            source: ChangeSource | None = None,
         ) -> Payment:
             raise ConcurrencyConflict(payment.id, previous.version)
 
@@ -114,10 +124,16 @@ class TwinsRepository(InMemoryPaymentRepository):
         self._both_adding = threading.Barrier(2)
         self._adds = itertools.count()
 
-    def add(self, payment: Payment, *, idempotency: IdempotencyClaim | None = None) -> Payment:
+    def add(
+        self,
+        payment: Payment,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        source: ChangeSource = ChangeSource.CREATE,
+    ) -> Payment:
         if next(self._adds) < 2:
             self._both_adding.wait(timeout=5)
-        return super().add(payment, idempotency=idempotency)
+        return super().add(payment, idempotency=idempotency, source=source)
 
 
 def _twins(first: dict[str, str], second: dict[str, str]) -> list[Payment | Exception]:
