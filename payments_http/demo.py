@@ -228,6 +228,11 @@ curl -s "$PAYMENTS/api/v1/payments/1" {auth_c}
 curl -s "$PAYMENTS/api/v1/payments/verify/1" {auth_a}
 # a new orderString and checkout window (while unpaid)
 curl -s "$PAYMENTS/api/v1/payments/retry/1" {auth_c}
+# money taken twice goes back: retry before opening the first orderString, then pay both
+# in the browser; the second charge is refunded by itself (kind DUPLICATE)
+curl -s "$PAYMENTS/api/v1/payments/1/refunds" {auth_c}
+# refund a CONFIRMED payment as the admin (all that is left, or add "amount": 1.00)
+curl -s -X POST "$PAYMENTS/api/v1/payments/1/refunds" {auth_a} -H 'Content-Type: application/json' -d '{{"reason": "returned"}}'
 # {other} may not see {CUSTOMER}'s payment: 404, as if it did not exist
 curl -s "$PAYMENTS/api/v1/payments/1" -H "Authorization: Bearer $OTHER_CUSTOMER_TOKEN"
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,3 +112,42 @@ def test_forged_notifications_and_strangers_change_nothing(demo: Demo, customer:
     assert stranger.status_code == 401
     assert customer.get(payment["id"]).json()["data"]["status"] == "PENDING"
     assert customer.verify(payment["id"]).json() == {"data": False}
+
+
+def _reference(order_string: str) -> str:
+    return order_string.split("out_trade_no%22%3A%22", 1)[1].split("%22", 1)[0]
+
+
+def test_a_charge_taken_twice_in_the_demo_is_refunded_by_itself(
+    demo: Demo, customer: ApiClient
+) -> None:
+    first = customer.create("WX-3001", "Tea").json()["data"]  # any order takes Alipay too
+    second = requests.get(
+        f"{demo.base}/api/v1/payments/retry/{first['id']}",
+        headers={"Authorization": f"Bearer {demo.customer_token}"},
+        timeout=10,
+    ).json()["data"]
+    emulator = f"{demo.base}/emulator"
+
+    for order_string in (first["orderString"], second["orderString"]):  # the buyer pays both
+        assert requests.get(order_string, timeout=10).status_code == 200  # opens the cashier
+        paid = requests.post(
+            f"{emulator}/control/trades/{_reference(order_string)}/pay", json={}, timeout=10
+        )
+        assert paid.status_code == 200, paid.text
+
+    customer.wait_for_status(first["id"], "CONFIRMED")
+    refunds: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        refunds = requests.get(
+            f"{demo.base}/api/v1/payments/{first['id']}/refunds",
+            headers={"Authorization": f"Bearer {demo.customer_token}"},
+            timeout=10,
+        ).json()["data"]
+        if refunds and refunds[0]["status"] == "SUCCEEDED":
+            break
+        time.sleep(0.2)
+    assert [(r["kind"], r["status"], r["amount"]) for r in refunds] == [
+        ("DUPLICATE", "SUCCEEDED", 12.8)
+    ]
