@@ -102,6 +102,7 @@ def bench(session: nox.Session) -> None:
         "bench.store",
         "bench.sweep",
         "bench.listing",
+        "bench.refunds",
         "bench.http",
     ):
         session.run("python", "-m", module, *session.posargs)
