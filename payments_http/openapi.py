@@ -490,6 +490,8 @@ def _paths(notify_path: str) -> Schema:
         },
         "/health": {"get": _health()},
         "/docs": {"get": _docs()},
+        "/api/v1/payments/return/{vendor}": {"get": _buyer_return()},
+        "/": {"get": _index()},
     }
 
 
@@ -612,6 +614,51 @@ def _notify() -> Schema:
             "503": _error(503),
             "default": {"description": "a status the vendor's own protocol asks for"},
         },
+    }
+
+
+def _buyer_return() -> Schema:
+    return {
+        "operationId": "buyerReturn",
+        "summary": "Where a vendor's checkout sends the buyer back, with its signed parameters",
+        "description": "The signature only names the attempt: the vendor is asked about it "
+        "before the answer, and nothing is confirmed on what the browser brought. With "
+        "PAYMENTS_SHOP_RETURN_URL set, a 303 to it with `?payment=ID&status=STATUS`; else "
+        "that pair as JSON. A vendor that sends no buyer back is 404 vendor_not_found.",
+        "security": [],
+        "parameters": [
+            {"name": "vendor", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "responses": {
+            "200": _ok(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["payment", "status"],
+                    "properties": {
+                        "payment": {"type": "integer"},
+                        "status": {"type": "string", "enum": STATUS["enum"]},
+                    },
+                },
+                "the payment the buyer returns from, as the vendor now says",
+            ),
+            "303": {"description": "to the shop's page (PAYMENTS_SHOP_RETURN_URL)"},
+            "400": _error(400),
+            "404": _error(404),
+            "500": _error(500),
+            "502": _error(502),
+            "503": _error(503),
+        },
+    }
+
+
+def _index() -> Schema:
+    links = {"type": "object", "additionalProperties": {"type": "string"}}
+    return {
+        "operationId": "index",
+        "summary": "Where things are: links to the API, this document, /docs and /health",
+        "security": [],
+        "responses": {"200": _ok(links, "the links"), "500": _error(500)},
     }
 
 

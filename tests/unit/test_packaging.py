@@ -40,13 +40,21 @@ def test_the_base_install_is_the_core_alone() -> None:
     assert {_name(r)[0] for r in PROJECT["dependencies"]} == {"attrs", "cattrs", "pluggy"}
 
 
+def _normal(distribution: str) -> str:
+    """A distribution's name as pyproject.toml writes it (PEP 503: ``_`` and ``-`` alike)."""
+    return distribution.lower().replace("_", "-")
+
+
 def test_the_extras_nest_as_documented() -> None:
     alipay, sql = _distributions("alipay"), _distributions("sql")
 
     assert alipay == {"cryptography", "requests"}
     assert sql == {"sqlalchemy", "alembic"}
     assert _distributions("postgres") == sql | {"psycopg"}
-    assert alipay | sql | {"starlette", "uvicorn", "pyjwt"} == _distributions("server")
+    wechatpay = _distributions("wechatpay")
+    assert wechatpay == alipay | {"segno"}
+    served = {"starlette", "uvicorn", "pyjwt", "prometheus-client", "swagger-ui-bundle-v2"}
+    assert alipay | wechatpay | sql | served == _distributions("server")
     assert _distributions("all") == _distributions("server") | _distributions("postgres")
     assert _distributions("all") <= _distributions("test")
 
@@ -55,14 +63,14 @@ def test_the_launcher_knows_the_module_of_every_extra_dependency() -> None:
     modules_of: dict[str, set[str]] = {}
     for module, distributions in importlib.metadata.packages_distributions().items():
         for distribution in distributions:
-            modules_of.setdefault(distribution.lower(), set()).add(module)
+            modules_of.setdefault(_normal(distribution), set()).add(module)
 
     for extra in ("server", "postgres"):
         for distribution in _distributions(extra):
             known = {EXTRA_OF_MODULE.get(module) for module in modules_of[distribution]}
             assert known & {extra, "server"}, f"{distribution} ({extra}) is not in EXTRA_OF_MODULE"
     for module, extra in EXTRA_OF_MODULE.items():
-        distribution = next(iter(importlib.metadata.packages_distributions()[module])).lower()
+        distribution = _normal(next(iter(importlib.metadata.packages_distributions()[module])))
         assert distribution in _distributions(extra), f"{module} is not in [{extra}]"
 
 
