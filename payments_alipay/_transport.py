@@ -15,9 +15,10 @@ import time
 from typing import Final
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from payments_core.errors import VendorError, VendorUnavailable
+from payments_vendorkit.sessions import fault_reason
+from payments_vendorkit.sessions import make_session as shared_session
 from payments_vendorkit.timeouts import Timeouts
 
 VENDOR: Final = "alipay"
@@ -32,13 +33,8 @@ __all__ = ["Timeouts", "Transport", "make_session"]
 
 
 def make_session(pool_size: int = 10) -> requests.Session:
-    """A Session with its own connection pool and no automatic retries (we retry ourselves)."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers["User-Agent"] = "payments-alipay/0.1"
-    return session
+    """A pooled Session for this plugin's gateway, with no automatic retries."""
+    return shared_session("payments-alipay/0.1", pool_size)
 
 
 class Transport:
@@ -90,7 +86,7 @@ class Transport:
                 )
                 return _body(response, method)
             except _TRANSPORT_FAULTS as exc:
-                reason = _reason(exc)
+                reason = fault_reason(exc)
                 log.warning("alipay %s try %d: %s", method, attempt + 1, reason)
             if attempt < self._timeouts.retries and time.monotonic() + delay < deadline:
                 time.sleep(delay)
@@ -130,16 +126,6 @@ class _Call:
         if isinstance(self._outcome, BaseException):
             raise self._outcome
         return self._outcome
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, requests.ConnectTimeout):
-        return "connecting timed out"
-    if isinstance(exc, requests.Timeout):
-        return "no answer in time"
-    if isinstance(exc, requests.ConnectionError):
-        return "the connection failed"
-    return "the answer was cut off"
 
 
 def _body(response: requests.Response, method: str) -> bytes:

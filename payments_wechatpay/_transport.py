@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Final
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from payments_core.errors import VendorUnavailable
+from payments_vendorkit.sessions import fault_reason
+from payments_vendorkit.sessions import make_session as shared_session
 from payments_vendorkit.timeouts import Timeouts
 from payments_wechatpay.settings import VENDOR
 
@@ -46,13 +47,8 @@ class Answer:
 
 
 def make_session(pool_size: int = 10) -> requests.Session:
-    """A Session with its own connection pool and no automatic retries (we retry ourselves)."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers["User-Agent"] = "payments-wechatpay/0.1"  # WeChat Pay refuses calls without
-    return session
+    """A pooled Session for this plugin's gateway, with no automatic retries."""
+    return shared_session("payments-wechatpay/0.1", pool_size)
 
 
 class Transport:
@@ -133,7 +129,7 @@ class Transport:
                 )
                 return Answer(response.status_code, response.headers, response.content)
             except _TRANSPORT_FAULTS as exc:
-                reason = _reason(exc)
+                reason = fault_reason(exc)
                 log.warning("wechatpay %s %s try %d: %s", method, path, attempt + 1, reason)
             if attempt < self._timeouts.retries and time.monotonic() + delay < deadline:
                 time.sleep(delay)
@@ -143,13 +139,3 @@ class Transport:
     def close(self) -> None:
         """Release the pooled connections."""
         self._session.close()
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, requests.ConnectTimeout):
-        return "connecting timed out"
-    if isinstance(exc, requests.Timeout):
-        return "no answer in time"
-    if isinstance(exc, requests.ConnectionError):
-        return "the connection failed"
-    return "the answer was cut off"
