@@ -234,6 +234,7 @@ def refund_change_to_row(refund: Refund, previous: RefundStatus | None) -> RowVa
         "previous_status": previous.value if previous else None,
         "current_status": refund.status.value,
         "changed_at": refund.updated_at,
+        "source": None,  # sources are of a payment's changes
     }
 
 

@@ -52,6 +52,7 @@ class Served:
         env |= {
             "TMPDIR": str(self.tmp),
             "PAYMENTS_DATABASE_URL": "memory://",
+            "PAYMENTS_ORDERS_URL": "memory://",
             "PAYMENTS_VENDOR": "examplepay",
             "EXAMPLEPAY_SECRET": "examplepay-secret-" + "e" * 32,
             "PAYMENTS_JWT_SECRET": "served-secret-" + "s" * 32,

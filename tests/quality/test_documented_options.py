@@ -18,6 +18,10 @@ OTHER_TOOLS = {
     "--self-test": "python examples/server.py",
     "--seconds": "python -m bench.*",
     "--duration": "python -m bench.*",
+    "--compare": "python -m bench.http",
+    "--count": "python -m bench.refunds",
+    "--counts": "python -m bench.sweep",
+    "--only": "python -m bench.listing",
     "--root-path": "uvicorn",
     "--fix": "ruff check",
     "--check": "ruff format",
@@ -62,8 +66,8 @@ def test_the_readme_settings_table_is_one_table_with_every_setting() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start = readme.index("| variable | default | meaning |")
     table = readme[start : readme.index("\n\n", start)]
-    names = set(re.findall(r"^\| `([A-Z_]+)`", table, flags=re.MULTILINE))
-    names |= set(re.findall(r"^\| `[A-Z_]+` / `([A-Z_]+)`", table, flags=re.MULTILINE))
+    names = set(re.findall(r"^\| `([A-Z0-9_]+)`", table, flags=re.MULTILINE))
+    names |= set(re.findall(r"^\| `[A-Z0-9_]+` / `([A-Z0-9_]+)`", table, flags=re.MULTILINE))
     hooks = PaymentHooks(make_plugin_manager())
     ours = {s.name for s in declared(hooks) if not s.name.startswith("EXAMPLEPAY_")}
 
