@@ -64,3 +64,6 @@ class DemoVendor:
     app: AsgiApp  # the stand-in of the vendor's service, served under mount_path
     notes: Sequence[str] = ()  # lines for the demo's banner, e.g. where the stand-in's console is
     stop: Callable[[], None] = field(default=_no_stop)  # called when the server stops
+    # where the demo's shop sends a browser to pay an order string; None: the order
+    # string is itself a page (a code_url to scan is not)
+    pay_page: Callable[[str], str] | None = None

@@ -147,6 +147,7 @@ def _app(
                     Caller(username=CUSTOMER, roles={"CUSTOMER"}),
                     orders,
                     [v.vendor for v in vendors],
+                    {v.vendor: v.pay_page for v in vendors if v.pay_page is not None},
                 ),
             ],
             background=[_Stopper(v.stop) for v in vendors],

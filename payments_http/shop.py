@@ -21,7 +21,7 @@ from payments_core.payment import PaymentStatus
 from payments_http import wire
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from starlette.requests import Request
 
@@ -37,13 +37,21 @@ td,th{{padding:.3em .8em;text-align:left}}</style></head>
 <body><h1>{title}</h1>{body}</body></html>"""
 
 
-def shop_routes(buyer: Caller, orders: Sequence[Order], vendors: Sequence[str]) -> list[Route]:
+def shop_routes(
+    buyer: Caller,
+    orders: Sequence[Order],
+    vendors: Sequence[str],
+    pay_pages: Mapping[str, Callable[[str], str]] | None = None,
+) -> list[Route]:
     """``/``, ``POST /shop/pay`` and ``/shop/result`` for ``buyer``, paying with ``vendors``.
+
+    ``pay_pages`` maps a vendor whose order string is no web page (a code to scan) to
+    the page where a browser pays it.
 
     The routes go beside the payments routes of one app (``create_app``'s
     ``extra_routes``): they use the service that app serves.
     """
-    shop = _Shop(buyer, orders, vendors)
+    shop = _Shop(buyer, orders, vendors, pay_pages or {})
     return [
         Route("/", shop.index, methods=["GET"]),
         Route("/shop/pay", shop.pay, methods=["POST"]),
@@ -52,7 +60,14 @@ def shop_routes(buyer: Caller, orders: Sequence[Order], vendors: Sequence[str]) 
 
 
 class _Shop:
-    def __init__(self, buyer: Caller, orders: Sequence[Order], vendors: Sequence[str]) -> None:
+    def __init__(
+        self,
+        buyer: Caller,
+        orders: Sequence[Order],
+        vendors: Sequence[str],
+        pay_pages: Mapping[str, Callable[[str], str]],
+    ) -> None:
+        self._pay_pages = pay_pages
         self._buyer = buyer
         self._orders = [o for o in orders if o.buyer == buyer.username]
         self._vendors = vendors
@@ -95,7 +110,8 @@ class _Shop:
             return _message("Cannot pay", exc.message, 409)
         if payment.order_string is None:  # paid already, or nothing payable: show where it is
             return RedirectResponse(f"{RESULT_PATH}?payment={payment.id}", 303)
-        return RedirectResponse(payment.order_string, 303)
+        page = self._pay_pages.get(payment.vendor)
+        return RedirectResponse(page(payment.order_string) if page else payment.order_string, 303)
 
     def _payment_for(self, service: PaymentService, order_id: str, vendor: str) -> Payment:
         """The order's payment with something to pay: new, or a fresh attempt of the open one.

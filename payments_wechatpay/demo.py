@@ -43,6 +43,7 @@ def demo_vendor(public_url: str, buyer: str) -> DemoVendor:
         ),
         mount_path=MOUNT_PATH,
         app=emulator.app,
+        pay_page=lambda code_url: f"{public_url}{MOUNT_PATH}/scan/{code_url.rsplit('pr=', 1)[-1]}",
         notes=[
             f"WeChat Pay emulator  {public_url}{MOUNT_PATH}/  (scan pages of the code_urls;"
             f" a local stand-in for WeChat Pay)"

@@ -95,3 +95,20 @@ def test_the_result_page_does_not_show_another_buyers_payment(
     payment = service.create(bob, order_id="B-1", subject="x")
 
     assert shop.get(f"/shop/result?payment={payment.id}").status_code == 404
+
+
+def test_a_code_to_scan_is_paid_on_the_page_its_vendor_names(
+    service: PaymentService, orders: object
+) -> None:
+    for order in ORDERS:
+        orders.put(order)  # type: ignore[attr-defined]  # the conftest's InMemoryOrders
+    routes = shop_routes(ALICE, ORDERS, ["fake"], {"fake": lambda code: f"/scan?{code[-8:]}"})
+    app = create_app(
+        service, authenticator=JwtAuthenticator.from_secret(SECRET), extra_routes=routes
+    )
+    with TestClient(app, follow_redirects=False) as client:
+        response = client.post("/shop/pay", content=b"order=A-1&vendor=fake", headers=FORM)
+
+    payment = service.repo.find_for_order("A-1")
+    assert payment is not None
+    assert response.headers["location"] == f"/scan?{payment.attempts[0].order_string[-8:]}"
