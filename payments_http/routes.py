@@ -2,7 +2,8 @@
 
 Database and signing work runs inline on the event loop (measured faster than the
 thread pool for this workload); anything that waits on a vendor over the network
-(verify, retry, and create when the orders service is remote) runs in a thread.
+(verify, retry, refunds, notifications, which may send a refund, and create when the
+orders service is remote) runs in a thread.
 """
 
 from __future__ import annotations
@@ -180,7 +181,11 @@ class Endpoints:
     async def notify(self, request: Request) -> Response:
         """``POST {PAYMENTS_NOTIFY_PATH}``: the vendor's own format, both ways."""
         body = await wire.read_body(request)
-        answer = handle_notification_http(
+        # In a thread: a notification that records a charge taken twice sends its refund to
+        # the vendor at once, and that call must not hold the event loop (in the demo, the
+        # vendor's stand-in is served by this very loop).
+        answer = await run_in_threadpool(
+            handle_notification_http,
             self._service,
             request.path_params["vendor"],
             body,
